@@ -1,0 +1,90 @@
+"""The charge export contract: one row = one charge line, as an EHR extracts it (docs/charge-export.md).
+
+Every column is read as text; parsing into typed values happens after validation, so a malformed
+value is quarantined with its reason instead of failing the read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the export: its name, whether it may be empty, and what it holds."""
+
+    name: str
+    required: bool
+    description: str
+    phi: bool = False
+
+
+MAX_DIAGNOSES = 12
+MAX_MODIFIERS = 4
+
+COLUMNS: tuple[Column, ...] = (
+    Column("charge_id", True, "Unique id of the charge line in the EHR (unique across exports)."),
+    Column("encounter_id", True, "The visit the charge belongs to; charges are grouped into claims by it."),
+    Column("patient_mrn", True, "Medical record number; stays in the warehouse, never in a claim or log.", True),
+    Column("patient_last_name", True, "Patient family name.", True),
+    Column("patient_first_name", True, "Patient given name.", True),
+    Column("patient_birth_date", True, "Patient date of birth, YYYY-MM-DD.", True),
+    Column("patient_sex", True, "M, F or U.", True),
+    Column("patient_address1", True, "Patient street address.", True),
+    Column("patient_city", True, "Patient city.", True),
+    Column("patient_state", True, "Two-letter state code.", True),
+    Column("patient_zip", True, "5 or 9 digit ZIP code.", True),
+    Column("relationship", True, "Patient's relationship to the subscriber: self, spouse, child or other."),
+    Column("subscriber_last_name", True, "Insured's family name (equals the patient's when self).", True),
+    Column("subscriber_first_name", True, "Insured's given name.", True),
+    Column("subscriber_birth_date", True, "Insured's date of birth, YYYY-MM-DD.", True),
+    Column("subscriber_sex", True, "M, F or U.", True),
+    Column("subscriber_address1", True, "Insured's street address.", True),
+    Column("subscriber_city", True, "Insured's city.", True),
+    Column("subscriber_state", True, "Two-letter state code.", True),
+    Column("subscriber_zip", True, "5 or 9 digit ZIP code.", True),
+    Column("member_id", True, "Insured's member id on the payer's card (format per payer).", True),
+    Column("group_number", False, "Insured's group or policy number."),
+    Column("payer_id", True, "The payer's clearinghouse id; must name a registered payer connector."),
+    Column("claim_filing_indicator", True, "SBR09 claim filing indicator: MB, MC, CI, BL, HM ..."),
+    Column("billing_npi", True, "Billing provider NPI (10 digits, Luhn check digit)."),
+    Column("billing_tax_id", True, "Billing provider EIN, 9 digits."),
+    Column("billing_name", True, "Billing provider organisation name."),
+    Column("billing_address1", True, "Billing provider street address (no PO box)."),
+    Column("billing_city", True, "Billing provider city."),
+    Column("billing_state", True, "Two-letter state code."),
+    Column("billing_zip", True, "Billing provider ZIP+4, 9 digits."),
+    Column("rendering_npi", False, "Rendering provider NPI when it differs from the billing provider."),
+    Column("rendering_last_name", False, "Rendering provider family name."),
+    Column("rendering_first_name", False, "Rendering provider given name."),
+    Column("referring_npi", False, "Referring provider NPI."),
+    Column("referring_last_name", False, "Referring provider family name."),
+    Column("referring_first_name", False, "Referring provider given name."),
+    Column("place_of_service", True, "CMS place-of-service code, 2 digits (11 office, 22 outpatient ...)."),
+    Column("claim_type", True, "professional (837P) or institutional (837I)."),
+    Column("type_of_bill", False, "Institutional only: type of bill, 3 digits (e.g. 131)."),
+    Column("revenue_code", False, "Institutional only: revenue code, 4 digits."),
+    Column("service_date_from", True, "First date of service, YYYY-MM-DD."),
+    Column("service_date_to", False, "Last date of service, YYYY-MM-DD (defaults to the first)."),
+    Column("procedure_code", True, "CPT (5 digits, or 4 digits + F/T/U) or HCPCS Level II (letter + 4 digits)."),
+    Column("modifier1", False, "First procedure modifier, 2 characters."),
+    Column("modifier2", False, "Second procedure modifier."),
+    Column("modifier3", False, "Third procedure modifier."),
+    Column("modifier4", False, "Fourth procedure modifier."),
+    Column("units", True, "Service units, above zero."),
+    Column("charge_amount", True, "Line charge in dollars, above zero, at most two decimals."),
+    *(
+        Column(f"diagnosis{i}", i == 1, f"ICD-10-CM diagnosis {i} of the encounter, with or without the dot.")
+        for i in range(1, MAX_DIAGNOSES + 1)
+    ),
+    Column("diagnosis_pointers", True, "This line's diagnoses: 1 to 4 numbers 1-12 separated by ':', e.g. 1:3."),
+    Column("prior_authorization", False, "Prior authorization number (REF*G1)."),
+    Column("claim_frequency_code", True, "1 original, 7 replacement, 8 void."),
+    Column("original_claim_number", False, "The payer's claim number of the claim a 7 or 8 replaces."),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
+PHI_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.phi)
+
+RELATIONSHIP_CODES: dict[str, str] = {"self": "18", "spouse": "01", "child": "19", "other": "G8"}
