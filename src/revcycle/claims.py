@@ -1,0 +1,193 @@
+"""Build claims from clean charge rows: group, key, map, and apply the payer's companion-guide rules."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, RELATIONSHIP_CODES
+from revcycle.domain import Address, Claim, ClaimLine, ClaimType, Person, Provider
+from revcycle.payers import PayerProfile
+
+MAX_LINES_PROFESSIONAL = 50
+CLAIM_KEY_LENGTH = 17
+
+
+def claim_key_for(encounter_id: str, payer_id: str, billing_npi: str) -> str:
+    """The generated CLM01 of an encounter's claim: stable across reruns and corrections, never an MRN."""
+    digest = hashlib.sha256(f"{encounter_id}\x1f{payer_id}\x1f{billing_npi}".encode()).digest()
+    return "RC" + base64.b32encode(digest).decode()[: CLAIM_KEY_LENGTH - 2]
+
+
+@dataclass(frozen=True)
+class HeldClaim:
+    """An encounter's charges that could not become a claim, with why (no PHI in ``reasons``)."""
+
+    claim_key: str
+    payer_id: str
+    charge_ids: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class BuildResult:
+    """What one build produced: claims to send and encounters held back."""
+
+    claims: list[Claim] = field(default_factory=list)
+    held: list[HeldClaim] = field(default_factory=list)
+
+
+def _address(row: Mapping[str, str], prefix: str) -> Address:
+    return Address(
+        line1=row[f"{prefix}_address1"],
+        city=row[f"{prefix}_city"],
+        state=row[f"{prefix}_state"],
+        zip_code=row[f"{prefix}_zip"],
+    )
+
+
+def _person(row: Mapping[str, str], prefix: str) -> Person:
+    return Person(
+        last_name=row[f"{prefix}_last_name"],
+        first_name=row[f"{prefix}_first_name"],
+        birth_date=date.fromisoformat(row[f"{prefix}_birth_date"]),
+        sex=row[f"{prefix}_sex"],
+        address=_address(row, prefix),
+    )
+
+
+def _optional_provider(row: Mapping[str, str], prefix: str) -> Provider | None:
+    npi = (row.get(f"{prefix}_npi") or "").strip()
+    if not npi:
+        return None
+    return Provider(
+        npi=npi, last_or_org_name=row[f"{prefix}_last_name"], first_name=row[f"{prefix}_first_name"]
+    )
+
+
+class _UnbuildableClaim(ValueError):
+    """Rows that passed validation but cannot form a claim (the message names ids only)."""
+
+
+def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, claim_key: str) -> Claim:
+    head = rows[0]
+    diagnoses: list[str] = []
+    lines: list[ClaimLine] = []
+    for number, row in enumerate(rows, start=1):
+        own = [row.get(f"diagnosis{i}", "").replace(".", "").strip() for i in range(1, MAX_DIAGNOSES + 1)]
+        pointers: list[int] = []
+        for pointer in row["diagnosis_pointers"].split(":"):
+            code = own[int(pointer) - 1] if pointer.isdigit() and 0 < int(pointer) <= MAX_DIAGNOSES else ""
+            if not code:
+                raise _UnbuildableClaim(
+                    f"claim {claim_key}: a diagnosis pointer of {row['charge_id']} points at no diagnosis"
+                )
+            if code not in diagnoses:
+                diagnoses.append(code)
+            pointers.append(diagnoses.index(code) + 1)
+        for code in own:
+            if code and code not in diagnoses:
+                diagnoses.append(code)
+        start = date.fromisoformat(row["service_date_from"])
+        end_text = (row.get("service_date_to") or "").strip()
+        end = date.fromisoformat(end_text) if end_text else None
+        lines.append(
+            ClaimLine(
+                line_number=number,
+                charge_id=row["charge_id"],
+                procedure_code=row["procedure_code"].strip().upper(),
+                charge=Decimal(row["charge_amount"]),
+                units=Decimal(row["units"]),
+                service_date=start,
+                service_date_end=end if end and end != start else None,
+                modifiers=tuple(
+                    m.strip().upper()
+                    for m in (row.get(f"modifier{i}", "") for i in range(1, MAX_MODIFIERS + 1))
+                    if m and m.strip()
+                ),
+                diagnosis_pointers=tuple(pointers),
+                place_of_service=row["place_of_service"],
+                revenue_code=(row.get("revenue_code") or None),
+            )
+        )
+    relationship = RELATIONSHIP_CODES[head["relationship"]]
+    subscriber = _person(head, "subscriber")
+    return Claim(
+        claim_key=claim_key,
+        claim_type=ClaimType(head["claim_type"]),
+        encounter_id=head["encounter_id"],
+        payer_id=payer.payer_id,
+        payer_name=payer.name,
+        filing_indicator=head.get("claim_filing_indicator") or payer.filing_indicator,
+        billing_provider=Provider(
+            npi=head["billing_npi"],
+            last_or_org_name=head["billing_name"],
+            tax_id=head["billing_tax_id"],
+            address=_address(head, "billing"),
+        ),
+        subscriber=subscriber,
+        member_id=head["member_id"],
+        relationship=relationship,
+        patient=subscriber if relationship == "18" else _person(head, "patient"),
+        diagnoses=tuple(diagnoses),
+        lines=tuple(lines),
+        place_of_service=head["place_of_service"],
+        frequency_code=head["claim_frequency_code"],
+        original_claim_number=head.get("original_claim_number") or None,
+        prior_authorization=head.get("prior_authorization") or None,
+        group_number=head.get("group_number") or None,
+        rendering_provider=_optional_provider(head, "rendering"),
+        referring_provider=_optional_provider(head, "referring"),
+        type_of_bill=head.get("type_of_bill") or None,
+    )
+
+
+def _structural_problems(claim: Claim) -> list[str]:
+    problems = []
+    if len(claim.diagnoses) > MAX_DIAGNOSES:
+        problems.append(f"claim {claim.claim_key}: {len(claim.diagnoses)} diagnoses, at most {MAX_DIAGNOSES}")
+    if claim.claim_type is ClaimType.PROFESSIONAL and len(claim.lines) > MAX_LINES_PROFESSIONAL:
+        problems.append(
+            f"claim {claim.claim_key}: {len(claim.lines)} lines, at most {MAX_LINES_PROFESSIONAL}"
+        )
+    if claim.frequency_code in {"7", "8"} and not claim.original_claim_number:
+        problems.append(
+            f"claim {claim.claim_key}: frequency {claim.frequency_code} needs the payer's claim number"
+        )
+    return problems
+
+
+def build_claims(rows: Iterable[Mapping[str, str]], payers: Mapping[str, PayerProfile]) -> BuildResult:
+    """Group validated charge rows into claims (patient, encounter, billing provider, payer) and check them."""
+    groups: dict[tuple[str, str, str, str], list[Mapping[str, str]]] = defaultdict(list)
+    for row in rows:
+        key = (row["patient_mrn"], row["encounter_id"], row["billing_npi"], row["payer_id"])
+        groups[key].append(row)
+    result = BuildResult()
+    for (_mrn, encounter_id, billing_npi, payer_id), group in groups.items():
+        group.sort(key=lambda r: r["charge_id"])
+        claim_key = claim_key_for(encounter_id, payer_id, billing_npi)
+        charge_ids = tuple(r["charge_id"] for r in group)
+        payer = payers.get(payer_id)
+        if payer is None:
+            result.held.append(
+                HeldClaim(claim_key, payer_id, charge_ids, (f"no payer connector for {payer_id}",))
+            )
+            continue
+        try:
+            claim = _claim_from_rows(group, payer, claim_key)
+        except _UnbuildableClaim as problem:
+            result.held.append(HeldClaim(claim_key, payer_id, charge_ids, (str(problem),)))
+            continue
+        problems = _structural_problems(claim) + payer.check_claim(claim)
+        if problems:
+            result.held.append(HeldClaim(claim_key, payer_id, charge_ids, tuple(problems)))
+        else:
+            result.claims.append(claim)
+    result.claims.sort(key=lambda c: c.claim_key)
+    return result

@@ -1,0 +1,266 @@
+"""Charge intake: record an export's rows, quarantine rejected ones, hold their encounters, build claims.
+
+One transaction per export: the rows, their rejections, the claims built from them and the file's
+``loaded`` mark commit together, so a crash leaves either all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from revcycle.claims import BuildResult, HeldClaim, build_claims
+from revcycle.domain import Claim, ClaimStatus
+from revcycle.money import to_cents
+from revcycle.payers import PayerProfile
+from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
+from revcycle.warehouse.schema import charge, charge_rejection, claim, claim_event, claim_line
+
+
+@dataclass(frozen=True)
+class ChargeRejection:
+    """One failed check of one charge row; ``masked_value`` never holds PHI."""
+
+    charge_id: str
+    suite: str
+    rule: str
+    expectation: str
+    column: str | None
+    severity: str  # "error" quarantines the row; "warning" only flags it
+    masked_value: str | None = None
+
+
+@dataclass
+class IntakeResult:
+    """Counts and keys of one intake (no PHI)."""
+
+    rows: int = 0
+    rejected_charges: int = 0
+    held_charges: int = 0
+    skipped_already_claimed: int = 0
+    claim_keys: list[str] = field(default_factory=list)
+    held_claims: list[str] = field(default_factory=list)
+    hold_reasons: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def rejected_share(self) -> float:
+        """The share of the export's rows rejected by validation."""
+        return self.rejected_charges / self.rows if self.rows else 0.0
+
+
+def _cents_or_none(text: str) -> int | None:
+    try:
+        return to_cents(Decimal(text))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _date_or_none(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _claimed_charge_ids(conn: Connection, charge_ids: Sequence[str]) -> set[str]:
+    claimed: set[str] = set()
+    for start in range(0, len(charge_ids), 500):
+        chunk = charge_ids[start : start + 500]
+        claimed.update(
+            conn.execute(
+                select(charge.c.charge_id).where(charge.c.charge_id.in_(chunk), charge.c.status == "claimed")
+            ).scalars()
+        )
+    return claimed
+
+
+def _upsert_charges(
+    conn: Connection,
+    source_file_id: int,
+    rows: Sequence[Mapping[str, str]],
+    statuses: Mapping[str, tuple[str, str | None]],
+) -> None:
+    ids = [r["charge_id"] for r in rows]
+    existing: set[str] = set()
+    for start in range(0, len(ids), 500):
+        existing.update(
+            conn.execute(
+                select(charge.c.charge_id).where(charge.c.charge_id.in_(ids[start : start + 500]))
+            ).scalars()
+        )
+    new_rows = []
+    for row in rows:
+        status, claim_key = statuses[row["charge_id"]]
+        values = {
+            "charge_id": row["charge_id"],
+            "source_file_id": source_file_id,
+            "encounter_id": row.get("encounter_id", ""),
+            "patient_mrn": row.get("patient_mrn", ""),
+            "payer_id": row.get("payer_id", ""),
+            "procedure_code": (row.get("procedure_code") or "")[:8],
+            "service_date": _date_or_none(row.get("service_date_from", "")),
+            "charge_cents": _cents_or_none(row.get("charge_amount", "")),
+            "status": status,
+            "claim_key": claim_key,
+            "row_json": json.dumps(dict(row), sort_keys=True),
+        }
+        if row["charge_id"] in existing:
+            conn.execute(update(charge).where(charge.c.charge_id == row["charge_id"]).values(**values))
+        else:
+            new_rows.append(values)
+    if new_rows:
+        conn.execute(insert(charge), new_rows)
+
+
+def _insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) -> None:
+    if not claims:
+        return
+    now = utcnow()
+    conn.execute(
+        insert(claim),
+        [
+            {
+                "claim_key": c.claim_key,
+                "encounter_id": c.encounter_id,
+                "payer_id": c.payer_id,
+                "claim_type": c.claim_type.value,
+                "billing_npi": c.billing_provider.npi,
+                "frequency_code": c.frequency_code,
+                "total_charge_cents": to_cents(c.total_charge),
+                "line_count": len(c.lines),
+                "first_service_date": min(line.service_date for line in c.lines),
+                "built_at": now,
+                "status": ClaimStatus.BUILT.value,
+                "status_at": now,
+            }
+            for c in claims
+        ],
+    )
+    conn.execute(
+        insert(claim_line),
+        [
+            {
+                "claim_key": c.claim_key,
+                "line_number": line.line_number,
+                "charge_id": line.charge_id,
+                "procedure_code": line.procedure_code,
+                "modifiers": ":".join(line.modifiers),
+                "units": str(line.units),
+                "charge_cents": to_cents(line.charge),
+                "service_date": line.service_date,
+            }
+            for c in claims
+            for line in c.lines
+        ],
+    )
+    conn.execute(
+        insert(claim_event),
+        [
+            {
+                "claim_key": c.claim_key,
+                "status": ClaimStatus.BUILT.value,
+                "occurred_at": now,
+                "detail": f"batch {batch_date}",
+            }
+            for c in claims
+        ],
+    )
+
+
+def _hold_already_billed(conn: Connection, built: BuildResult) -> None:
+    """Late charges of an encounter already billed cannot join its claim: hold them for a replacement claim."""
+    keys = [c.claim_key for c in built.claims]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 500):
+        existing.update(
+            conn.execute(
+                select(claim.c.claim_key).where(claim.c.claim_key.in_(keys[start : start + 500]))
+            ).scalars()
+        )
+    if not existing:
+        return
+    kept = []
+    for c in built.claims:
+        if c.claim_key in existing:
+            reason = (
+                f"claim {c.claim_key} was already built; late charges need a replacement claim (frequency 7)"
+            )
+            built.held.append(
+                HeldClaim(c.claim_key, c.payer_id, tuple(line.charge_id for line in c.lines), (reason,))
+            )
+        else:
+            kept.append(c)
+    built.claims = kept
+
+
+def record_intake(
+    engine: Engine,
+    *,
+    source_file_id: int,
+    rows: Sequence[Mapping[str, str]],
+    rejections: Sequence[ChargeRejection],
+    payers: Mapping[str, PayerProfile],
+    batch_date: date,
+) -> IntakeResult:
+    """Store an export's rows and rejections, hold encounters with a rejected line, build the rest into claims."""
+    result = IntakeResult(rows=len(rows))
+    errors = [r for r in rejections if r.severity == "error"]
+    rejected_ids = {r.charge_id for r in errors}
+    result.rejected_charges = len(rejected_ids)
+    held_encounters = {r.get("encounter_id", "") for r in rows if r["charge_id"] in rejected_ids}
+    statuses: dict[str, tuple[str, str | None]] = {}
+    with engine.begin() as conn:
+        claimed = _claimed_charge_ids(conn, [r["charge_id"] for r in rows])
+        result.skipped_already_claimed = len(claimed)
+        buildable = []
+        for row in rows:
+            charge_id = row["charge_id"]
+            if charge_id in claimed:
+                continue
+            if charge_id in rejected_ids:
+                statuses[charge_id] = ("rejected", None)
+            elif row.get("encounter_id", "") in held_encounters:
+                statuses[charge_id] = ("held", None)
+                result.held_charges += 1
+            else:
+                buildable.append(row)
+        built: BuildResult = build_claims(buildable, payers)
+        _hold_already_billed(conn, built)
+        for held in built.held:
+            result.held_claims.append(held.claim_key)
+            result.hold_reasons[held.claim_key] = list(held.reasons)
+            for charge_id in held.charge_ids:
+                statuses[charge_id] = ("held", None)
+                result.held_charges += 1
+        for c in built.claims:
+            for line in c.lines:
+                statuses[line.charge_id] = ("claimed", c.claim_key)
+        result.claim_keys = [c.claim_key for c in built.claims]
+        _upsert_charges(conn, source_file_id, [r for r in rows if r["charge_id"] not in claimed], statuses)
+        if rejections:
+            now = utcnow()
+            conn.execute(
+                insert(charge_rejection),
+                [
+                    {
+                        "charge_id": r.charge_id,
+                        "source_file_id": source_file_id,
+                        "suite": r.suite,
+                        "rule": r.rule,
+                        "expectation": r.expectation,
+                        "column_name": r.column,
+                        "severity": r.severity,
+                        "masked_value": r.masked_value,
+                        "created_at": now,
+                    }
+                    for r in {(x.charge_id, x.rule, x.column): x for x in rejections}.values()
+                ],
+            )
+        _insert_claims(conn, built.claims, batch_date)
+        mark_source_file_loaded(conn, source_file_id, rows=len(rows), problems=len(rejected_ids))
+    return result

@@ -1,0 +1,52 @@
+"""Derive a claim's current status from its events, whatever order the files arrived in (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from revcycle.domain import ClaimStatus
+
+# How far along the lifecycle an event is. The current status is the latest event of the furthest phase,
+# so an 835 that arrived before its 277CA is not undone by the late 277CA.
+_PHASE: dict[ClaimStatus, int] = {
+    ClaimStatus.BUILT: 0,
+    ClaimStatus.SUBMITTED: 1,
+    ClaimStatus.ACCEPTED: 2,
+    ClaimStatus.REJECTED: 2,
+    ClaimStatus.PAID: 3,
+    ClaimStatus.PARTIALLY_PAID: 3,
+    ClaimStatus.DENIED: 3,
+    ClaimStatus.REVERSED: 3,
+    ClaimStatus.CORRECTED: 3,
+    ClaimStatus.VOIDED: 4,
+}
+
+
+def derive_status(events: Sequence[ClaimStatus]) -> ClaimStatus:
+    """The current status from a claim's events in the order they were recorded."""
+    if not events:
+        return ClaimStatus.BUILT
+    best_index = 0
+    for index, status in enumerate(events):
+        if _PHASE[status] >= _PHASE[events[best_index]]:
+            best_index = index
+    return events[best_index]
+
+
+def adjudication_status(
+    clp02: str, paid: Decimal, patient_responsibility: Decimal, has_denied_line: bool
+) -> ClaimStatus:
+    """The lifecycle status an 835 claim payment means.
+
+    CLP02 22 is a reversal and 4 a denial. A processed claim with nothing paid and nothing owed by the
+    patient is a denial too. A claim with some lines paid and a line denied (paid nothing, nothing owed by
+    the patient) is partly paid; a claim paid at the contracted rate (a CO-45 write-off) is paid.
+    """
+    if clp02 == "22":
+        return ClaimStatus.REVERSED
+    if clp02 == "4" or (paid == 0 and patient_responsibility == 0):
+        return ClaimStatus.DENIED
+    if paid > 0 and has_denied_line:
+        return ClaimStatus.PARTIALLY_PAID
+    return ClaimStatus.PAID

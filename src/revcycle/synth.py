@@ -1,0 +1,240 @@
+"""Synthetic EHR charge exports: realistic, reproducible, and entirely made up (demo, tests, benchmarks)."""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from revcycle.charge_export import COLUMN_NAMES, MAX_DIAGNOSES
+from revcycle.codes.catalog import DIAGNOSES, EVALUATION_AND_MANAGEMENT, PROFESSIONAL_PROCEDURES
+from revcycle.codes.npi import npi_check_digit
+from revcycle.payers import PayerProfile
+
+_LAST_NAMES = (
+    "Ashdown",
+    "Brightwater",
+    "Calloway",
+    "Dunmore",
+    "Everly",
+    "Fairbanks",
+    "Glenwood",
+    "Hartsfield",
+    "Ivesdale",
+    "Jarrow",
+    "Kestrel",
+    "Larkspur",
+    "Merriweather",
+    "Northcott",
+    "Oakhurst",
+    "Pendleton",
+    "Quillon",
+    "Ravensworth",
+    "Stanbury",
+    "Thornbury",
+    "Underhill",
+    "Vantongeren",
+    "Whitcombe",
+    "Yardley",
+)
+_FIRST_NAMES = (
+    "Avery",
+    "Blake",
+    "Camila",
+    "Dorian",
+    "Elena",
+    "Felix",
+    "Greta",
+    "Hollis",
+    "Imani",
+    "Jonah",
+    "Keira",
+    "Lucian",
+    "Maren",
+    "Nico",
+    "Odette",
+    "Pascal",
+    "Quinn",
+    "Rosalind",
+    "Soren",
+    "Talia",
+    "Ulric",
+    "Vera",
+)
+_STREETS = ("Maple", "Cedar", "Lakeview", "Orchard", "Prairie", "Ridge", "Willow", "Harbor", "Summit")
+_CITIES = (
+    ("Springfield", "IL", "627"),
+    ("Madison", "WI", "537"),
+    ("Columbus", "OH", "432"),
+    ("Des Moines", "IA", "503"),
+    ("Lansing", "MI", "489"),
+)
+_CLINICS = (("PRAIRIE FAMILY MEDICINE", "1001 Clinic Way"), ("LAKESIDE INTERNAL MEDICINE", "250 Health Pkwy"))
+_MODIFIERS = ("25", "59", "LT", "RT", "GA")
+_AUTHORISED_PROCEDURES = frozenset({"97110", "20610"})
+
+
+@dataclass(frozen=True)
+class _Person:
+    last: str
+    first: str
+    birth: date
+    sex: str
+    street: str
+    city: str
+    state: str
+    zip_code: str
+
+
+def _npi(rng: random.Random) -> str:
+    stem = str(rng.choice((1, 2))) + "".join(str(rng.randrange(10)) for _ in range(8))
+    return stem + npi_check_digit(stem)
+
+
+def _person(
+    rng: random.Random, *, min_age: int, max_age: int, as_of: date, last: str | None = None
+) -> _Person:
+    city, state, zip3 = rng.choice(_CITIES)
+    age_days = rng.randrange(min_age * 365, max_age * 365)
+    return _Person(
+        last=last or rng.choice(_LAST_NAMES),
+        first=rng.choice(_FIRST_NAMES),
+        birth=as_of - timedelta(days=age_days),
+        sex=rng.choice("MF"),
+        street=f"{rng.randrange(10, 9999)} {rng.choice(_STREETS)} St",
+        city=city,
+        state=state,
+        zip_code=zip3 + f"{rng.randrange(100):02d}",
+    )
+
+
+def generate_charge_rows(
+    payers: Sequence[PayerProfile],
+    *,
+    encounters: int,
+    seed: int,
+    as_of: date,
+    id_prefix: str | None = None,
+) -> Iterator[dict[str, str]]:
+    """Charge rows (one per line) for ``encounters`` professional visits seen in the 30 days before ``as_of``."""
+    if not payers:
+        raise ValueError("at least one payer is needed to generate charges")
+    rng = random.Random(seed)
+    prefix = id_prefix if id_prefix is not None else f"S{seed}"
+    clinics = [(name, street, _npi(rng), f"{rng.randrange(10**8, 10**9)}") for name, street in _CLINICS]
+    doctors = [(rng.choice(_LAST_NAMES), rng.choice(_FIRST_NAMES), _npi(rng)) for _ in range(6)]
+    referrers = [(rng.choice(_LAST_NAMES), rng.choice(_FIRST_NAMES), _npi(rng)) for _ in range(3)]
+    procedures = list(PROFESSIONAL_PROCEDURES)
+    line_seq = 0
+    for number in range(1, encounters + 1):
+        payer = rng.choice(payers)
+        dependent = payer.filing_indicator != "MB" and rng.random() < 0.3
+        if payer.filing_indicator == "MB":
+            subscriber = _person(rng, min_age=65, max_age=90, as_of=as_of)
+        else:
+            subscriber = _person(rng, min_age=22, max_age=64, as_of=as_of)
+        patient = (
+            _person(rng, min_age=1, max_age=21, as_of=as_of, last=subscriber.last)
+            if dependent
+            else subscriber
+        )
+        clinic = rng.choice(clinics)
+        doctor = rng.choice(doctors)
+        referrer = rng.choice(referrers) if rng.random() < 0.2 else None
+        service_date = as_of - timedelta(days=rng.randrange(1, 30))
+        diagnoses = rng.sample(DIAGNOSES, rng.randint(1, 4))
+        line_count = rng.choices((1, 2, 3, 4), weights=(45, 30, 15, 10))[0]
+        codes = rng.sample(procedures, line_count)
+        encounter_id = f"{prefix}-E{number:06d}"
+        mrn = f"{prefix}-M{rng.randrange(10**7):07d}"
+        member_id = payer.make_member_id(rng)
+        # Therapy and injections are commonly pre-authorised; some payers require it (see their rules).
+        authorised = any(code in _AUTHORISED_PROCEDURES for code in codes)
+        prior_auth = f"PA{rng.randrange(10**8):08d}" if authorised else ""
+        for code in codes:
+            line_seq += 1
+            modifiers: list[str] = []
+            if code in EVALUATION_AND_MANAGEMENT and line_count > 1 and rng.random() < 0.5:
+                modifiers.append("25")
+            elif code not in EVALUATION_AND_MANAGEMENT and rng.random() < 0.1:
+                modifiers.append(rng.choice(_MODIFIERS[1:4]))
+            units = 2 if code in {"97110", "J1100"} and rng.random() < 0.5 else 1
+            price = PROFESSIONAL_PROCEDURES[code] * units
+            pointers = ":".join(str(i) for i in range(1, min(len(diagnoses), rng.randint(1, 4)) + 1))
+            row = {
+                "charge_id": f"{prefix}-C{line_seq:07d}",
+                "encounter_id": encounter_id,
+                "patient_mrn": mrn,
+                "patient_last_name": patient.last,
+                "patient_first_name": patient.first,
+                "patient_birth_date": patient.birth.isoformat(),
+                "patient_sex": patient.sex,
+                "patient_address1": patient.street,
+                "patient_city": patient.city,
+                "patient_state": patient.state,
+                "patient_zip": patient.zip_code,
+                "relationship": "child" if dependent else "self",
+                "subscriber_last_name": subscriber.last,
+                "subscriber_first_name": subscriber.first,
+                "subscriber_birth_date": subscriber.birth.isoformat(),
+                "subscriber_sex": subscriber.sex,
+                "subscriber_address1": subscriber.street,
+                "subscriber_city": subscriber.city,
+                "subscriber_state": subscriber.state,
+                "subscriber_zip": subscriber.zip_code,
+                "member_id": member_id,
+                "group_number": ""
+                if payer.filing_indicator in {"MB", "MC"}
+                else f"GRP{rng.randrange(10**5):05d}",
+                "payer_id": payer.payer_id,
+                "claim_filing_indicator": payer.filing_indicator,
+                "billing_npi": clinic[2],
+                "billing_tax_id": clinic[3],
+                "billing_name": clinic[0],
+                "billing_address1": clinic[1],
+                "billing_city": "Springfield",
+                "billing_state": "IL",
+                "billing_zip": "627011234",
+                "rendering_npi": doctor[2],
+                "rendering_last_name": doctor[0],
+                "rendering_first_name": doctor[1],
+                "referring_npi": referrer[2] if referrer else "",
+                "referring_last_name": referrer[0] if referrer else "",
+                "referring_first_name": referrer[1] if referrer else "",
+                "place_of_service": "11",
+                "claim_type": "professional",
+                "type_of_bill": "",
+                "revenue_code": "",
+                "service_date_from": service_date.isoformat(),
+                "service_date_to": service_date.isoformat(),
+                "procedure_code": code,
+                **{f"modifier{i}": (modifiers[i - 1] if i <= len(modifiers) else "") for i in range(1, 5)},
+                "units": str(units),
+                "charge_amount": str(price.quantize(Decimal("0.01"))),
+                **{
+                    f"diagnosis{i}": (diagnoses[i - 1] if i <= len(diagnoses) else "")
+                    for i in range(1, MAX_DIAGNOSES + 1)
+                },
+                "diagnosis_pointers": pointers,
+                "prior_authorization": prior_auth,
+                "claim_frequency_code": "1",
+                "original_claim_number": "",
+            }
+            yield row
+
+
+def write_charge_export(rows: Iterator[dict[str, str]] | Sequence[dict[str, str]], path: Path) -> int:
+    """Write charge rows as a CSV export with the contract's header; returns the number of rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(COLUMN_NAMES))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count

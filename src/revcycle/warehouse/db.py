@@ -1,0 +1,43 @@
+"""Warehouse connections and migrations (SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def create_warehouse_engine(url: str) -> Engine:
+    """An engine for the warehouse at ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if parsed.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """The Alembic configuration of the warehouse migrations (bound to ``engine`` when given)."""
+    config = Config()
+    config.set_main_option("script_location", "revcycle.warehouse:migrations")
+    if engine is not None:
+        config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_warehouse(engine: Engine, revision: str = "head") -> None:
+    """Migrate the warehouse to ``revision`` (creates every table on an empty database)."""
+    command.upgrade(alembic_config(engine), revision)

@@ -1,0 +1,207 @@
+"""The warehouse ledgers: files received, control numbers, interchanges sent, and clearinghouse leases.
+
+Every side effect outside the warehouse is recorded here first (claimed), then confirmed; a rerun reads
+the ledger to decide what is left to do, so a crash at any point converges on the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from revcycle.warehouse.schema import control_counter, interchange, lease, source_file
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (every ledger timestamp)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SourceFileEntry:
+    """A file in the ledger: its id and whether it has been fully loaded already."""
+
+    id: int
+    already_loaded: bool
+
+
+def register_source_file(
+    conn: Connection, *, kind: str, name: str, sha256: str, size: int, origin: str
+) -> SourceFileEntry:
+    """Record a received file by content hash; a file seen before returns its existing entry."""
+    existing = conn.execute(
+        select(source_file.c.id, source_file.c.status).where(source_file.c.sha256 == sha256)
+    ).first()
+    if existing is not None:
+        return SourceFileEntry(id=existing.id, already_loaded=existing.status == "loaded")
+    result = conn.execute(
+        insert(source_file).values(
+            kind=kind,
+            name=name,
+            sha256=sha256,
+            size=size,
+            origin=origin,
+            status="received",
+            received_at=utcnow(),
+            problem_count=0,
+        )
+    )
+    return SourceFileEntry(id=int(result.inserted_primary_key[0]), already_loaded=False)
+
+
+def mark_source_file_loaded(
+    conn: Connection, file_id: int, *, rows: int, problems: int, kind: str | None = None
+) -> None:
+    """Mark a file loaded, in the same transaction as its rows."""
+    values: dict[str, object] = {
+        "status": "loaded",
+        "loaded_at": utcnow(),
+        "row_count": rows,
+        "problem_count": problems,
+    }
+    if kind:
+        values["kind"] = kind
+    conn.execute(update(source_file).where(source_file.c.id == file_id).values(**values))
+
+
+def mark_source_file_archived(conn: Connection, file_id: int) -> None:
+    """Record that the remote copy was moved to the archive folder."""
+    conn.execute(update(source_file).where(source_file.c.id == file_id).values(archived_at=utcnow()))
+
+
+def next_control_number(conn: Connection, name: str, *, start: int = 1, maximum: int = 999_999_999) -> int:
+    """The next value of a persisted counter (ISA13, GS06 ...); wraps to ``start`` after ``maximum``."""
+    updated = conn.execute(
+        update(control_counter)
+        .where(control_counter.c.name == name)
+        .values(value=control_counter.c.value + 1)
+    )
+    if updated.rowcount == 0:
+        conn.execute(insert(control_counter).values(name=name, value=start))
+        return start
+    value = int(
+        conn.execute(select(control_counter.c.value).where(control_counter.c.name == name)).scalar_one()
+    )
+    if value > maximum:
+        conn.execute(update(control_counter).where(control_counter.c.name == name).values(value=start))
+        return start
+    return value
+
+
+@dataclass(frozen=True)
+class InterchangeRecord:
+    """One interchange we built: its ISA13, file name, content hash and delivery state."""
+
+    id: int
+    control_number: int
+    file_name: str
+    payer_id: str
+    sha256: str
+    size: int
+    state: str
+    claim_count: int
+
+
+def _record(row: object) -> InterchangeRecord:
+    return InterchangeRecord(
+        id=row.id,  # type: ignore[attr-defined]
+        control_number=row.control_number,  # type: ignore[attr-defined]
+        file_name=row.file_name,  # type: ignore[attr-defined]
+        payer_id=row.payer_id,  # type: ignore[attr-defined]
+        sha256=row.sha256,  # type: ignore[attr-defined]
+        size=row.size,  # type: ignore[attr-defined]
+        state=row.state,  # type: ignore[attr-defined]
+        claim_count=row.claim_count,  # type: ignore[attr-defined]
+    )
+
+
+def interchanges_to_upload(conn: Connection) -> list[InterchangeRecord]:
+    """Interchanges staged or interrupted mid-upload, oldest first."""
+    rows = conn.execute(
+        select(interchange)
+        .where(interchange.c.state.in_(("staged", "uploading")))
+        .order_by(interchange.c.control_number)
+    )
+    return [_record(row) for row in rows]
+
+
+def interchange_by_control_number(conn: Connection, control_number: int) -> InterchangeRecord | None:
+    """The interchange we sent with ISA13 ``control_number``, if any."""
+    row = conn.execute(select(interchange).where(interchange.c.control_number == control_number)).first()
+    return _record(row) if row is not None else None
+
+
+def set_interchange_state(conn: Connection, interchange_id: int, state: str) -> None:
+    """Move an interchange to ``state``, stamping the time of the step."""
+    values: dict[str, object] = {"state": state}
+    if state == "uploading":
+        values["upload_started_at"] = utcnow()
+    elif state == "uploaded":
+        values["uploaded_at"] = utcnow()
+    conn.execute(update(interchange).where(interchange.c.id == interchange_id).values(**values))
+
+
+def insert_interchange(
+    conn: Connection,
+    *,
+    control_number: int,
+    file_name: str,
+    payer_id: str,
+    transaction_type: str,
+    usage_indicator: str,
+    claim_count: int,
+    total_charge_cents: int,
+    sha256: str,
+    size: int,
+    batch_date: date,
+) -> int:
+    """Record a built interchange in state ``staged``; returns its id."""
+    result = conn.execute(
+        insert(interchange).values(
+            control_number=control_number,
+            file_name=file_name,
+            payer_id=payer_id,
+            transaction_type=transaction_type,
+            usage_indicator=usage_indicator,
+            claim_count=claim_count,
+            total_charge_cents=total_charge_cents,
+            sha256=sha256,
+            size=size,
+            state="staged",
+            batch_date=batch_date,
+            created_at=utcnow(),
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def acquire_lease(engine: Engine, name: str, holder: str, seconds: int) -> bool:
+    """Take the named lease for ``seconds`` unless another holder has an unexpired one."""
+    now = utcnow()
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(lease)
+            .where(and_(lease.c.name == name, or_(lease.c.expires_at < now, lease.c.holder == holder)))
+            .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds))
+        )
+        if taken.rowcount:
+            return True
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(lease).values(
+                    name=name, holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds)
+                )
+            )
+        return True
+    except IntegrityError:
+        return False
+
+
+def release_lease(engine: Engine, name: str, holder: str) -> None:
+    """Give the lease back (only the holder can)."""
+    with engine.begin() as conn:
+        conn.execute(delete(lease).where(and_(lease.c.name == name, lease.c.holder == holder)))

@@ -1,0 +1,295 @@
+"""The warehouse schema (docs/warehouse.md): the system of record of what was received, sent and answered.
+
+Money is integer cents (SQLite has no exact decimal). Every ledger row names the file that caused it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# Primary keys that must autoincrement on SQLite too: BigInteger maps to INTEGER there.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+payer = Table(
+    "payer",
+    metadata,
+    Column("payer_id", String(32), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("filing_indicator", String(4), nullable=False),
+    Column("timely_filing_days", Integer, nullable=False),
+)
+
+source_file = Table(
+    "source_file",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False, comment="charges, 837P, 999, 277CA, 835, TA1, unknown"),
+    Column("name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("size", BigInteger, nullable=False),
+    Column("origin", String(16), nullable=False, comment="export, sftp or manual"),
+    Column("status", String(16), nullable=False, comment="received, loaded, failed"),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("loaded_at", DateTime(timezone=True)),
+    Column("archived_at", DateTime(timezone=True), comment="remote file moved to the archive folder"),
+    Column("row_count", Integer),
+    Column("problem_count", Integer, nullable=False, default=0),
+    Column("detail", String(500)),
+)
+
+charge = Table(
+    "charge",
+    metadata,
+    Column("charge_id", String(64), primary_key=True),
+    Column("source_file_id", ForeignKey("source_file.id"), nullable=False),
+    Column("encounter_id", String(64), nullable=False, index=True),
+    Column("patient_mrn", String(64), nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("procedure_code", String(8), nullable=False),
+    Column("service_date", Date),
+    Column("charge_cents", BigInteger),
+    Column("status", String(16), nullable=False, comment="rejected, held or claimed"),
+    Column("claim_key", String(20), index=True),
+    Column("row_json", Text, nullable=False, comment="the export row as received (PHI: warehouse only)"),
+)
+
+charge_rejection = Table(
+    "charge_rejection",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("charge_id", String(64), nullable=False, index=True),
+    Column("source_file_id", ForeignKey("source_file.id"), nullable=False),
+    Column("suite", String(64), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("expectation", String(120), nullable=False),
+    Column("column_name", String(64)),
+    Column("severity", String(8), nullable=False),
+    Column("masked_value", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("charge_id", "source_file_id", "rule", "column_name", name="uq_charge_rejection_rule"),
+)
+
+interchange = Table(
+    "interchange",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("control_number", BigInteger, nullable=False, unique=True, comment="ISA13"),
+    Column("file_name", String(128), nullable=False, unique=True),
+    Column("payer_id", String(32), nullable=False),
+    Column("transaction_type", String(8), nullable=False),
+    Column("usage_indicator", String(1), nullable=False),
+    Column("claim_count", Integer, nullable=False),
+    Column("total_charge_cents", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column(
+        "state",
+        String(16),
+        nullable=False,
+        comment="staged, uploading, uploaded, duplicate (TA1 025), accepted, rejected",
+    ),
+    Column("batch_date", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("upload_started_at", DateTime(timezone=True)),
+    Column("uploaded_at", DateTime(timezone=True)),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("ack_code", String(2)),
+)
+
+control_counter = Table(
+    "control_counter",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+claim = Table(
+    "claim",
+    metadata,
+    Column("claim_key", String(20), primary_key=True, comment="CLM01, generated; never an MRN"),
+    Column("encounter_id", String(64), nullable=False),
+    Column("payer_id", String(32), nullable=False, index=True),
+    Column("claim_type", String(16), nullable=False),
+    Column("billing_npi", String(10), nullable=False),
+    Column("frequency_code", String(1), nullable=False),
+    Column("total_charge_cents", BigInteger, nullable=False),
+    Column("line_count", Integer, nullable=False),
+    Column("first_service_date", Date, nullable=False),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Column("interchange_id", ForeignKey("interchange.id"), comment="the latest submission's interchange"),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False, comment="derived from claim_event"),
+    Column("status_at", DateTime(timezone=True), nullable=False),
+    Column("payer_claim_number", String(50)),
+)
+
+claim_line = Table(
+    "claim_line",
+    metadata,
+    Column("claim_key", ForeignKey("claim.claim_key"), primary_key=True),
+    Column("line_number", Integer, primary_key=True),
+    Column("charge_id", String(64), nullable=False, unique=True),
+    Column("procedure_code", String(8), nullable=False),
+    Column("modifiers", String(16), nullable=False),
+    Column("units", String(16), nullable=False),
+    Column("charge_cents", BigInteger, nullable=False),
+    Column("service_date", Date, nullable=False),
+)
+
+claim_event = Table(
+    "claim_event",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("claim_key", ForeignKey("claim.claim_key"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("source_file_id", ForeignKey("source_file.id")),
+    Column("interchange_id", ForeignKey("interchange.id")),
+    Column("detail", String(255)),
+)
+
+acknowledgment = Table(
+    "acknowledgment",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source_file_id", ForeignKey("source_file.id"), nullable=False),
+    Column("kind", String(8), nullable=False, comment="999 or TA1"),
+    Column("interchange_control_number", BigInteger, index=True),
+    Column("transaction_control_number", String(9)),
+    Column("code", String(2), nullable=False, comment="IK501/AK901 or TA104"),
+    Column("note_code", String(3), comment="TA105"),
+    Column("error_count", Integer, nullable=False),
+)
+
+claim_status = Table(
+    "claim_status",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source_file_id", ForeignKey("source_file.id"), nullable=False),
+    Column("claim_key", String(38), nullable=False, index=True),
+    Column("category", String(4), nullable=False),
+    Column("status_code", String(8)),
+    Column("entity", String(4)),
+    Column("accepted", Boolean, nullable=False),
+    Column("payer_claim_number", String(50)),
+    Column("matched", Boolean, nullable=False),
+)
+
+remittance = Table(
+    "remittance",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source_file_id", ForeignKey("source_file.id"), nullable=False),
+    Column("trace_number", String(50), nullable=False),
+    Column("payer_identifier", String(50), nullable=False, comment="TRN03 (or N1*PR id)"),
+    Column("payer_name", String(120)),
+    Column("payment_cents", BigInteger, nullable=False),
+    Column("method", String(3)),
+    Column("payment_date", Date),
+    Column("payee_npi", String(10)),
+    Column("balance_problem_count", Integer, nullable=False),
+    UniqueConstraint("trace_number", "payer_identifier", name="uq_remittance_trace"),
+)
+
+remittance_claim = Table(
+    "remittance_claim",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("remittance_id", ForeignKey("remittance.id"), nullable=False, index=True),
+    Column("sequence", Integer, nullable=False),
+    Column("claim_key", String(38), nullable=False, index=True, comment="CLP01"),
+    Column("status_code", String(2), nullable=False),
+    Column("charge_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("patient_responsibility_cents", BigInteger, nullable=False),
+    Column("payer_claim_number", String(50)),
+    Column("matched", Boolean, nullable=False),
+)
+
+remittance_service = Table(
+    "remittance_service",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False, index=True),
+    Column("sequence", Integer, nullable=False),
+    Column("qualifier", String(2), nullable=False),
+    Column("procedure_code", String(48), nullable=False),
+    Column("modifiers", String(16), nullable=False),
+    Column("charge_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("units", String(16)),
+)
+
+adjustment = Table(
+    "adjustment",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False, index=True),
+    Column("remittance_service_id", ForeignKey("remittance_service.id")),
+    Column("group_code", String(2), nullable=False),
+    Column("reason_code", String(5), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("quantity", String(16)),
+)
+
+remark = Table(
+    "remark",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False, index=True),
+    Column("remittance_service_id", ForeignKey("remittance_service.id")),
+    Column("code", String(8), nullable=False),
+)
+
+provider_adjustment = Table(
+    "provider_adjustment",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("remittance_id", ForeignKey("remittance.id"), nullable=False, index=True),
+    Column("reason", String(4), nullable=False),
+    Column("reference", String(50)),
+    Column("amount_cents", BigInteger, nullable=False),
+)
+
+remittance_suspense = Table(
+    "remittance_suspense",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False, unique=True),
+    Column("reason", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+)
+
+lease = Table(
+    "lease",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+Index("ix_claim_event_file", claim_event.c.source_file_id)
