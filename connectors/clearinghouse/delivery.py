@@ -1,0 +1,224 @@
+"""Exactly-once effect over a plain file drop (DESIGN.md §6, docs/delivery-guarantees.md).
+
+Upload: the interchange's name and ISA13 are already fixed in the ledger (staged). The ledger moves to
+``uploading`` before the first byte; the bytes go to ``NAME.part``, the size is checked, the part is
+renamed into place, and the ledger moves to ``uploaded``. A rerun of an ``uploading`` interchange
+reconciles with the server: the final file with the right size means it arrived; a ``.part`` leftover is
+removed and the very same bytes are sent again. Where the clearinghouse took the file away the moment it
+landed, the rerun cannot tell, resends the same bytes, and the clearinghouse's duplicate check answers with
+a TA1 (note 025), which ingest records as "already received".
+
+Collect: each inbox file is downloaded (temp file, size check, fsync, rename), recorded by sha256, loaded in
+one transaction with its ``loaded`` mark, and only then moved to the remote archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from connectors.clearinghouse.transport import (
+    HostileRemoteName,
+    RemoteFile,
+    Transport,
+    join_remote,
+    validate_remote_name,
+)
+from revcycle.domain import ClaimStatus
+from revcycle.errors import LedgerConflict, TransientError
+from revcycle.responses import LoadSummary
+from revcycle.warehouse.ledger import (
+    InterchangeRecord,
+    interchanges_to_upload,
+    mark_source_file_archived,
+    register_source_file,
+    set_interchange_state,
+    utcnow,
+)
+from revcycle.warehouse.schema import claim, claim_event
+
+log = logging.getLogger(__name__)
+
+PART_SUFFIX = ".part"
+
+
+@dataclass
+class UploadReport:
+    """What one upload pass did, by interchange file name (no PHI)."""
+
+    uploaded: list[str] = field(default_factory=list)
+    reconciled: list[str] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)
+
+
+def _record_submitted(conn: Connection, record: InterchangeRecord) -> None:
+    set_interchange_state(conn, record.id, "uploaded")
+    now = utcnow()
+    keys = list(conn.execute(select(claim.c.claim_key).where(claim.c.interchange_id == record.id)).scalars())
+    if keys:
+        conn.execute(
+            insert(claim_event),
+            [
+                {
+                    "claim_key": key,
+                    "status": ClaimStatus.SUBMITTED.value,
+                    "occurred_at": now,
+                    "interchange_id": record.id,
+                    "detail": record.file_name,
+                }
+                for key in keys
+            ],
+        )
+        conn.execute(
+            update(claim)
+            .where(claim.c.interchange_id == record.id, claim.c.status == ClaimStatus.BUILT.value)
+            .values(status=ClaimStatus.SUBMITTED.value, status_at=now, submitted_at=now)
+        )
+
+
+def _read_staged(outbound_dir: Path, record: InterchangeRecord) -> bytes:
+    path = outbound_dir / record.file_name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise LedgerConflict(
+            f"interchange {record.file_name} is in the ledger but missing from {outbound_dir.name}/; "
+            "restore the file from backup before rerunning (its ISA13 is already fixed)"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != record.sha256:
+        raise LedgerConflict(f"interchange {record.file_name} on disk differs from the ledger's sha256")
+    return data
+
+
+def upload_interchanges(
+    engine: Engine,
+    transport: Transport,
+    *,
+    outbound_dir: Path,
+    upload_dir: str,
+    crash_hook: Callable[[str, str], None] | None = None,
+) -> UploadReport:
+    """Upload every staged or interrupted interchange, reconciling interrupted ones with the server first.
+
+    ``crash_hook(step, file_name)`` is called between steps; tests use it to kill the process there.
+    """
+    report = UploadReport()
+    with engine.connect() as conn:
+        pending = interchanges_to_upload(conn)
+    for record in pending:
+        data = _read_staged(outbound_dir, record)
+        final = join_remote(upload_dir, record.file_name)
+        part = final + PART_SUFFIX
+        if record.state == "uploading":
+            remote = transport.stat(final)
+            if remote is not None and remote.size == record.size:
+                with engine.begin() as conn:
+                    _record_submitted(conn, record)
+                report.reconciled.append(record.file_name)
+                log.info("interchange %s found on the server; recorded as uploaded", record.file_name)
+                continue
+            if transport.stat(part) is not None:
+                transport.remove(part)
+            report.resent.append(record.file_name)
+        else:
+            with engine.begin() as conn:
+                set_interchange_state(conn, record.id, "uploading")
+        if crash_hook:
+            crash_hook("before_write", record.file_name)
+        transport.write(part, data)
+        written = transport.stat(part)
+        if written is None or written.size != record.size:
+            raise TransientError(f"{record.file_name}.part has the wrong size on the server; will resend")
+        if crash_hook:
+            crash_hook("before_rename", record.file_name)
+        transport.rename(part, final)
+        if crash_hook:
+            crash_hook("after_rename", record.file_name)
+        with engine.begin() as conn:
+            _record_submitted(conn, record)
+        if crash_hook:
+            crash_hook("after_ledger", record.file_name)
+        report.uploaded.append(record.file_name)
+        log.info("uploaded interchange %s (%d claims)", record.file_name, record.claim_count)
+    return report
+
+
+ResponseLoader = Callable[[Connection, int, bytes, str], LoadSummary]
+"""Loads one received file in the caller's transaction (marking it loaded) and says what it held."""
+
+
+@dataclass
+class CollectReport:
+    """What one collect pass did (file names and kinds only)."""
+
+    loaded: list[tuple[str, str]] = field(default_factory=list)
+    skipped_duplicates: list[str] = field(default_factory=list)
+    refused_names: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+
+
+def _safe_listing(transport: Transport, inbox_dir: str, report: CollectReport) -> list[RemoteFile]:
+    safe = []
+    for remote in sorted(transport.list_dir(inbox_dir), key=lambda f: f.name):
+        try:
+            validate_remote_name(remote.name)
+        except HostileRemoteName:
+            report.refused_names.append(remote.name.encode("unicode_escape").decode("ascii")[:80])
+            log.warning("refused a hostile inbound file name (%d characters)", len(remote.name))
+            continue
+        if remote.name.endswith(PART_SUFFIX) or remote.name.startswith("."):
+            continue
+        safe.append(remote)
+    return safe
+
+
+def collect_responses(
+    engine: Engine,
+    transport: Transport,
+    *,
+    inbox_dir: str,
+    archive_dir: str | None,
+    inbound_local_dir: Path,
+    load: ResponseLoader,
+    crash_hook: Callable[[str, str], None] | None = None,
+) -> CollectReport:
+    """Download, record, load and archive every file in the inbox; a file loaded before is not loaded again."""
+    report = CollectReport()
+    inbound_local_dir.mkdir(parents=True, exist_ok=True)
+    inbound_local_dir.chmod(0o700)
+    if archive_dir:
+        transport.makedirs(archive_dir)
+    for remote in _safe_listing(transport, inbox_dir, report):
+        remote_path = join_remote(inbox_dir, remote.name)
+        local = inbound_local_dir / remote.name
+        transport.download(remote_path, local)
+        local.chmod(0o600)
+        data = local.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if crash_hook:
+            crash_hook("after_download", remote.name)
+        with engine.begin() as conn:
+            entry = register_source_file(
+                conn, kind="unknown", name=remote.name, sha256=digest, size=len(data), origin="sftp"
+            )
+            if entry.already_loaded:
+                report.skipped_duplicates.append(remote.name)
+            else:
+                summary = load(conn, entry.id, data, remote.name)
+                report.loaded.append((remote.name, summary.kind))
+        if crash_hook:
+            crash_hook("after_load", remote.name)
+        if archive_dir:
+            archived = join_remote(archive_dir, remote.name)
+            if transport.stat(archived) is not None:
+                transport.remove(archived)
+            transport.rename(remote_path, archived)
+            with engine.begin() as conn:
+                mark_source_file_archived(conn, entry.id)
+            report.archived.append(remote.name)
+    return report

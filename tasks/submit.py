@@ -1,0 +1,65 @@
+"""Stage built claims into 837 interchanges and upload them with the ledger's exactly-once procedure."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from connectors.clearinghouse.delivery import upload_interchanges
+from connectors.clearinghouse.factory import sftp_transport_from_settings
+from connectors.payers import registered_payers
+from revcycle.submission import SenderIdentity, stage_interchanges
+from revcycle.x12.write837p import Submitter
+from tasks.runtime import retry_on_transient, settings, warehouse
+
+
+@task(name="stage-interchanges", retries=2, retry_delay_seconds=10, retry_condition_fn=retry_on_transient)
+def stage_claims(warehouse_url: str, outbound_dir: str, batch_date: date, created: datetime) -> list[str]:
+    """Write an 837P per payer for claims not yet in an interchange; returns the new file names."""
+    config = settings()
+    sender = SenderIdentity(
+        sender_id=config.submitter_id,
+        usage_indicator=config.usage_indicator,
+        submitter=Submitter(
+            name=config.submitter_name,
+            id=config.submitter_id,
+            contact_name=config.submitter_contact,
+            phone=config.submitter_phone,
+        ),
+    )
+    staged = stage_interchanges(
+        warehouse(warehouse_url),
+        payers=registered_payers(),
+        sender=sender,
+        outbound_dir=Path(outbound_dir),
+        batch_date=batch_date,
+        created=created,
+    )
+    get_run_logger().info(
+        "staged %d interchanges holding %d claims", len(staged), sum(r.claim_count for r in staged)
+    )
+    return [r.file_name for r in staged]
+
+
+@task(name="upload-interchanges", retries=3, retry_delay_seconds=[10, 60, 300], retry_condition_fn=retry_on_transient)
+def upload_claims(warehouse_url: str, outbound_dir: str) -> dict[str, Any]:
+    """Upload staged interchanges (and reconcile interrupted ones) to the clearinghouse."""
+    config = settings()
+    with sftp_transport_from_settings(config) as transport:
+        transport.makedirs(config.remote_upload_dir)
+        report = upload_interchanges(
+            warehouse(warehouse_url),
+            transport,
+            outbound_dir=Path(outbound_dir),
+            upload_dir=config.remote_upload_dir,
+        )
+    get_run_logger().info(
+        "uploaded %d, reconciled %d, resent %d interchanges",
+        len(report.uploaded),
+        len(report.reconciled),
+        len(report.resent),
+    )
+    return {"uploaded": report.uploaded, "reconciled": report.reconciled, "resent": report.resent}
