@@ -1,0 +1,72 @@
+"""Flow-level helpers: run paths, the batch date, and the clearinghouse lease."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from prefect.runtime import flow_run
+
+from revcycle.errors import RunFailure
+from revcycle.settings import Settings
+from revcycle.warehouse.ledger import acquire_lease, release_lease
+from tasks.runtime import warehouse
+
+CLEARINGHOUSE_LEASE = "clearinghouse:default"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run reads and writes: the workdir's folders and the warehouse URL."""
+
+    workdir: Path
+    export_dir: Path
+    outbound_dir: Path
+    inbound_dir: Path
+    warehouse_url: str
+
+    @classmethod
+    def resolve(cls, settings: Settings, workdir: str | None = None, export_dir: str | None = None) -> RunPaths:
+        """Paths from the settings, overridden by flow parameters."""
+        root = Path(workdir) if workdir else settings.workdir
+        if workdir:
+            settings = settings.model_copy(update={"workdir": root})
+        return cls(
+            workdir=root,
+            export_dir=Path(export_dir) if export_dir else root / "exports",
+            outbound_dir=root / "outbound",
+            inbound_dir=root / "inbound",
+            warehouse_url=settings.resolved_warehouse_url(),
+        )
+
+
+def batch_date_of_run(settings: Settings, override: str | None = None) -> tuple[date, datetime]:
+    """The batch date (and time) of this run: from its scheduled start in the practice's timezone.
+
+    A retry the next morning keeps the scheduled start, so it still processes the right night.
+    """
+    scheduled = flow_run.scheduled_start_time
+    moment = datetime.fromisoformat(str(scheduled)) if scheduled is not None else datetime.now()
+    local = moment.astimezone(ZoneInfo(settings.timezone))
+    if override:
+        return date.fromisoformat(override), local
+    return local.date(), local
+
+
+@contextmanager
+def clearinghouse_lease(warehouse_url: str, holder: str, seconds: int) -> Iterator[None]:
+    """Hold the clearinghouse lease for the block, or fail the run if another run holds it."""
+    engine = warehouse(warehouse_url)
+    if not acquire_lease(engine, CLEARINGHOUSE_LEASE, holder, seconds):
+        raise RunFailure(
+            "another run is working the clearinghouse (lease held in the warehouse table 'lease'); "
+            "retry when it has finished, or after the lease expires if that run crashed"
+        )
+    try:
+        yield
+    finally:
+        release_lease(engine, CLEARINGHOUSE_LEASE, holder)

@@ -1,0 +1,49 @@
+"""The nightly revenue cycle: charges in, claims out, responses back, KPIs published."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from flows.common import RunPaths, batch_date_of_run, clearinghouse_lease
+from flows.ingest import ingest_responses
+from flows.submit import submit_claims
+from tasks.intake import discover_exports, intake_export
+from tasks.report import publish_kpis
+from tasks.runtime import settings
+
+
+@flow(name="nightly-revenue-cycle")
+def nightly_revenue_cycle(
+    export_dir: str | None = None, workdir: str | None = None, batch_date: str | None = None
+) -> dict[str, Any]:
+    """Run the whole cycle; every step is idempotent, so a Retry resumes instead of repeating."""
+    logger = get_run_logger()
+    config = settings()
+    paths = RunPaths.resolve(config, workdir, export_dir)
+    batch, created = batch_date_of_run(config, batch_date)
+    logger.info("batch date %s", batch.isoformat())
+    exports = discover_exports(paths.export_dir)
+    intake = [
+        intake_export(str(path), paths.warehouse_url, batch, config.reject_threshold) for path in exports
+    ]
+    holder = str(flow_run.id or "local")
+    with clearinghouse_lease(paths.warehouse_url, holder, config.lock_lease_seconds):
+        submitted = submit_claims(batch, created, workdir=str(paths.workdir))
+        ingested = ingest_responses(workdir=str(paths.workdir), lease_holder=holder)
+    summary = {
+        "exports": len(exports),
+        "exports skipped (loaded before)": sum(1 for i in intake if i.get("skipped")),
+        "charge lines": sum(i.get("rows", 0) for i in intake),
+        "rejected lines": sum(i.get("rejected", 0) for i in intake),
+        "held lines": sum(i.get("held", 0) for i in intake),
+        "claims built": sum(i.get("claims", 0) for i in intake),
+        "interchanges staged": submitted.get("staged", 0),
+        "interchanges uploaded": submitted.get("uploaded", 0),
+        "response files loaded": sum(ingested.get("loaded", {}).values()),
+    }
+    kpis = publish_kpis(paths.warehouse_url, summary)
+    return {"batch_date": batch.isoformat(), "run": summary, "kpis": dict(kpis), "workdir": str(Path(paths.workdir))}
