@@ -1,0 +1,437 @@
+"""The charges suite: structure, formats, code sets, NPI check digit, dates, amounts and duplicates.
+
+Every expectation carries ``meta = {"severity": "error" | "warning", "rule": <stable name>, "column":
+<export column>}``. Errors quarantine the row; warnings flag it. Comparisons on dates and amounts run on typed
+views of the text values (``<column>__date``, ``<column>__num``, see ``add_typed_views``): the view is the
+value parsed, never a precomputed pass/fail flag, so GX still evaluates every rule on the data.
+
+Severity choices: a birth date after the first date of service is an error (payers reject such a claim at
+the front door, so sending it only wastes a cycle); a professional charge without a rendering NPI is a
+warning (the billing provider then renders, which is legitimate for a solo practice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import great_expectations as gx
+import pandas as pd
+from great_expectations.expectations.core.expect_column_pair_values_a_to_be_greater_than_b import (
+    ExpectColumnPairValuesAToBeGreaterThanB,
+)
+from great_expectations.expectations.core.expect_column_values_to_be_between import (
+    ExpectColumnValuesToBeBetween,
+)
+from great_expectations.expectations.core.expect_column_values_to_be_in_set import ExpectColumnValuesToBeInSet
+from great_expectations.expectations.core.expect_column_values_to_be_unique import (
+    ExpectColumnValuesToBeUnique,
+)
+from great_expectations.expectations.core.expect_column_values_to_match_regex import (
+    ExpectColumnValuesToMatchRegex,
+)
+from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
+    ExpectColumnValuesToNotBeNull,
+)
+from great_expectations.expectations.core.expect_table_columns_to_match_set import (
+    ExpectTableColumnsToMatchSet,
+)
+from great_expectations.expectations.row_conditions import Column as RowColumn
+from great_expectations.expectations.row_conditions import ComparisonCondition
+
+from expectations.custom import (
+    ExpectColumnValuesToBeIsoDate,
+    ExpectColumnValuesToBeValidNpi,
+    ExpectDiagnosisPointersToReferencePresentDiagnoses,
+)
+from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, RELATIONSHIP_CODES, REQUIRED_COLUMNS
+
+SUITE_NAME = "charges"
+ERROR = "error"
+WARNING = "warning"
+
+NPI_COLUMNS: tuple[str, ...] = ("billing_npi", "rendering_npi", "referring_npi")
+DIAGNOSIS_COLUMNS: tuple[str, ...] = tuple(f"diagnosis{i}" for i in range(1, MAX_DIAGNOSES + 1))
+MODIFIER_COLUMNS: tuple[str, ...] = tuple(f"modifier{i}" for i in range(1, MAX_MODIFIERS + 1))
+DATE_COLUMNS: tuple[str, ...] = (
+    "patient_birth_date",
+    "subscriber_birth_date",
+    "service_date_from",
+    "service_date_to",
+)
+NUMERIC_COLUMNS: tuple[str, ...] = ("units", "charge_amount")
+
+# Groups are non-capturing: GX matches with pandas str.contains, which warns on capturing groups.
+
+# CMS place-of-service code set (public, cms.gov "Place of Service Code Set"), codes in use.
+PLACE_OF_SERVICE_CODES: frozenset[str] = frozenset(
+    [
+        "01",
+        "02",
+        "03",
+        "04",
+        "05",
+        "06",
+        "07",
+        "08",
+        "09",
+        "10",
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "16",
+        "17",
+        "18",
+        "19",
+        "20",
+        "21",
+        "22",
+        "23",
+        "24",
+        "25",
+        "26",
+        "27",
+        "31",
+        "32",
+        "33",
+        "34",
+        "41",
+        "42",
+        "49",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "55",
+        "56",
+        "57",
+        "58",
+        "60",
+        "61",
+        "62",
+        "65",
+        "66",
+        "71",
+        "72",
+        "81",
+        "99",
+    ]
+)
+# X12 5010 SBR09 claim filing indicator codes.
+CLAIM_FILING_INDICATORS: frozenset[str] = frozenset(
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "16",
+        "17",
+        "AM",
+        "BL",
+        "CH",
+        "CI",
+        "DS",
+        "FI",
+        "HM",
+        "LM",
+        "MA",
+        "MB",
+        "MC",
+        "OF",
+        "TV",
+        "VA",
+        "WC",
+        "ZZ",
+    ]
+)
+SEX_CODES: frozenset[str] = frozenset({"M", "F", "U"})
+CLAIM_TYPES: frozenset[str] = frozenset({"professional", "institutional"})
+CLAIM_FREQUENCY_CODES: frozenset[str] = frozenset({"1", "7", "8"})
+
+PROCEDURE_CODE_REGEX = r"^(?:\d{4}[0-9FTU]|[A-V]\d{4})$"
+MODIFIER_REGEX = r"^[A-Z0-9]{2}$"
+# Any letter first: ICD-10-CM uses U for special-purpose codes (U07.1 COVID-19, U09.9 post-COVID condition).
+ICD10CM_REGEX = r"^[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$"
+DIAGNOSIS_POINTERS_REGEX = r"^(?:[1-9]|1[0-2])(?::(?:[1-9]|1[0-2])){0,3}$"
+ZIP_REGEX = r"^\d{5}(?:\d{4})?$"
+ZIP9_REGEX = r"^\d{9}$"
+STATE_REGEX = r"^[A-Z]{2}$"
+TAX_ID_REGEX = r"^\d{9}$"
+UNITS_REGEX = r"^\d+(?:\.\d{1,3})?$"
+AMOUNT_REGEX = r"^\d+(?:\.\d{1,2})?$"
+TYPE_OF_BILL_REGEX = r"^\d{3}$"
+REVENUE_CODE_REGEX = r"^\d{4}$"
+
+
+@dataclass(frozen=True)
+class PayerChargeRules:
+    """A payer's charge rules as data: member id pattern and, optionally, timely-filing limit in days."""
+
+    payer_id: str
+    member_id_pattern: str
+    timely_filing_days: int | None = None
+
+
+def date_view(column: str) -> str:
+    """Name of the parsed-date view of a date column."""
+    return f"{column}__date"
+
+
+def numeric_view(column: str) -> str:
+    """Name of the parsed-number view of a numeric column."""
+    return f"{column}__num"
+
+
+def add_typed_views(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with the parsed views the suite compares on (unparseable values become null)."""
+    views: dict[str, pd.Series] = {}
+    for column in DATE_COLUMNS:
+        views[date_view(column)] = pd.to_datetime(frame[column], format="%Y-%m-%d", errors="coerce")
+    for column in NUMERIC_COLUMNS:
+        views[numeric_view(column)] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    return frame.assign(**views)
+
+
+def build_charges_suite(
+    payer_rules: Mapping[str, PayerChargeRules] | None = None, *, today: date
+) -> gx.ExpectationSuite:
+    """Build the charges suite; ``today`` bounds service dates, ``payer_rules`` adds per-payer rules."""
+    suite: list[Any] = []
+    _structure(suite)
+    _providers(suite)
+    _codes(suite)
+    _dates(suite, today)
+    _amounts(suite)
+    _diagnoses(suite)
+    _conditional(suite)
+    if payer_rules:
+        _payers(suite, payer_rules, today)
+    # Built from a list: adding expectations one by one to a suite needs an active GX data context.
+    return gx.ExpectationSuite(name=SUITE_NAME, expectations=suite)
+
+
+def _add(suite: list[Any], expectation: Any, *, severity: str, rule: str, column: str) -> None:
+    expectation.meta = {"severity": severity, "rule": rule, "column": column}
+    suite.append(expectation)
+
+
+def _regex(suite: list[Any], rule: str, column: str, regex: str, severity: str = ERROR) -> None:
+    _add(
+        suite,
+        ExpectColumnValuesToMatchRegex(column=column, regex=regex),
+        severity=severity,
+        rule=rule,
+        column=column,
+    )
+
+
+def _in_set(suite: list[Any], rule: str, column: str, values: frozenset[str]) -> None:
+    _add(
+        suite,
+        ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values)),
+        severity=ERROR,
+        rule=rule,
+        column=column,
+    )
+
+
+def _structure(suite: list[Any]) -> None:
+    _add(
+        suite,
+        ExpectTableColumnsToMatchSet(column_set=list(REQUIRED_COLUMNS), exact_match=False),
+        severity=ERROR,
+        rule="columns_present",
+        column="*",
+    )
+    for column in REQUIRED_COLUMNS:
+        _add(
+            suite,
+            ExpectColumnValuesToNotBeNull(column=column),
+            severity=ERROR,
+            rule="required",
+            column=column,
+        )
+    _add(
+        suite,
+        ExpectColumnValuesToBeUnique(column="charge_id"),
+        severity=ERROR,
+        rule="charge_id_unique",
+        column="charge_id",
+    )
+
+
+def _providers(suite: list[Any]) -> None:
+    for column in NPI_COLUMNS:
+        _add(
+            suite,
+            ExpectColumnValuesToBeValidNpi(column=column),
+            severity=ERROR,
+            rule="npi_check_digit",
+            column=column,
+        )
+    _regex(suite, "tax_id_format", "billing_tax_id", TAX_ID_REGEX)
+    _regex(suite, "zip_format", "billing_zip", ZIP9_REGEX)
+    _regex(suite, "state_code", "billing_state", STATE_REGEX)
+
+
+def _codes(suite: list[Any]) -> None:
+    _regex(suite, "procedure_code_format", "procedure_code", PROCEDURE_CODE_REGEX)
+    for column in MODIFIER_COLUMNS:
+        _regex(suite, "modifier_format", column, MODIFIER_REGEX)
+    _in_set(suite, "place_of_service_code", "place_of_service", PLACE_OF_SERVICE_CODES)
+    _in_set(suite, "claim_type_code", "claim_type", CLAIM_TYPES)
+    _in_set(suite, "claim_frequency_code", "claim_frequency_code", CLAIM_FREQUENCY_CODES)
+    _in_set(suite, "claim_filing_indicator_code", "claim_filing_indicator", CLAIM_FILING_INDICATORS)
+    _in_set(suite, "relationship_code", "relationship", frozenset(RELATIONSHIP_CODES))
+    for person in ("patient", "subscriber"):
+        _in_set(suite, "sex_code", f"{person}_sex", SEX_CODES)
+        _regex(suite, "zip_format", f"{person}_zip", ZIP_REGEX)
+        _regex(suite, "state_code", f"{person}_state", STATE_REGEX)
+
+
+def _dates(suite: list[Any], today: date) -> None:
+    latest = pd.Timestamp(today)
+    for column in DATE_COLUMNS:
+        _add(
+            suite,
+            ExpectColumnValuesToBeIsoDate(column=column),
+            severity=ERROR,
+            rule="date_format",
+            column=column,
+        )
+    for column in ("service_date_from", "service_date_to"):
+        _add(
+            suite,
+            ExpectColumnValuesToBeBetween(column=date_view(column), max_value=latest),
+            severity=ERROR,
+            rule="service_date_not_future",
+            column=column,
+        )
+    for column in ("patient_birth_date", "subscriber_birth_date"):
+        _add(
+            suite,
+            ExpectColumnValuesToBeBetween(column=date_view(column), max_value=latest),
+            severity=ERROR,
+            rule="birth_date_not_future",
+            column=column,
+        )
+    _add(
+        suite,
+        ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=date_view("service_date_to"),
+            column_B=date_view("service_date_from"),
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
+        severity=ERROR,
+        rule="service_date_order",
+        column="service_date_to",
+    )
+    _add(
+        suite,
+        ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=date_view("service_date_from"),
+            column_B=date_view("patient_birth_date"),
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
+        severity=ERROR,
+        rule="birth_date_before_service",
+        column="patient_birth_date",
+    )
+
+
+def _amounts(suite: list[Any]) -> None:
+    _regex(suite, "units_format", "units", UNITS_REGEX)
+    _add(
+        suite,
+        ExpectColumnValuesToBeBetween(column=numeric_view("units"), min_value=0, strict_min=True),
+        severity=ERROR,
+        rule="units_positive",
+        column="units",
+    )
+    _regex(suite, "charge_amount_format", "charge_amount", AMOUNT_REGEX)
+    _add(
+        suite,
+        ExpectColumnValuesToBeBetween(column=numeric_view("charge_amount"), min_value=0, strict_min=True),
+        severity=ERROR,
+        rule="charge_amount_positive",
+        column="charge_amount",
+    )
+
+
+def _diagnoses(suite: list[Any]) -> None:
+    for column in DIAGNOSIS_COLUMNS:
+        _regex(suite, "diagnosis_format", column, ICD10CM_REGEX)
+    _regex(suite, "diagnosis_pointers_format", "diagnosis_pointers", DIAGNOSIS_POINTERS_REGEX)
+    _add(
+        suite,
+        ExpectDiagnosisPointersToReferencePresentDiagnoses(
+            column_list=["diagnosis_pointers", *DIAGNOSIS_COLUMNS]
+        ),
+        severity=ERROR,
+        rule="diagnosis_pointer_target",
+        column="diagnosis_pointers",
+    )
+
+
+def _required_when(
+    suite: list[Any], rule: str, column: str, when: ComparisonCondition, severity: str
+) -> None:
+    _add(
+        suite,
+        ExpectColumnValuesToNotBeNull(column=column, row_condition=when),
+        severity=severity,
+        rule=rule,
+        column=column,
+    )
+
+
+def _conditional(suite: list[Any]) -> None:
+    institutional = RowColumn("claim_type") == "institutional"
+    _required_when(suite, "institutional_required", "type_of_bill", institutional, ERROR)
+    _required_when(suite, "institutional_required", "revenue_code", institutional, ERROR)
+    _regex(suite, "type_of_bill_format", "type_of_bill", TYPE_OF_BILL_REGEX)
+    _regex(suite, "revenue_code_format", "revenue_code", REVENUE_CODE_REGEX)
+    _required_when(
+        suite,
+        "original_claim_number_required",
+        "original_claim_number",
+        RowColumn("claim_frequency_code").is_in(["7", "8"]),
+        ERROR,
+    )
+    _required_when(
+        suite, "rendering_npi_missing", "rendering_npi", RowColumn("claim_type") == "professional", WARNING
+    )
+
+
+def _payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules], today: date) -> None:
+    _in_set(suite, "payer_known", "payer_id", frozenset(payer_rules))
+    for payer_id, rules in sorted(payer_rules.items()):
+        is_payer = RowColumn("payer_id") == payer_id
+        _add(
+            suite,
+            ExpectColumnValuesToMatchRegex(
+                column="member_id", regex=f"^(?:{rules.member_id_pattern})$", row_condition=is_payer
+            ),
+            severity=ERROR,
+            rule=f"member_id_format.{payer_id}",
+            column="member_id",
+        )
+        if rules.timely_filing_days is not None:
+            oldest = pd.Timestamp(today - timedelta(days=rules.timely_filing_days))
+            _add(
+                suite,
+                ExpectColumnValuesToBeBetween(
+                    column=date_view("service_date_from"), min_value=oldest, row_condition=is_payer
+                ),
+                severity=WARNING,
+                rule=f"timely_filing.{payer_id}",
+                column="service_date_from",
+            )

@@ -1,0 +1,97 @@
+"""The custom expectations: their examples run through GX, and the NPI check against the CMS definition."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from expectations.custom import (
+    ExpectColumnValuesToBeIsoDate,
+    ExpectColumnValuesToBeValidNpi,
+    ExpectDiagnosisPointersToReferencePresentDiagnoses,
+    diagnosis_pointers_resolve,
+    npi_check_digit_valid,
+)
+
+CUSTOM = (
+    ExpectColumnValuesToBeValidNpi,
+    ExpectColumnValuesToBeIsoDate,
+    ExpectDiagnosisPointersToReferencePresentDiagnoses,
+)
+EXAMPLE_CASES = [
+    pytest.param(cls, example["data"], test, id=f"{cls.__name__}-{test['title']}")
+    for cls in CUSTOM
+    for example in cls.examples
+    for test in example["tests"]
+]
+
+
+def _validate(context: Any, frame: pd.DataFrame, expectation: Any) -> Any:
+    name = f"frame_{id(frame)}"
+    asset = context.data_sources.add_pandas(name).add_dataframe_asset(name)
+    batch = asset.add_batch_definition_whole_dataframe(name).get_batch(batch_parameters={"dataframe": frame})
+    return batch.validate(expectation, result_format="SUMMARY")
+
+
+def _reference_npi_valid(npi: str) -> bool:
+    """The CMS definition read literally: Luhn over the 15 digits '80840' + NPI must be a multiple of 10."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed("80840" + npi)):
+        digit = int(char)
+        if position % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def test_every_custom_expectation_has_pass_and_fail_examples() -> None:
+    for cls in CUSTOM:
+        outcomes = {test["out"]["success"] for example in cls.examples for test in example["tests"]}
+        assert outcomes == {True, False}, cls.__name__
+
+
+@pytest.mark.parametrize(("cls", "data", "test"), EXAMPLE_CASES)
+def test_examples_run_through_gx(gx_context: Any, cls: Any, data: dict[str, list[Any]], test: Any) -> None:
+    result = _validate(gx_context, pd.DataFrame(data), cls(**test["in"]))
+    assert not result.exception_info.get("raised_exception", False)
+    assert result.success is test["out"]["success"]
+    for key, value in test["out"].items():
+        if key != "success":
+            assert result.result[key] == value
+
+
+def test_npi_check_matches_the_cms_definition() -> None:
+    generator = random.Random(20250315)
+    candidates = [f"{generator.randrange(10**10):010d}" for _ in range(3000)]
+    # Every last digit on 300 prefixes: exactly one of each ten is valid.
+    candidates += [npi[:9] + str(digit) for npi in candidates[:300] for digit in range(10)]
+    candidates += ["1234567893", "123456789", "12345678930", "123456789O", " 234567893"]
+    computed = npi_check_digit_valid(pd.Series(candidates, dtype="str")).tolist()
+    expected = [_reference_npi_valid(npi) for npi in candidates]
+    assert computed == expected
+    assert sum(expected) > 300  # both outcomes are really exercised
+
+
+def test_diagnosis_pointers_reach_the_twelfth_diagnosis() -> None:
+    diagnoses: dict[str, list[str | None]] = {f"dx{i}": ["A00"] * 3 for i in range(1, 13)}
+    diagnoses["dx11"] = ["A00", None, "A00"]
+    frame = pd.DataFrame({"pointers": ["10:12", "11", "12:1:2:3"], **diagnoses}, dtype="str")
+    assert diagnosis_pointers_resolve(frame).tolist() == [True, False, True]
+
+
+def test_npi_expectation_over_a_million_rows(gx_context: Any) -> None:
+    rows = 1_000_000
+    values = np.array(["1234567893", "1245319599", "1003000126", "1234567890"], dtype=object)
+    frame = pd.DataFrame({"npi": pd.Series(np.tile(values, rows // len(values)), dtype="str")})
+    planted_invalid = int((frame["npi"] == "1234567890").sum())
+    result = _validate(gx_context, frame, ExpectColumnValuesToBeValidNpi(column="npi"))
+    assert result.result["element_count"] == rows
+    assert result.result["unexpected_count"] == planted_invalid == rows // 4
