@@ -372,18 +372,14 @@ def _diagnoses(suite: list[Any]) -> None:
     _regex(suite, "diagnosis_pointers_format", "diagnosis_pointers", DIAGNOSIS_POINTERS_REGEX)
     _add(
         suite,
-        ExpectDiagnosisPointersToReferencePresentDiagnoses(
-            column_list=["diagnosis_pointers", *DIAGNOSIS_COLUMNS]
-        ),
+        ExpectDiagnosisPointersToReferencePresentDiagnoses(column_list=["diagnosis_pointers", *DIAGNOSIS_COLUMNS]),
         severity=ERROR,
         rule="diagnosis_pointer_target",
         column="diagnosis_pointers",
     )
 
 
-def _required_when(
-    suite: list[Any], rule: str, column: str, when: ComparisonCondition, severity: str
-) -> None:
+def _required_when(suite: list[Any], rule: str, column: str, when: ComparisonCondition, severity: str) -> None:
     _add(
         suite,
         ExpectColumnValuesToNotBeNull(column=column, row_condition=when),
@@ -406,9 +402,7 @@ def _conditional(suite: list[Any]) -> None:
         RowColumn("claim_frequency_code").is_in(["7", "8"]),
         ERROR,
     )
-    _required_when(
-        suite, "rendering_npi_missing", "rendering_npi", RowColumn("claim_type") == "professional", WARNING
-    )
+    _required_when(suite, "rendering_npi_missing", "rendering_npi", RowColumn("claim_type") == "professional", WARNING)
 
 
 def _payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules], today: date) -> None:

@@ -168,9 +168,7 @@ def _collect(results: Iterable[Any], prepared: pd.DataFrame) -> ChargeValidation
         (rejections if severity == ERROR else warnings).extend(found)
         failing = int(result.result.get("unexpected_count") or 0)
         summary.append(
-            RuleSummary(
-                rule, column, severity, expectation_type, failing, failing / rows_total if rows_total else 0.0
-            )
+            RuleSummary(rule, column, severity, expectation_type, failing, failing / rows_total if rows_total else 0.0)
         )
     rejections.sort(key=lambda r: (r.row, r.rule, r.column))
     warnings.sort(key=lambda r: (r.row, r.rule, r.column))
@@ -206,9 +204,7 @@ def _findings(
         return []
     # With exclude_unexpected_values GX gives one dict of parallel lists: {"charge_id": [..], "__row": [..]}.
     rows = [int(r) for entry in indexed for r in entry[ROW_COLUMN]]
-    charge_ids = (
-        prepared["charge_id"].to_numpy()[rows] if "charge_id" in prepared.columns else [None] * len(rows)
-    )
+    charge_ids = prepared["charge_id"].to_numpy()[rows] if "charge_id" in prepared.columns else [None] * len(rows)
     values = prepared[column].to_numpy()[rows]
     found: list[Rejection] = []
     for row, charge_id, value in zip(rows, charge_ids, values, strict=True):
@@ -240,11 +236,7 @@ def validation_summary_markdown(validation: ChargeValidation) -> str:
     failing = [s for s in validation.summary if s.failing]
     if failing:
         lines += ["| rule | column | severity | failures | share of rows |", "|---|---|---|---:|---:|"]
-        lines += [
-            f"| {s.rule} | {s.column} | {s.severity} | {s.failing} | {s.failing_share:.2%} |" for s in failing
-        ]
+        lines += [f"| {s.rule} | {s.column} | {s.severity} | {s.failing} | {s.failing_share:.2%} |" for s in failing]
         lines.append("")
-    lines.append(
-        f"{len(validation.summary) - len(failing)} of {len(validation.summary)} rules passed on every row."
-    )
+    lines.append(f"{len(validation.summary) - len(failing)} of {len(validation.summary)} rules passed on every row.")
     return "\n".join(lines) + "\n"

@@ -27,9 +27,7 @@ def nightly_revenue_cycle(
     batch, created = batch_date_of_run(config, batch_date)
     logger.info("batch date %s", batch.isoformat())
     exports = discover_exports(paths.export_dir)
-    intake = [
-        intake_export(str(path), paths.warehouse_url, batch, config.reject_threshold) for path in exports
-    ]
+    intake = [intake_export(str(path), paths.warehouse_url, batch, config.reject_threshold) for path in exports]
     holder = str(flow_run.id or "local")
     with clearinghouse_lease(paths.warehouse_url, holder, config.lock_lease_seconds):
         submitted = submit_claims(batch, created, workdir=str(paths.workdir))
@@ -46,4 +44,9 @@ def nightly_revenue_cycle(
         "response files loaded": sum(ingested.get("loaded", {}).values()),
     }
     kpis = publish_kpis(paths.warehouse_url, summary)
-    return {"batch_date": batch.isoformat(), "run": summary, "kpis": dict(kpis), "workdir": str(Path(paths.workdir))}
+    return {
+        "batch_date": batch.isoformat(),
+        "run": summary,
+        "kpis": dict(kpis),
+        "workdir": str(Path(paths.workdir)),
+    }

@@ -13,7 +13,12 @@ from revcycle.responses import load_response
 from tasks.runtime import retry_on_transient, settings, warehouse
 
 
-@task(name="collect-responses", retries=3, retry_delay_seconds=[10, 60, 300], retry_condition_fn=retry_on_transient)
+@task(
+    name="collect-responses",
+    retries=3,
+    retry_delay_seconds=[10, 60, 300],
+    retry_condition_fn=retry_on_transient,
+)
 def collect(warehouse_url: str, inbound_dir: str) -> dict[str, Any]:
     """Download, load and archive every response file waiting in the clearinghouse inbox."""
     config = settings()

@@ -26,7 +26,12 @@ def discover_exports(export_dir: Path) -> list[Path]:
     return sorted(p for p in export_dir.glob("*.csv") if p.is_file())
 
 
-@task(name="intake-charge-export", retries=3, retry_delay_seconds=[5, 30, 120], retry_condition_fn=retry_on_transient)
+@task(
+    name="intake-charge-export",
+    retries=3,
+    retry_delay_seconds=[5, 30, 120],
+    retry_condition_fn=retry_on_transient,
+)
 def intake_export(path: str, warehouse_url: str, batch_date: date, reject_threshold: float) -> dict[str, Any]:
     """Read, validate (GX) and record one export; a file read before is skipped by its sha256."""
     logger = get_run_logger()
@@ -34,7 +39,12 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
     engine = warehouse(warehouse_url)
     with engine.begin() as conn:
         entry = register_source_file(
-            conn, kind="charges", name=export.path.name, sha256=export.sha256, size=export.size, origin="export"
+            conn,
+            kind="charges",
+            name=export.path.name,
+            sha256=export.sha256,
+            size=export.size,
+            origin="export",
         )
     if entry.already_loaded:
         logger.info("export %s was loaded before (same sha256); skipped", export.path.name)

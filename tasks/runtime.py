@@ -31,6 +31,6 @@ def retry_on_transient(_task: Any, _task_run: Any, state: Any) -> bool:
         state.result()
     except TransientError:
         return True
-    except Exception:  # noqa: BLE001 - any other failure is final for this run
+    except Exception:
         return False
     return False

@@ -38,13 +38,16 @@ def stage_claims(warehouse_url: str, outbound_dir: str, batch_date: date, create
         batch_date=batch_date,
         created=created,
     )
-    get_run_logger().info(
-        "staged %d interchanges holding %d claims", len(staged), sum(r.claim_count for r in staged)
-    )
+    get_run_logger().info("staged %d interchanges holding %d claims", len(staged), sum(r.claim_count for r in staged))
     return [r.file_name for r in staged]
 
 
-@task(name="upload-interchanges", retries=3, retry_delay_seconds=[10, 60, 300], retry_condition_fn=retry_on_transient)
+@task(
+    name="upload-interchanges",
+    retries=3,
+    retry_delay_seconds=[10, 60, 300],
+    retry_condition_fn=retry_on_transient,
+)
 def upload_claims(warehouse_url: str, outbound_dir: str) -> dict[str, Any]:
     """Upload staged interchanges (and reconcile interrupted ones) to the clearinghouse."""
     config = settings()

@@ -59,7 +59,9 @@ def pipeline_world(workdir: Path) -> Iterator[PipelineWorld]:
     os.environ.update(QUIET)
     os.environ["REVCYCLE_WORKDIR"] = str(workdir)
     os.environ.pop("REVCYCLE_WAREHOUSE_URL", None)
-    os.environ.update(connection.environment(clearinghouse.upload_dir, clearinghouse.inbox_dir, clearinghouse.archive_dir))
+    os.environ.update(
+        connection.environment(clearinghouse.upload_dir, clearinghouse.inbox_dir, clearinghouse.archive_dir)
+    )
     try:
         yield PipelineWorld(workdir=workdir, export_dir=workdir / "exports", clearinghouse=clearinghouse)
     finally:

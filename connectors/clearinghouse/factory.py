@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from connectors.clearinghouse.sftp import SftpTransport
 from revcycle.errors import ConfigurationError
 from revcycle.settings import Settings
-
-from connectors.clearinghouse.sftp import SftpTransport
 
 
 def sftp_transport_from_settings(settings: Settings) -> SftpTransport:

@@ -77,9 +77,7 @@ def parse_known_host_key(line: str) -> paramiko.PKey:
     if not stripped or stripped.startswith("#"):
         raise ConfigurationError("the pinned SFTP host key is empty")
     if stripped.startswith("@"):
-        raise ConfigurationError(
-            "the pinned SFTP host key must be a plain known_hosts line, not a marker line"
-        )
+        raise ConfigurationError("the pinned SFTP host key must be a plain known_hosts line, not a marker line")
     fields = stripped.split()
     if len(fields) == 2:
         stripped = "pinned " + stripped

@@ -106,9 +106,7 @@ class MemoryTransport:
 
     def _entry(self, key: str) -> RemoteFile:
         # Files planted straight into ``files`` by a test may have no recorded mtime.
-        return RemoteFile(
-            name=key.rpartition("/")[2], size=len(self.files[key]), mtime=self.mtimes.get(key, 0)
-        )
+        return RemoteFile(name=key.rpartition("/")[2], size=len(self.files[key]), mtime=self.mtimes.get(key, 0))
 
     def _now(self) -> int:
         return int(self._clock())

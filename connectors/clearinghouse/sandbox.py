@@ -18,13 +18,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from connectors.clearinghouse.keys import generate_ed25519_private_key, load_private_key
+from connectors.clearinghouse.sandbox_server import SandboxSftpServer
 from revcycle.sandbox.payer_simulator import ResponseFile, respond
 from revcycle.x12.reader import Segment, read_segments
 from revcycle.x12.write999 import InterchangeAck, write_ta1
 from revcycle.x12.writer import Envelope
-
-from connectors.clearinghouse.keys import generate_ed25519_private_key, load_private_key
-from connectors.clearinghouse.sandbox_server import SandboxSftpServer
 
 log = logging.getLogger(__name__)
 

@@ -111,9 +111,7 @@ class SandboxSftpServer:
         self._listener = listener
         self._port = int(listener.getsockname()[1])
         self._stopping.clear()
-        self._accept_thread = threading.Thread(
-            target=self._accept_loop, name="sandbox-sftp-accept", daemon=True
-        )
+        self._accept_thread = threading.Thread(target=self._accept_loop, name="sandbox-sftp-accept", daemon=True)
         self._accept_thread.start()
         logger.info("sandbox SFTP server listening on %s:%d", LISTEN_HOST, self._port)
         return self._port
@@ -183,9 +181,7 @@ class SandboxSftpServer:
                 break
             with self._state_lock:
                 self.connections_accepted += 1
-            threading.Thread(
-                target=self._serve, args=(connection,), name="sandbox-sftp-conn", daemon=True
-            ).start()
+            threading.Thread(target=self._serve, args=(connection,), name="sandbox-sftp-conn", daemon=True).start()
 
     def _serve(self, connection: socket.socket) -> None:
         connection.settimeout(None)
@@ -290,11 +286,7 @@ class _SandboxAuth(paramiko.ServerInterface):
         with self.sandbox._state_lock:
             self.sandbox.auth_attempts += 1
         expected = self.sandbox.authorized_public_key
-        if (
-            expected is not None
-            and self._user_ok(username)
-            and hmac.compare_digest(key.asbytes(), expected.asbytes())
-        ):
+        if expected is not None and self._user_ok(username) and hmac.compare_digest(key.asbytes(), expected.asbytes()):
             return AUTH_SUCCESSFUL
         return AUTH_FAILED
 
@@ -341,9 +333,7 @@ class _SandboxHandle(paramiko.SFTPHandle):
 class _SandboxSftp(paramiko.SFTPServerInterface):
     """File operations confined to the sandbox root."""
 
-    def __init__(
-        self, server: paramiko.ServerInterface, *args: Any, sandbox: SandboxSftpServer, **kwargs: Any
-    ) -> None:
+    def __init__(self, server: paramiko.ServerInterface, *args: Any, sandbox: SandboxSftpServer, **kwargs: Any) -> None:
         super().__init__(server, *args, **kwargs)
         self.sandbox = sandbox
 

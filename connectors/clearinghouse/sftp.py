@@ -244,9 +244,7 @@ class SftpTransport:
             return True
         return isinstance(error, OSError) and not self._alive()
 
-    def _call(
-        self, operation: str, path: str, action: Callable[[paramiko.SFTPClient], _T], *, idempotent: bool
-    ) -> _T:
+    def _call(self, operation: str, path: str, action: Callable[[paramiko.SFTPClient], _T], *, idempotent: bool) -> _T:
         sftp = self._ensure()
         try:
             return action(sftp)

@@ -48,9 +48,7 @@ def read_charge_export(path: Path) -> ChargeExport:
         ) from None
     missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
     if missing:
-        raise UnreadableExport(
-            f"{path.name} lacks required columns {', '.join(missing)}; see docs/charge-export.md"
-        )
+        raise UnreadableExport(f"{path.name} lacks required columns {', '.join(missing)}; see docs/charge-export.md")
     for name in COLUMN_NAMES:
         if name not in frame.columns:
             frame[name] = ""

@@ -29,9 +29,7 @@ def registered_payers() -> dict[str, PayerProfile]:
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         profile = getattr(module, "PAYER", None)
         if not isinstance(profile, PayerProfile):
-            raise ConfigurationError(
-                f"payer file {module_info.name}.py must define PAYER = PayerProfile(...)"
-            )
+            raise ConfigurationError(f"payer file {module_info.name}.py must define PAYER = PayerProfile(...)")
         _register(found, profile, module_info.name)
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         profile = entry.load()

@@ -8,7 +8,8 @@ pyx12, your rules hold, and an 835 from the payer loads. See docs/adding-a-payer
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from revcycle.domain import Claim, ClaimType
 from revcycle.payers import PayerProfile
@@ -38,3 +39,16 @@ PAYER = PayerProfile(
     claim_rules=(_example_rule,),
     notes="Where the companion guide lives and which version these rules follow.",
 )
+
+# Required by the contract test (tests/contract/test_payer_contract.py): per rule above, how to turn a
+# valid claim into one that breaks it. The rule must be quiet on the valid claim and bite on the broken one.
+# Every function in claim_rules needs an entry, keyed by the function's name.
+RULE_VIOLATIONS: dict[str, Callable[[Claim], Claim]] = {
+    _example_rule.__name__: lambda claim: replace(
+        claim, lines=tuple(replace(claim.lines[0], line_number=n) for n in range(1, 52))
+    ),
+}
+
+# Optional: a check of the contract that does not apply to this payer, with the written reason why.
+# Check names: ids, member_ids, sample_claims, rule_violations, pyx12_837, remittance_loads.
+CONTRACT_EXEMPTIONS: dict[str, str] = {}

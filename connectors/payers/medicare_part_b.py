@@ -7,7 +7,8 @@ billed by an organisation names its rendering provider (2310B), and the patient 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from revcycle.domain import Claim, ClaimType
 from revcycle.payers import PayerProfile
@@ -62,3 +63,12 @@ PAYER = PayerProfile(
     claim_rules=(_rendering_provider_required, _patient_is_beneficiary),
     notes="MAC 5010 837P companion guide: MBI format, 2310B required for groups, patient = subscriber.",
 )
+
+# For the contract test (tests/contract/test_payer_contract.py): per rule above, how to turn a valid
+# claim into one that breaks it. The rule must be quiet on the valid claim and bite on the broken one.
+RULE_VIOLATIONS: dict[str, Callable[[Claim], Claim]] = {
+    _rendering_provider_required.__name__: lambda claim: replace(
+        claim, billing_provider=replace(claim.billing_provider, first_name=None), rendering_provider=None
+    ),
+    _patient_is_beneficiary.__name__: lambda claim: replace(claim, relationship="19"),
+}

@@ -7,7 +7,8 @@ subscriber or a dependent child only; prior authorization (REF*G1) is required f
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from revcycle.domain import Claim, ClaimType
 from revcycle.payers import PayerProfile
@@ -43,3 +44,14 @@ PAYER = PayerProfile(
     claim_rules=(_self_or_child, _prior_authorization),
     notes="State Medicaid 5010 companion guide: 9-digit recipient id, PA for therapy codes.",
 )
+
+# For the contract test (tests/contract/test_payer_contract.py): per rule above, how to turn a valid
+# claim into one that breaks it. The rule must be quiet on the valid claim and bite on the broken one.
+RULE_VIOLATIONS: dict[str, Callable[[Claim], Claim]] = {
+    _self_or_child.__name__: lambda claim: replace(claim, relationship="01"),
+    _prior_authorization.__name__: lambda claim: replace(
+        claim,
+        lines=(replace(claim.lines[0], procedure_code="97110"), *claim.lines[1:]),
+        prior_authorization=None,
+    ),
+}

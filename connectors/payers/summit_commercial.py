@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from revcycle.codes.catalog import EVALUATION_AND_MANAGEMENT
 from revcycle.domain import Claim, ClaimType
@@ -23,7 +24,9 @@ def _make_member_id(rng: random.Random) -> str:
 def _modifier_25_on_em_only(claim: Claim) -> Iterator[str]:
     for line in claim.lines:
         if "25" in line.modifiers and line.procedure_code not in EVALUATION_AND_MANAGEMENT:
-            yield f"claim {claim.claim_key} line {line.line_number}: modifier 25 on non-E/M code {line.procedure_code}"
+            yield (
+                f"claim {claim.claim_key} line {line.line_number}: modifier 25 on non-E/M code {line.procedure_code}"
+            )
 
 
 PAYER = PayerProfile(
@@ -39,3 +42,12 @@ PAYER = PayerProfile(
     claim_rules=(_modifier_25_on_em_only,),
     notes="Commercial PPO companion guide: modifier 25 on E/M only, 90-day timely filing.",
 )
+
+# For the contract test (tests/contract/test_payer_contract.py): per rule above, how to turn a valid
+# claim into one that breaks it. The rule must be quiet on the valid claim and bite on the broken one.
+RULE_VIOLATIONS: dict[str, Callable[[Claim], Claim]] = {
+    # 20610 (arthrocentesis) is a procedure, not an evaluation-and-management visit
+    _modifier_25_on_em_only.__name__: lambda claim: replace(
+        claim, lines=(replace(claim.lines[0], procedure_code="20610", modifiers=("25",)), *claim.lines[1:])
+    ),
+}

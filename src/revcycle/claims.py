@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -65,9 +65,7 @@ def _optional_provider(row: Mapping[str, str], prefix: str) -> Provider | None:
     npi = (row.get(f"{prefix}_npi") or "").strip()
     if not npi:
         return None
-    return Provider(
-        npi=npi, last_or_org_name=row[f"{prefix}_last_name"], first_name=row[f"{prefix}_first_name"]
-    )
+    return Provider(npi=npi, last_or_org_name=row[f"{prefix}_last_name"], first_name=row[f"{prefix}_first_name"])
 
 
 class _UnbuildableClaim(ValueError):
@@ -149,35 +147,36 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
 
 def _structural_problems(claim: Claim) -> list[str]:
     problems = []
+    if claim.claim_type is not ClaimType.PROFESSIONAL:
+        problems.append(f"claim {claim.claim_key}: institutional (837I) claims are not sent yet; held")
     if len(claim.diagnoses) > MAX_DIAGNOSES:
         problems.append(f"claim {claim.claim_key}: {len(claim.diagnoses)} diagnoses, at most {MAX_DIAGNOSES}")
     if claim.claim_type is ClaimType.PROFESSIONAL and len(claim.lines) > MAX_LINES_PROFESSIONAL:
-        problems.append(
-            f"claim {claim.claim_key}: {len(claim.lines)} lines, at most {MAX_LINES_PROFESSIONAL}"
-        )
+        problems.append(f"claim {claim.claim_key}: {len(claim.lines)} lines, at most {MAX_LINES_PROFESSIONAL}")
     if claim.frequency_code in {"7", "8"} and not claim.original_claim_number:
-        problems.append(
-            f"claim {claim.claim_key}: frequency {claim.frequency_code} needs the payer's claim number"
-        )
+        problems.append(f"claim {claim.claim_key}: frequency {claim.frequency_code} needs the payer's claim number")
     return problems
 
 
 def build_claims(rows: Iterable[Mapping[str, str]], payers: Mapping[str, PayerProfile]) -> BuildResult:
-    """Group validated charge rows into claims (patient, encounter, billing provider, payer) and check them."""
+    """Group validated charge rows into claims (patient, encounter, billing NPI, payer) and check them."""
     groups: dict[tuple[str, str, str, str], list[Mapping[str, str]]] = defaultdict(list)
     for row in rows:
         key = (row["patient_mrn"], row["encounter_id"], row["billing_npi"], row["payer_id"])
         groups[key].append(row)
     result = BuildResult()
-    for (_mrn, encounter_id, billing_npi, payer_id), group in groups.items():
+    keys = [claim_key_for(encounter, payer_id, npi) for _mrn, encounter, npi, payer_id in groups]
+    shared_keys = {key for key, count in Counter(keys).items() if count > 1}
+    for claim_key, ((_mrn, _encounter_id, _billing_npi, payer_id), group) in zip(keys, groups.items(), strict=True):
         group.sort(key=lambda r: r["charge_id"])
-        claim_key = claim_key_for(encounter_id, payer_id, billing_npi)
         charge_ids = tuple(r["charge_id"] for r in group)
+        if claim_key in shared_keys:
+            reason = f"claim {claim_key}: the encounter has charges for more than one patient"
+            result.held.append(HeldClaim(claim_key, payer_id, charge_ids, (reason,)))
+            continue
         payer = payers.get(payer_id)
         if payer is None:
-            result.held.append(
-                HeldClaim(claim_key, payer_id, charge_ids, (f"no payer connector for {payer_id}",))
-            )
+            result.held.append(HeldClaim(claim_key, payer_id, charge_ids, (f"no payer connector for {payer_id}",)))
             continue
         try:
             claim = _claim_from_rows(group, payer, claim_key)

@@ -1,4 +1,4 @@
-"""The ``revcycle`` command: the composition root (the one core module that may import flows/ and connectors/).
+"""The ``revcycle`` command: the composition root, the one core module that may import flows/ and connectors/.
 
 Heavy imports (Prefect takes ~2 s, Great Expectations ~5 s) happen inside the commands that need them,
 so ``revcycle --help`` answers at once.
@@ -138,11 +138,33 @@ def cmd_x12_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+SECRET_FIELDS = frozenset({"sftp_password"})
+
+
+def cmd_config(_args: argparse.Namespace) -> int:
+    """Print the settings in force (from REVCYCLE_* variables and .env), secrets masked."""
+    from revcycle.settings import Settings
+    from revcycle.tables import render_table
+
+    try:
+        settings = Settings()
+    except ValueError as problem:
+        print(f"revcycle: invalid configuration: {problem}", file=sys.stderr)
+        return 1
+    rows = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        shown = "(not set)" if value is None else ("********" if name in SECRET_FIELDS else str(value))
+        rows.append((f"REVCYCLE_{name.upper()}", shown, field.description or ""))
+    print(render_table(("Variable", "Value", "Meaning"), rows, right_align_from=3))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``revcycle`` command."""
     parser = argparse.ArgumentParser(
         prog="revcycle",
-        description="Revenue-cycle pipeline: EHR charges to X12 837 claims, 999/277CA/835 back into a warehouse.",
+        description="Revenue-cycle pipeline: EHR charges to X12 837 claims, 999/277CA/835 into a warehouse.",
     )
     parser.add_argument("--version", action="version", version=f"revcycle {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -154,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="random seed of the synthetic export (default 7)")
     demo.add_argument("--workdir", default="demo", help="folder for everything the run keeps (default ./demo)")
     demo.set_defaults(handler=cmd_demo)
+
+    config = commands.add_parser("config", help="print the settings in force (REVCYCLE_* variables)")
+    config.set_defaults(handler=cmd_config)
 
     x12 = commands.add_parser("x12", help="read X12 files")
     x12_commands = x12.add_subparsers(dest="x12_command", metavar="COMMAND")

@@ -45,9 +45,7 @@ ALLOWED_TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     ClaimStatus.ACCEPTED: frozenset({ClaimStatus.ACCEPTED, ClaimStatus.REJECTED, *_ADJUDICATED}),
     ClaimStatus.REJECTED: frozenset({ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED, *_ADJUDICATED}),
     ClaimStatus.PAID: frozenset({ClaimStatus.REVERSED, ClaimStatus.CORRECTED, ClaimStatus.VOIDED}),
-    ClaimStatus.PARTIALLY_PAID: frozenset(
-        {ClaimStatus.REVERSED, ClaimStatus.CORRECTED, ClaimStatus.VOIDED}
-    ),
+    ClaimStatus.PARTIALLY_PAID: frozenset({ClaimStatus.REVERSED, ClaimStatus.CORRECTED, ClaimStatus.VOIDED}),
     ClaimStatus.DENIED: frozenset(
         {ClaimStatus.SUBMITTED, ClaimStatus.REVERSED, ClaimStatus.CORRECTED, ClaimStatus.VOIDED}
     ),

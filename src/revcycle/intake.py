@@ -89,9 +89,7 @@ def _upsert_charges(
     existing: set[str] = set()
     for start in range(0, len(ids), 500):
         existing.update(
-            conn.execute(
-                select(charge.c.charge_id).where(charge.c.charge_id.in_(ids[start : start + 500]))
-            ).scalars()
+            conn.execute(select(charge.c.charge_id).where(charge.c.charge_id.in_(ids[start : start + 500]))).scalars()
         )
     new_rows = []
     for row in rows:
@@ -173,26 +171,20 @@ def _insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) 
 
 
 def _hold_already_billed(conn: Connection, built: BuildResult) -> None:
-    """Late charges of an encounter already billed cannot join its claim: hold them for a replacement claim."""
+    """Late charges of an already billed encounter cannot join its claim: hold them for a replacement."""
     keys = [c.claim_key for c in built.claims]
     existing: set[str] = set()
     for start in range(0, len(keys), 500):
         existing.update(
-            conn.execute(
-                select(claim.c.claim_key).where(claim.c.claim_key.in_(keys[start : start + 500]))
-            ).scalars()
+            conn.execute(select(claim.c.claim_key).where(claim.c.claim_key.in_(keys[start : start + 500]))).scalars()
         )
     if not existing:
         return
     kept = []
     for c in built.claims:
         if c.claim_key in existing:
-            reason = (
-                f"claim {c.claim_key} was already built; late charges need a replacement claim (frequency 7)"
-            )
-            built.held.append(
-                HeldClaim(c.claim_key, c.payer_id, tuple(line.charge_id for line in c.lines), (reason,))
-            )
+            reason = f"claim {c.claim_key} was already built; late charges need a replacement claim (frequency 7)"
+            built.held.append(HeldClaim(c.claim_key, c.payer_id, tuple(line.charge_id for line in c.lines), (reason,)))
         else:
             kept.append(c)
     built.claims = kept
@@ -207,7 +199,7 @@ def record_intake(
     payers: Mapping[str, PayerProfile],
     batch_date: date,
 ) -> IntakeResult:
-    """Store an export's rows and rejections, hold encounters with a rejected line, build the rest into claims."""
+    """Store an export's rows and rejections, hold encounters with a rejected line, build the rest."""
     result = IntakeResult(rows=len(rows))
     errors = [r for r in rejections if r.severity == "error"]
     rejected_ids = {r.charge_id for r in errors}

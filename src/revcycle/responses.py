@@ -1,4 +1,4 @@
-"""Load what the clearinghouse sends back (TA1, 999, 277CA, 835) into the warehouse, in the caller's transaction.
+"""Load what the clearinghouse sends back (TA1, 999, 277CA, 835) into the warehouse, in one transaction.
 
 Matching: a 999's AK1 (GS06) and a TA1's TA101 name our interchange (we write GS06 = ISA13); a 277CA's
 TRN02 and an 835's CLP01 name our claim (CLM01). A remittance claim that matches no claim we sent goes
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, select, update
 from revcycle.domain import ClaimStatus
 from revcycle.lifecycle import adjudication_status, derive_status
 from revcycle.money import to_cents
-from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
+from revcycle.warehouse.ledger import inserted_id, mark_source_file_loaded, utcnow
 from revcycle.warehouse.schema import (
     acknowledgment,
     adjustment,
@@ -75,9 +75,7 @@ def _known_claims(conn: Connection, keys: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
         found.update(
-            conn.execute(
-                select(claim.c.claim_key).where(claim.c.claim_key.in_(wanted[start : start + 500]))
-            ).scalars()
+            conn.execute(select(claim.c.claim_key).where(claim.c.claim_key.in_(wanted[start : start + 500]))).scalars()
         )
     return found
 
@@ -118,9 +116,7 @@ def refresh_status(conn: Connection, claim_keys: Iterable[str]) -> None:
             history[row.claim_key].append(ClaimStatus(row.status))
         for key, events in history.items():
             conn.execute(
-                update(claim)
-                .where(claim.c.claim_key == key)
-                .values(status=derive_status(events).value, status_at=now)
+                update(claim).where(claim.c.claim_key == key).values(status=derive_status(events).value, status_at=now)
             )
 
 
@@ -130,9 +126,7 @@ def _claims_of_interchange(conn: Connection, control_number: int) -> tuple[int |
     ).scalar_one_or_none()
     if interchange_id is None:
         return None, []
-    keys = list(
-        conn.execute(select(claim.c.claim_key).where(claim.c.interchange_id == interchange_id)).scalars()
-    )
+    keys = list(conn.execute(select(claim.c.claim_key).where(claim.c.interchange_id == interchange_id)).scalars())
     return interchange_id, keys
 
 
@@ -204,9 +198,7 @@ def _load_ta1(conn: Connection, source_file_id: int, data: bytes) -> LoadSummary
         interchange_id, keys = _claims_of_interchange(conn, control_number)
         if interchange_id is not None:
             conn.execute(
-                update(interchange)
-                .where(interchange.c.id == interchange_id)
-                .values(state="rejected", ack_code="TR")
+                update(interchange).where(interchange.c.id == interchange_id).values(state="rejected", ack_code="TR")
             )
             events.extend((key, ClaimStatus.REJECTED, f"TA1 {ta1.note_code}") for key in keys)
     count = _add_events(conn, events, source_file_id)
@@ -236,9 +228,7 @@ def _load_277ca(conn: Connection, source_file_id: int, data: bytes) -> LoadSumma
         if status.claim_key not in known or accepted is None:
             continue
         new_status = ClaimStatus.ACCEPTED if accepted else ClaimStatus.REJECTED
-        events.append(
-            (status.claim_key, new_status, f"277CA {status.category}:{first.code if first else ''}")
-        )
+        events.append((status.claim_key, new_status, f"277CA {status.category}:{first.code if first else ''}"))
         if status.payer_claim_number:
             conn.execute(
                 update(claim)
@@ -280,9 +270,7 @@ def _insert_adjustments(
         conn.execute(insert(adjustment), rows)
 
 
-def _insert_remarks(
-    conn: Connection, remittance_claim_id: int, service_id: int | None, codes: Iterable[str]
-) -> None:
+def _insert_remarks(conn: Connection, remittance_claim_id: int, service_id: int | None, codes: Iterable[str]) -> None:
     rows = [
         {"remittance_claim_id": remittance_claim_id, "remittance_service_id": service_id, "code": code[:8]}
         for code in codes
@@ -303,53 +291,57 @@ def _post_remittance(
     ).first():
         log.info("remittance trace %s was posted before; not posted again", remit.payment.trace_number)
         return 0, [], 0
-    remittance_id = conn.execute(
-        insert(remittance).values(
-            source_file_id=source_file_id,
-            trace_number=remit.payment.trace_number,
-            payer_identifier=payer_identifier,
-            payer_name=remit.payer.name[:120] or None,
-            payment_cents=to_cents(remit.payment.amount),
-            method=remit.payment.method[:3] or None,
-            payment_date=remit.payment.date,
-            payee_npi=remit.payee.id[:10] if remit.payee.id_qualifier == "XX" else None,
-            balance_problem_count=len(remit.balance_problems),
+    remittance_id = inserted_id(
+        conn.execute(
+            insert(remittance).values(
+                source_file_id=source_file_id,
+                trace_number=remit.payment.trace_number,
+                payer_identifier=payer_identifier,
+                payer_name=remit.payer.name[:120] or None,
+                payment_cents=to_cents(remit.payment.amount),
+                method=remit.payment.method[:3] or None,
+                payment_date=remit.payment.date,
+                payee_npi=remit.payee.id[:10] if remit.payee.id_qualifier == "XX" else None,
+                balance_problem_count=len(remit.balance_problems),
+            )
         )
-    ).inserted_primary_key[0]
+    )
     events: list[tuple[str, ClaimStatus, str]] = []
     unmatched = 0
     for sequence, payment in enumerate(remit.claims, start=1):
         matched = payment.patient_control_number in known
-        remittance_claim_id = conn.execute(
-            insert(remittance_claim).values(
-                remittance_id=remittance_id,
-                sequence=sequence,
-                claim_key=payment.patient_control_number[:38],
-                status_code=payment.status[:2],
-                charge_cents=to_cents(payment.charge),
-                paid_cents=to_cents(payment.paid),
-                patient_responsibility_cents=to_cents(payment.patient_responsibility or Decimal(0)),
-                payer_claim_number=payment.payer_claim_number[:50] or None,
-                matched=matched,
-            )
-        ).inserted_primary_key[0]
-        _insert_adjustments(conn, remittance_claim_id, None, payment.adjustments)
-        _insert_remarks(
-            conn, remittance_claim_id, None, [*payment.outpatient_remarks, *payment.inpatient_remarks]
-        )
-        for service_sequence, service in enumerate(payment.services, start=1):
-            service_id = conn.execute(
-                insert(remittance_service).values(
-                    remittance_claim_id=remittance_claim_id,
-                    sequence=service_sequence,
-                    qualifier=service.qualifier[:2],
-                    procedure_code=service.code[:48],
-                    modifiers=":".join(service.modifiers)[:16],
-                    charge_cents=to_cents(service.charge),
-                    paid_cents=to_cents(service.paid),
-                    units=None if service.units is None else str(service.units),
+        remittance_claim_id = inserted_id(
+            conn.execute(
+                insert(remittance_claim).values(
+                    remittance_id=remittance_id,
+                    sequence=sequence,
+                    claim_key=payment.patient_control_number[:38],
+                    status_code=payment.status[:2],
+                    charge_cents=to_cents(payment.charge),
+                    paid_cents=to_cents(payment.paid),
+                    patient_responsibility_cents=to_cents(payment.patient_responsibility or Decimal(0)),
+                    payer_claim_number=payment.payer_claim_number[:50] or None,
+                    matched=matched,
                 )
-            ).inserted_primary_key[0]
+            )
+        )
+        _insert_adjustments(conn, remittance_claim_id, None, payment.adjustments)
+        _insert_remarks(conn, remittance_claim_id, None, [*payment.outpatient_remarks, *payment.inpatient_remarks])
+        for service_sequence, service in enumerate(payment.services, start=1):
+            service_id = inserted_id(
+                conn.execute(
+                    insert(remittance_service).values(
+                        remittance_claim_id=remittance_claim_id,
+                        sequence=service_sequence,
+                        qualifier=service.qualifier[:2],
+                        procedure_code=service.code[:48],
+                        modifiers=":".join(service.modifiers)[:16],
+                        charge_cents=to_cents(service.charge),
+                        paid_cents=to_cents(service.paid),
+                        units=None if service.units is None else str(service.units),
+                    )
+                )
+            )
             _insert_adjustments(conn, remittance_claim_id, service_id, service.adjustments)
             _insert_remarks(conn, remittance_claim_id, service_id, service.remarks)
         if not matched:
@@ -417,7 +409,5 @@ def load_response(conn: Connection, source_file_id: int, data: bytes, name: str)
     else:
         log.warning("file %s holds %s, which revcycle does not load; kept in the ledger", name, kind)
         summary = LoadSummary(kind, 0, 1)
-    mark_source_file_loaded(
-        conn, source_file_id, rows=summary.rows, problems=summary.problems, kind=summary.kind
-    )
+    mark_source_file_loaded(conn, source_file_id, rows=summary.rows, problems=summary.problems, kind=summary.kind)
     return summary

@@ -39,23 +39,17 @@ class Settings(BaseSettings):
     sftp_port: int = Field(22, description="Clearinghouse SFTP port.")
     sftp_username: str = Field("revcycle", description="Clearinghouse SFTP user.")
     sftp_password: str | None = Field(None, description="SFTP password (prefer a key).")
-    sftp_private_key_file: Path | None = Field(
-        None, description="Path of the SFTP private key (Ed25519/RSA)."
-    )
+    sftp_private_key_file: Path | None = Field(None, description="Path of the SFTP private key (Ed25519/RSA).")
     sftp_known_host: str | None = Field(
         None, description="The clearinghouse's pinned host key as a known_hosts line; required."
     )
     remote_upload_dir: str = Field("claims", description="Remote folder claims are uploaded to.")
-    remote_inbox_dir: str = Field(
-        "responses", description="Remote folder 999/277CA/835 files are picked up from."
-    )
+    remote_inbox_dir: str = Field("responses", description="Remote folder 999/277CA/835 files are picked up from.")
     remote_archive_dir: str | None = Field(
         "archive",
         description="Remote folder picked-up files are moved to after the load commits; empty to leave them.",
     )
-    lock_lease_seconds: int = Field(
-        1800, description="How long a clearinghouse lock lease lasts without renewal."
-    )
+    lock_lease_seconds: int = Field(1800, description="How long a clearinghouse lock lease lasts without renewal.")
     timezone: str = Field("America/Chicago", description="The practice's timezone (batch dates, schedules).")
 
     def resolved_warehouse_url(self) -> str:

@@ -20,8 +20,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select, update
 
 from revcycle.claims import build_claims
-from revcycle.domain import Claim, ClaimType
-from revcycle.errors import LedgerConflict
+from revcycle.domain import Claim
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
 from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number
@@ -74,7 +73,7 @@ def _write_synced(path: Path, data: bytes) -> None:
 
 
 def finish_pending_renames(outbound_dir: Path) -> int:
-    """Complete renames a crash interrupted: a ``.staging`` file whose interchange committed is moved in place."""
+    """Complete renames a crash interrupted: a committed interchange's ``.staging`` file is moved in place."""
     finished = 0
     for staging in outbound_dir.glob("*.staging"):
         final = staging.with_suffix("")
@@ -95,15 +94,13 @@ def stage_interchanges(
     batch_date: date,
     created: datetime,
 ) -> list[InterchangeRecord]:
-    """Write an 837P interchange per payer for every built claim not yet in one; returns the new interchanges."""
+    """Write an 837P interchange per payer for every built claim not yet in one; return the new ones."""
     outbound_dir.mkdir(parents=True, exist_ok=True)
     outbound_dir.chmod(0o700)
     _discard_uncommitted_staging(engine, outbound_dir)
     finish_pending_renames(outbound_dir)
     by_payer: dict[str, list[Claim]] = defaultdict(list)
     for c in _unsent_claims(engine, payers):
-        if c.claim_type is not ClaimType.PROFESSIONAL:
-            raise LedgerConflict(f"claim {c.claim_key}: institutional claims are not supported yet")
         by_payer[c.payer_id].append(c)
     staged: list[InterchangeRecord] = []
     for payer_id in sorted(by_payer):

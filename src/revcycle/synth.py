@@ -95,9 +95,7 @@ def _npi(rng: random.Random) -> str:
     return stem + npi_check_digit(stem)
 
 
-def _person(
-    rng: random.Random, *, min_age: int, max_age: int, as_of: date, last: str | None = None
-) -> _Person:
+def _person(rng: random.Random, *, min_age: int, max_age: int, as_of: date, last: str | None = None) -> _Person:
     city, state, zip3 = rng.choice(_CITIES)
     age_days = rng.randrange(min_age * 365, max_age * 365)
     return _Person(
@@ -120,7 +118,7 @@ def generate_charge_rows(
     as_of: date,
     id_prefix: str | None = None,
 ) -> Iterator[dict[str, str]]:
-    """Charge rows (one per line) for ``encounters`` professional visits seen in the 30 days before ``as_of``."""
+    """Charge rows (one per line) for ``encounters`` office visits in the 30 days before ``as_of``."""
     if not payers:
         raise ValueError("at least one payer is needed to generate charges")
     rng = random.Random(seed)
@@ -137,11 +135,7 @@ def generate_charge_rows(
             subscriber = _person(rng, min_age=65, max_age=90, as_of=as_of)
         else:
             subscriber = _person(rng, min_age=22, max_age=64, as_of=as_of)
-        patient = (
-            _person(rng, min_age=1, max_age=21, as_of=as_of, last=subscriber.last)
-            if dependent
-            else subscriber
-        )
+        patient = _person(rng, min_age=1, max_age=21, as_of=as_of, last=subscriber.last) if dependent else subscriber
         clinic = rng.choice(clinics)
         doctor = rng.choice(doctors)
         referrer = rng.choice(referrers) if rng.random() < 0.2 else None
@@ -187,9 +181,7 @@ def generate_charge_rows(
                 "subscriber_state": subscriber.state,
                 "subscriber_zip": subscriber.zip_code,
                 "member_id": member_id,
-                "group_number": ""
-                if payer.filing_indicator in {"MB", "MC"}
-                else f"GRP{rng.randrange(10**5):05d}",
+                "group_number": "" if payer.filing_indicator in {"MB", "MC"} else f"GRP{rng.randrange(10**5):05d}",
                 "payer_id": payer.payer_id,
                 "claim_filing_indicator": payer.filing_indicator,
                 "billing_npi": clinic[2],

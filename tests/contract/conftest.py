@@ -48,9 +48,7 @@ def _memory_harness() -> Iterator[RemoteHarness]:
 
 def _sftp_harness(root: Path) -> Iterator[RemoteHarness]:
     client_key_text = generate_ed25519_private_key()
-    server = SandboxSftpServer(
-        root, username="biller", authorized_public_key=load_private_key(client_key_text)
-    )
+    server = SandboxSftpServer(root, username="biller", authorized_public_key=load_private_key(client_key_text))
     server.start()
     transport = SftpTransport(
         "127.0.0.1",

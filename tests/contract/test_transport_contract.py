@@ -34,9 +34,7 @@ class TestTransportContract:
     def test_is_a_transport(self, remote: RemoteHarness) -> None:
         assert isinstance(remote.transport, Transport)
 
-    def test_upload_cycle_part_rename_list_read_download_remove(
-        self, remote: RemoteHarness, tmp_path: Path
-    ) -> None:
+    def test_upload_cycle_part_rename_list_read_download_remove(self, remote: RemoteHarness, tmp_path: Path) -> None:
         t = remote.transport
         t.makedirs("upload")
         t.write("upload/CLM0001.x12.part", PAYLOAD)

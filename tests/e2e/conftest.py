@@ -32,7 +32,14 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     from pathlib import Path
 
     workdir = tmp_path_factory.mktemp("demo") / "work"
-    command = [str(Path(sys.executable).with_name("revcycle")), "demo", "--workdir", str(workdir), "--claims", "60"]
+    command = [
+        str(Path(sys.executable).with_name("revcycle")),
+        "demo",
+        "--workdir",
+        str(workdir),
+        "--claims",
+        "60",
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REVCYCLE_"))}
     env.update({"PREFECT_LOGGING_LEVEL": "INFO"})
     completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)

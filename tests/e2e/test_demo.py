@@ -12,8 +12,19 @@ pytestmark = pytest.mark.e2e
 
 def test_demo_prints_the_kpi_summary(demo_run: dict[str, object]) -> None:
     stdout = str(demo_run["stdout"])
-    for label in ("Claims built", "Claims submitted", "Accepted", "Rejected", "Paid", "Denied",
-                  "Clean-claim rate", "Denial rate", "Charged", "Paid by payers", "Patient responsibility"):
+    for label in (
+        "Claims built",
+        "Claims submitted",
+        "Accepted",
+        "Rejected",
+        "Paid",
+        "Denied",
+        "Clean-claim rate",
+        "Denial rate",
+        "Charged",
+        "Paid by payers",
+        "Patient responsibility",
+    ):
         assert label in stdout
 
 

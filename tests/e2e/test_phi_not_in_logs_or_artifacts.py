@@ -20,9 +20,10 @@ def _haystacks(workdir: Path, demo_run: dict[str, object]) -> dict[str, str]:
     with sqlite3.connect(database) as conn:
         artifacts = conn.execute("select key, type, description, data from artifact").fetchall()
         logs = conn.execute("select message from log").fetchall()
-        runs = conn.execute("select parameters from flow_run").fetchall() + conn.execute(
-            "select name from task_run"
-        ).fetchall()
+        runs = (
+            conn.execute("select parameters from flow_run").fetchall()
+            + conn.execute("select name from task_run").fetchall()
+        )
     assert artifacts, "the demo published no artifacts: nothing was scanned"
     assert logs, "the demo stored no run logs: nothing was scanned"
     stacks["prefect artifacts"] = "\n".join(" ".join(str(c) for c in row) for row in artifacts)

@@ -68,9 +68,7 @@ def files_under(directory: Path) -> list[str]:
 # -- host keys -------------------------------------------------------------------------------------------
 
 
-def test_changed_host_key_is_refused_before_anything_is_sent(
-    password_server: SandboxSftpServer, root: Path
-) -> None:
+def test_changed_host_key_is_refused_before_anything_is_sent(password_server: SandboxSftpServer, root: Path) -> None:
     impostor_line = f"[127.0.0.1]:{password_server.port} ssh-ed25519 {generate_ed25519_key().get_base64()}"
     sleep = SleepRecorder()
     transport = password_transport(password_server, known_host_key=impostor_line, sleep=sleep)
@@ -251,9 +249,7 @@ def test_rename_whose_reply_is_lost_raises_transient_and_is_not_repeated(root: P
     def drop_after_landing(relative: str, absolute: Path) -> None:
         server_box[0].drop_connections()
 
-    with SandboxSftpServer(
-        root, username=USER, password=PASSWORD, on_file_landed=drop_after_landing
-    ) as server:
+    with SandboxSftpServer(root, username=USER, password=PASSWORD, on_file_landed=drop_after_landing) as server:
         server_box.append(server)
         transport = password_transport(server)
         transport.write("upload/CLM1.x12.part", b"claim")
@@ -299,9 +295,7 @@ def raw_sftp(server: SandboxSftpServer) -> tuple[paramiko.SSHClient, paramiko.SF
     return client, client.open_sftp()
 
 
-def test_server_refuses_paths_escaping_its_root(
-    password_server: SandboxSftpServer, root: Path, tmp_path: Path
-) -> None:
+def test_server_refuses_paths_escaping_its_root(password_server: SandboxSftpServer, root: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_bytes(b"do not read")

@@ -38,8 +38,15 @@ def test_every_corpus_835_parses_to_the_contract(capsys: pytest.CaptureFixture[s
         remittances = [t for t in document["transactions"] if t["type"] == "835"]
         assert remittances, f"{path.name}: no 835 transaction listed"
         for t in remittances:
-            assert set(t) >= {"control_number", "payment", "payer", "payee", "claims", "provider_adjustments",
-                              "balance_problems"}
+            assert set(t) >= {
+                "control_number",
+                "payment",
+                "payer",
+                "payee",
+                "claims",
+                "provider_adjustments",
+                "balance_problems",
+            }
             assert set(t["payment"]) == {"amount", "method", "date", "trace_number"}
             if t["payment"]["date"]:
                 assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", t["payment"]["date"])

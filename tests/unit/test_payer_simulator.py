@@ -28,9 +28,7 @@ NOW = datetime(2024, 3, 11, 8, 0)
 DOS = date(2024, 3, 4)
 
 
-def _received(
-    key: str, npi: str = "1234567893", lines: int = 3, total: Decimal | None = None
-) -> ReceivedClaim:
+def _received(key: str, npi: str = "1234567893", lines: int = 3, total: Decimal | None = None) -> ReceivedClaim:
     service = tuple(
         ReceivedServiceLine(
             i, "HC", f"9921{i}", ("25",) if i == 1 else (), Decimal("100.00") + i, Decimal("1"), DOS, None
@@ -85,9 +83,7 @@ def test_adjudication_mix_and_balance() -> None:
     assert 0.5 * DENY_SHARE * len(KEYS) < statuses["4"] < 1.5 * DENY_SHARE * len(KEYS)
     assert statuses["1"] + statuses["4"] == len(KEYS)
     reasons = Counter(
-        (a.group, a.reason)
-        for c in claims
-        for a in (*c.adjustments, *(x for s in c.services for x in s.adjustments))
+        (a.group, a.reason) for c in claims for a in (*c.adjustments, *(x for s in c.services for x in s.adjustments))
     )
     for expected in [
         ("CO", "45"),
@@ -227,9 +223,7 @@ SENT = write_837p(
 
 
 def _respond(data: bytes = SENT, salt: str = "") -> list:  # type: ignore[type-arg]
-    return respond(
-        data, seed_salt=salt, usage_indicator="T", now=NOW, control_numbers=itertools.count(500).__next__
-    )
+    return respond(data, seed_salt=salt, usage_indicator="T", now=NOW, control_numbers=itertools.count(500).__next__)
 
 
 def test_round_trip_files_are_named_valid_and_balanced() -> None:

@@ -43,8 +43,12 @@ def test_835_document_shape_and_values() -> None:
     path = corpus_dir() / "835/badx12__X221-secondary-payments.edi"
     [tx] = parse_document(path, path.name)["transactions"]
     assert (tx["type"], tx["control_number"]) == ("835", "0001")
-    assert tx["payment"] == {"amount": "1222", "method": "CHK", "date": "2005-04-12",
-                             "trace_number": "0012524965"}
+    assert tx["payment"] == {
+        "amount": "1222",
+        "method": "CHK",
+        "date": "2005-04-12",
+        "trace_number": "0012524965",
+    }
     first, second = tx["claims"]
     assert first["adjustments"] == [{"group": "OA", "reason": "23", "amount": "9411.64", "quantity": None}]
     assert second["patient_responsibility"] == "220"  # CLP*0001000053*2*751.50*310*220
@@ -57,8 +61,10 @@ def test_835_document_shape_and_values() -> None:
 def test_835_plb_and_remarks() -> None:
     path = corpus_dir() / "835/derived__multi_plb.edi"
     [tx] = parse_document(path, path.name)["transactions"]
-    assert tx["provider_adjustments"] == [{"reason": "CV", "reference": "CP", "amount": "-1.27"},
-                                          {"reason": "L6", "reference": "", "amount": "5.00"}]
+    assert tx["provider_adjustments"] == [
+        {"reason": "CV", "reference": "CP", "amount": "-1.27"},
+        {"reason": "L6", "reference": "", "amount": "5.00"},
+    ]
     path = corpus_dir() / "835/pyx12__835_mult_loops.txt"
     [tx] = parse_document(path, path.name)["transactions"]
     text = path.read_text()
@@ -102,7 +108,10 @@ def test_999_summary() -> None:
     assert tx["type"] == "999"
     assert tx["acknowledged_group"]["control_number"] == "17456"
     assert [(t["control_number"], t["status"]) for t in tx["transactions"]] == [
-        ("0001", "A"), ("0002", "R"), ("0003", "R")]
+        ("0001", "A"),
+        ("0002", "R"),
+        ("0003", "R"),
+    ]
     assert (tx["status"], tx["included"], tx["received"], tx["accepted"]) == ("P", 3, 3, 1)
     assert tx["transactions"][1]["segment_errors"][0]["segment_id"] == "CLM"  # IK3*CLM*22**8
 
@@ -121,21 +130,26 @@ def test_277ca_statuses() -> None:
 
 
 def test_unsupported_transactions_are_listed_with_a_problem() -> None:
-    for name, kind in [("270_271/lfh__dependent-health-benefit-check.270", "270"),
-                       ("270_271/lfh__dependent-health-benefit-check.271", "271"),
-                       ("276_277/lfh__claim-level-status.276", "276"),
-                       ("276_277/lfh__claim-level-status.277", "277")]:
+    for name, kind in [
+        ("270_271/lfh__dependent-health-benefit-check.270", "270"),
+        ("270_271/lfh__dependent-health-benefit-check.271", "271"),
+        ("276_277/lfh__claim-level-status.276", "276"),
+        ("276_277/lfh__claim-level-status.277", "277"),
+    ]:
         doc = parse_document(corpus_dir() / name, name)
         assert [t["type"] for t in doc["transactions"]] == [kind]
         assert "UNSUPPORTED_TRANSACTION" in {p["code"] for p in doc["problems"]}
 
 
 def test_ta1_is_listed() -> None:
-    text = ("ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*PROVIDER       *240101*1200*^*00501*"
-            "000000005*0*P*:~TA1*000000123*240101*1159*R*025~IEA*0*000000005~")
+    text = (
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*PROVIDER       *240101*1200*^*00501*"
+        "000000005*0*P*:~TA1*000000123*240101*1159*R*025~IEA*0*000000005~"
+    )
     doc = parse_document(text, "ta1.x12")
-    assert doc["transactions"] == [{"type": "TA1", "control_number": "000000123", "ack_code": "R",
-                                    "note_code": "025", "accepted": False}]
+    assert doc["transactions"] == [
+        {"type": "TA1", "control_number": "000000123", "ack_code": "R", "note_code": "025", "accepted": False}
+    ]
     assert doc["problems"] == []
 
 

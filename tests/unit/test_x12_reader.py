@@ -24,22 +24,34 @@ def _naive_ids(text: str, terminator: str, element: str) -> list[str]:
     return [part.strip().split(element)[0] for part in text.split(terminator) if part.strip()]
 
 
-def _isa(element: str = "*", repetition: str = "^", component: str = ":", terminator: str = "~",
-         control: str = "000000001", version: str = "00501") -> str:
+def _isa(
+    element: str = "*",
+    repetition: str = "^",
+    component: str = ":",
+    terminator: str = "~",
+    control: str = "000000001",
+    version: str = "00501",
+) -> str:
     e = element
-    return (f"ISA{e}00{e}          {e}00{e}          {e}ZZ{e}SENDER         {e}ZZ{e}RECEIVER       {e}"
-            f"240101{e}1200{e}{repetition}{e}{version}{e}{control}{e}0{e}T{e}{component}{terminator}")
+    return (
+        f"ISA{e}00{e}          {e}00{e}          {e}ZZ{e}SENDER         {e}ZZ{e}RECEIVER       {e}"
+        f"240101{e}1200{e}{repetition}{e}{version}{e}{control}{e}0{e}T{e}{component}{terminator}"
+    )
 
 
-def _interchange(st_count: str = "4", se02: str = "0001", ge01: str = "1", iea01: str = "1",
-                 iea02: str = "000000001") -> str:
-    return (_isa() + "GS*HC*S*R*20240101*1200*7*X*005010X222A1~ST*837*0001*005010X222A1~"
-            "BHT*0019*00*1*20240101*1200*CH~REF*87*X~" + f"SE*{st_count}*{se02}~GE*{ge01}*7~"
-            f"IEA*{iea01}*{iea02}~")
+def _interchange(
+    st_count: str = "4", se02: str = "0001", ge01: str = "1", iea01: str = "1", iea02: str = "000000001"
+) -> str:
+    return (
+        _isa() + "GS*HC*S*R*20240101*1200*7*X*005010X222A1~ST*837*0001*005010X222A1~"
+        "BHT*0019*00*1*20240101*1200*CH~REF*87*X~" + f"SE*{st_count}*{se02}~GE*{ge01}*7~"
+        f"IEA*{iea01}*{iea02}~"
+    )
 
 
 # -------------------------------------------------------------------------------------------------------
 # hand-made envelopes
+
 
 def test_standard_isa_delimiters_and_elements() -> None:
     segments, problems = _read(_interchange())
@@ -52,8 +64,10 @@ def test_standard_isa_delimiters_and_elements() -> None:
 
 
 def test_segment_accessors() -> None:
-    text = _isa() + "GS*HC*S*R*20240101*1200*7*X*005010X222A1~ST*837*0001~SV1*HC:99213:25:59*100*UN*1~" \
+    text = (
+        _isa() + "GS*HC*S*R*20240101*1200*7*X*005010X222A1~ST*837*0001~SV1*HC:99213:25:59*100*UN*1~"
         "EB*1**1^33^35~SE*4*0001~GE*1*7~IEA*1*000000001~"
+    )
     segments, problems = _read(text)
     assert problems == []
     sv1 = next(s for s in segments if s.id == "SV1")
@@ -111,7 +125,7 @@ def test_random_bytes_never_raise() -> None:
             data = b"ISA" + data
         elif i % 4 == 2:  # a real interchange with a random slice of bytes overwritten
             at = rnd.randrange(len(good))
-            data = good[:at] + data + good[at + len(data):]
+            data = good[:at] + data + good[at + len(data) :]
         segments, problems = _read(data)
         if b"ISA" not in data:
             assert segments == [] and "ISA_NOT_FOUND" in {p.code for p in problems}
@@ -119,8 +133,10 @@ def test_random_bytes_never_raise() -> None:
 
 def test_two_interchanges_with_different_delimiters() -> None:
     first = _interchange()
-    second = (_isa(element="|", repetition="!", component="^", terminator="\n", control="000000002")
-              + "GS|HC|S|R|20240101|1200|8|X|005010X222A1\nST|837|0002\nSE|2|0002\nGE|1|8\nIEA|1|000000002\n")
+    second = (
+        _isa(element="|", repetition="!", component="^", terminator="\n", control="000000002")
+        + "GS|HC|S|R|20240101|1200|8|X|005010X222A1\nST|837|0002\nSE|2|0002\nGE|1|8\nIEA|1|000000002\n"
+    )
     segments, problems = _read(first + "\r\n" + second)
     assert problems == []
     isas = [s for s in segments if s.id == "ISA"]
@@ -155,8 +171,12 @@ def test_leading_whitespace_indentation_and_blank_lines() -> None:
 
 def test_streaming_reads_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     body = "".join(f"REF*87*{i:08d}~" for i in range(200_000))
-    data = (_isa() + "GS*HC*S*R*20240101*1200*7*X*005010X222A1~ST*837*0001~" + body
-            + "SE*200002*0001~GE*1*7~IEA*1*000000001~").encode()
+    data = (
+        _isa()
+        + "GS*HC*S*R*20240101*1200*7*X*005010X222A1~ST*837*0001~"
+        + body
+        + "SE*200002*0001~GE*1*7~IEA*1*000000001~"
+    ).encode()
     handle = io.BytesIO(data)
     segments = read_segments(handle)
     for _ in range(10):
@@ -170,6 +190,7 @@ def test_streaming_reads_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # -------------------------------------------------------------------------------------------------------
 # corpus files with odd delimiters and encodings
+
 
 def _corpus(relative: str) -> Path:
     return corpus_dir() / relative
@@ -260,9 +281,14 @@ def test_junk_before_segment_ids_is_skipped() -> None:
 
 @pytest.mark.parametrize("chunk", [1, 3, 17, 4096])
 def test_chunk_boundaries_do_not_change_the_result(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
-    names = ["835/oopfactory__835_WithMultipleInterchanges.txt", "837p/oopfactory__UnicodeExample.txt",
-             "837p/imsweb__x12_multiple_isa.txt", "837p/oopfactory__ST1309-XX.txt",
-             "270_271/oopfactory__270_Example1_IG_0x1D.txt", "835/tigershark__835-example.txt"]
+    names = [
+        "835/oopfactory__835_WithMultipleInterchanges.txt",
+        "837p/oopfactory__UnicodeExample.txt",
+        "837p/imsweb__x12_multiple_isa.txt",
+        "837p/oopfactory__ST1309-XX.txt",
+        "270_271/oopfactory__270_Example1_IG_0x1D.txt",
+        "835/tigershark__835-example.txt",
+    ]
     expected = {name: _read(_corpus(name)) for name in names}
     monkeypatch.setattr(reader, "CHUNK_SIZE", chunk)
     for name in names:

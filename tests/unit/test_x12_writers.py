@@ -38,9 +38,7 @@ BILLING = Provider(
     taxonomy_code="207Q00000X",
     address=Address("100 Main St", "Springfield", "IL", "627011234"),
 )
-RENDERING = Provider(
-    npi="1497758544", last_or_org_name="Núñez", first_name="José", taxonomy_code="207Q00000X"
-)
+RENDERING = Provider(npi="1497758544", last_or_org_name="Núñez", first_name="José", taxonomy_code="207Q00000X")
 REFERRING = Provider(npi="1245319599", last_or_org_name="Smith", first_name="Anna")
 HOME = Address("5 Oak Ave", "Springfield", "IL", "62702")
 SUBSCRIBER = Person("Doe", "John", date(1980, 5, 1), "M", HOME)
@@ -84,9 +82,7 @@ def _claim(key: str, **kw: object) -> Claim:
 
 
 CLAIMS = [
-    _claim(
-        "CLM0001", rendering_provider=RENDERING, referring_provider=REFERRING, prior_authorization="AUTH77"
-    ),
+    _claim("CLM0001", rendering_provider=RENDERING, referring_provider=REFERRING, prior_authorization="AUTH77"),
     _claim(
         "CLM0002",
         patient=CHILD,
@@ -393,11 +389,7 @@ def test_277ca_with_accepted_and_rejected_claims() -> None:
             ProviderAck(
                 "1497758544",
                 "Nunez",
-                (
-                    ClaimAck(
-                        "CLM0003", Decimal("10"), False, ClaimStatus("A3", "21"), "Roe", "Ann", "M1", DOS
-                    ),
-                ),
+                (ClaimAck("CLM0003", Decimal("10"), False, ClaimStatus("A3", "21"), "Roe", "Ann", "M1", DOS),),
                 first_name="Jose",
             ),
         ),
@@ -561,17 +553,13 @@ def test_835_without_payment_and_by_check() -> None:
     none_paid = write_835([_remittance((DENIED,))], _envelope("HP", "005010X221A1", icn=10))
     assert pyx12_errors(none_paid) == []
     assert _find(split_segments(none_paid), "BPR")[0][1:5] == ["H", "0", "C", "NON"]
-    by_check = write_835(
-        [_remittance((PAID,), payment_method="CHK")], _envelope("HP", "005010X221A1", icn=11)
-    )
+    by_check = write_835([_remittance((PAID,), payment_method="CHK")], _envelope("HP", "005010X221A1", icn=11))
     assert pyx12_errors(by_check) == []
     assert _find(split_segments(by_check), "BPR")[0][1:5] == ["C", "100", "C", "CHK"]
 
 
 def test_balance_check_catches_an_unbalanced_835() -> None:
-    wrong_total = write_835(
-        [_remittance((PAID,), payment_amount=Decimal("99"))], _envelope("HP", "005010X221A1")
-    )
+    wrong_total = write_835([_remittance((PAID,), payment_amount=Decimal("99"))], _envelope("HP", "005010X221A1"))
     assert balance_problems(wrong_total) == ["transaction unbalanced: BPR02 99 != 100 - 0"]
     short_line = RemittanceClaim(
         "CLM9",

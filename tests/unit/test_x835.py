@@ -49,10 +49,17 @@ def test_secondary_payments_values() -> None:
     assert second.adjustments == []
     svc = second.services[1]
     assert (svc.qualifier, svc.code, svc.modifiers) == ("HC", "66543", ("26",))
-    assert (svc.charge, svc.paid, svc.revenue_code, svc.units) == (Decimal("585"), Decimal("280"), "220",
-                                                                   Decimal("1"))
-    assert svc.adjustments == [Adjustment("PR", "1", Decimal("150")), Adjustment("PR", "2", Decimal("70")),
-                               Adjustment("CO", "42", Decimal("85"))]
+    assert (svc.charge, svc.paid, svc.revenue_code, svc.units) == (
+        Decimal("585"),
+        Decimal("280"),
+        "220",
+        Decimal("1"),
+    )
+    assert svc.adjustments == [
+        Adjustment("PR", "1", Decimal("150")),
+        Adjustment("PR", "2", Decimal("70")),
+        Adjustment("CO", "42", Decimal("85")),
+    ]
     assert str(second.charge) == "751.50"  # written with two decimals, kept so
     assert remit.balance_problems == []
 
@@ -74,7 +81,9 @@ def test_plb_with_several_pairs_in_one_segment() -> None:
     [remit] = result.remittances
     # PLB*1260181593*20251231*WO:PCN000001*73.16*WO:PCN000002*73.16
     assert [(p.reason, p.reference, p.amount) for p in remit.provider_adjustments] == [
-        ("WO", "PCN000001", Decimal("73.16")), ("WO", "PCN000002", Decimal("73.16"))]
+        ("WO", "PCN000001", Decimal("73.16")),
+        ("WO", "PCN000002", Decimal("73.16")),
+    ]
     assert remit.balance_problems == []
 
 
@@ -104,10 +113,12 @@ def test_misplaced_component_separator_is_recovered_and_reported() -> None:
     assert "COMPONENT_SEPARATOR_MISMATCH" in {p.code for p in result.problems}
 
 
-_HEAD = ("ISA*00*          *00*          *ZZ*PAYER          *ZZ*PROVIDER       *240101*1200*^*00501*"
-         "000000001*0*P*:~GS*HP*PAYER*PROVIDER*20240101*1200*1*X*005010X221A1~ST*835*0001~"
-         "BPR*I*{total}*C*ACH*CCP*01*1*DA*1*1234567890**01*1*DA*1*20240105~TRN*1*TRACE1*1234567890~"
-         "N1*PR*PAYER~N1*PE*CLINIC*XX*1234567893~LX*1~")
+_HEAD = (
+    "ISA*00*          *00*          *ZZ*PAYER          *ZZ*PROVIDER       *240101*1200*^*00501*"
+    "000000001*0*P*:~GS*HP*PAYER*PROVIDER*20240101*1200*1*X*005010X221A1~ST*835*0001~"
+    "BPR*I*{total}*C*ACH*CCP*01*1*DA*1*1234567890**01*1*DA*1*20240105~TRN*1*TRACE1*1234567890~"
+    "N1*PR*PAYER~N1*PE*CLINIC*XX*1234567893~LX*1~"
+)
 
 
 def _remit(total: str, body: str, plb: str = "") -> str:
@@ -151,8 +162,11 @@ def test_unbalanced_hand_made_835_reports_every_level() -> None:
 
 def test_partial_lines_balance_on_reported_lines() -> None:
     # CLP03 300 but only a 200 line reported: the claim balances on the line's payment (150 = CLP04)
-    text = _remit("140.00", "CLP*K1*1*300*150**12*PCN1~SVC*HC:99213*200*150**1~CAS*CO*45*50~",
-                  "PLB*1234567893*20241231*L6*10.00~")
+    text = _remit(
+        "140.00",
+        "CLP*K1*1*300*150**12*PCN1~SVC*HC:99213*200*150**1~CAS*CO*45*50~",
+        "PLB*1234567893*20241231*L6*10.00~",
+    )
     [remit] = read_835(text).remittances
     assert remit.balance_problems == []
 

@@ -14,8 +14,11 @@ from revcycle.x12.x837 import read_837
 
 def _clm01_values(path: Path) -> list[str]:
     """CLM01 of every CLM segment, found with a plain regex (element separator '*', '~' or '|')."""
-    text = path.read_bytes().decode("utf-8-sig") if path.read_bytes()[1:2] != b"\x00" else \
-        path.read_bytes().decode("utf-16-le")
+    text = (
+        path.read_bytes().decode("utf-8-sig")
+        if path.read_bytes()[1:2] != b"\x00"
+        else path.read_bytes().decode("utf-16-le")
+    )
     return [m.group(2) for m in re.finditer(r"(?<![A-Za-z0-9])CLM([*~|])(.*?)\1", text)]
 
 
@@ -43,18 +46,33 @@ def test_institutional_two_claims_values() -> None:
     first, second = received.claims
     # CLM*756048Q*89.95***13:A:1 ; HI*BK:3669 ; HI*BF:4019*BF:79431 ; SV2*0305*HC:85025*13.39*UN*1.00
     assert (first.claim_key, first.total_charge, first.place_of_service, first.frequency_code) == (
-        "756048Q", Decimal("89.95"), "13", "1")
+        "756048Q",
+        Decimal("89.95"),
+        "13",
+        "1",
+    )
     assert first.diagnoses == ("3669", "4019", "79431")
     line = first.lines[0]
     assert (line.revenue_code, line.qualifier, line.procedure_code, line.charge, line.units) == (
-        "0305", "HC", "85025", Decimal("13.39"), Decimal("1.00"))
+        "0305",
+        "HC",
+        "85025",
+        Decimal("13.39"),
+        Decimal("1.00"),
+    )
     # NM1*85*2*JONES HOSPITAL*****XX*1234567890 ; REF*EI*123456789 ; NM1*PR*2*TRICARE*****PI*99999
     assert (first.billing_npi, first.billing_name, first.billing_tax_id) == (
-        "1234567890", "JONES HOSPITAL", "123456789")
+        "1234567890",
+        "JONES HOSPITAL",
+        "123456789",
+    )
     assert (first.payer_id, first.payer_name) == ("99999", "TRICARE")
     # the second claim belongs to another subscriber: NM1*IL*1*SMITH*JOE****MI*123405074
     assert (second.claim_key, second.member_id, second.subscriber_last_name) == (
-        "756049Q", "123405074", "SMITH")
+        "756049Q",
+        "123405074",
+        "SMITH",
+    )
     assert (second.patient_last_name, second.patient_first_name) == ("SMITH", "JOE")
     assert received.transaction_control_numbers == [first.transaction_control_number]
 

@@ -185,9 +185,7 @@ def _paid_line(
     )
 
 
-def _denied_line(
-    line: ReceivedServiceLine, reason: str, remark: str | None, fallback: date
-) -> ServicePayment:
+def _denied_line(line: ReceivedServiceLine, reason: str, remark: str | None, fallback: date) -> ServicePayment:
     return ServicePayment(
         procedure_code=line.procedure_code,
         charge=line.charge,
@@ -377,17 +375,13 @@ def respond(
         batch_trace=icn,
         received=today,
         processed=today,
-        providers=tuple(
-            ProviderAck(npi, provider_names[npi], tuple(acks)) for npi, acks in providers.items()
-        ),
+        providers=tuple(ProviderAck(npi, provider_names[npi], tuple(acks)) for npi, acks in providers.items()),
         reference=f"277CA{icn}",
     )
     files.append(
         ResponseFile(
             f"277CA_{icn}.x12",
-            write_277ca(
-                ack, _envelope(received, control_numbers(), usage_indicator, now, "HN", VERSION_277CA)
-            ),
+            write_277ca(ack, _envelope(received, control_numbers(), usage_indicator, now, "HN", VERSION_277CA)),
             "277CA",
         )
     )
@@ -419,7 +413,5 @@ def respond(
                 )
             )
         envelope = _envelope(received, control_numbers(), usage_indicator, now, "HP", VERSION_835)
-        files.append(
-            ResponseFile(f"835_{_safe_name(payer_id)}_{icn}.x12", write_835(remittances, envelope), "835")
-        )
+        files.append(ResponseFile(f"835_{_safe_name(payer_id)}_{icn}.x12", write_835(remittances, envelope), "835"))
     return files

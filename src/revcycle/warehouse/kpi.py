@@ -60,17 +60,17 @@ def kpi_summary(conn: Connection) -> KpiSummary:
     Denial rate = claims whose current status is denied ÷ claims adjudicated (paid, partly paid, denied).
     Dollars come from the posted 835 claims that matched a claim we sent.
     """
-    counts = dict(conn.execute(select(claim.c.status, func.count()).group_by(claim.c.status)).all())
+    counts: dict[str, int] = {
+        str(status): int(n) for status, n in conn.execute(select(claim.c.status, func.count()).group_by(claim.c.status))
+    }
 
     def count_of(*statuses: ClaimStatus) -> int:
-        return sum(int(counts.get(s.value, 0)) for s in statuses)
+        return sum(counts.get(s.value, 0) for s in statuses)
 
     def ever(status: ClaimStatus) -> int:
         return int(
             conn.execute(
-                select(func.count(distinct(claim_event.c.claim_key))).where(
-                    claim_event.c.status == status.value
-                )
+                select(func.count(distinct(claim_event.c.claim_key))).where(claim_event.c.status == status.value)
             ).scalar_one()
         )
 
@@ -93,17 +93,13 @@ def kpi_summary(conn: Connection) -> KpiSummary:
         select(
             func.coalesce(func.sum(remittance_claim.c.paid_cents), 0),
             func.coalesce(
-                func.sum(
-                    case(
-                        (remittance_claim.c.matched, remittance_claim.c.patient_responsibility_cents), else_=0
-                    )
-                ),
+                func.sum(case((remittance_claim.c.matched, remittance_claim.c.patient_responsibility_cents), else_=0)),
                 0,
             ),
         ).where(remittance_claim.c.matched)
     ).one()
     return KpiSummary(
-        claims_built=sum(int(v) for v in counts.values()),
+        claims_built=sum(counts.values()),
         claims_submitted=submitted,
         claims_accepted=ever(ClaimStatus.ACCEPTED),
         claims_rejected=count_of(ClaimStatus.REJECTED),

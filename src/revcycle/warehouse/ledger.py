@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, CursorResult, Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from revcycle.warehouse.schema import control_counter, interchange, lease, source_file
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row an INSERT created."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the database returned no primary key for an insert")
+    return int(key[0])
 
 
 def utcnow() -> datetime:
@@ -49,7 +58,7 @@ def register_source_file(
             problem_count=0,
         )
     )
-    return SourceFileEntry(id=int(result.inserted_primary_key[0]), already_loaded=False)
+    return SourceFileEntry(id=inserted_id(result), already_loaded=False)
 
 
 def mark_source_file_loaded(
@@ -75,16 +84,12 @@ def mark_source_file_archived(conn: Connection, file_id: int) -> None:
 def next_control_number(conn: Connection, name: str, *, start: int = 1, maximum: int = 999_999_999) -> int:
     """The next value of a persisted counter (ISA13, GS06 ...); wraps to ``start`` after ``maximum``."""
     updated = conn.execute(
-        update(control_counter)
-        .where(control_counter.c.name == name)
-        .values(value=control_counter.c.value + 1)
+        update(control_counter).where(control_counter.c.name == name).values(value=control_counter.c.value + 1)
     )
     if updated.rowcount == 0:
         conn.execute(insert(control_counter).values(name=name, value=start))
         return start
-    value = int(
-        conn.execute(select(control_counter.c.value).where(control_counter.c.name == name)).scalar_one()
-    )
+    value = int(conn.execute(select(control_counter.c.value).where(control_counter.c.name == name)).scalar_one())
     if value > maximum:
         conn.execute(update(control_counter).where(control_counter.c.name == name).values(value=start))
         return start
@@ -175,7 +180,7 @@ def insert_interchange(
             created_at=utcnow(),
         )
     )
-    return int(result.inserted_primary_key[0])
+    return inserted_id(result)
 
 
 def acquire_lease(engine: Engine, name: str, holder: str, seconds: int) -> bool:

@@ -27,8 +27,9 @@ def _money(value: Decimal | None) -> str | None:
 
 
 def _adjustments(items: list[Adjustment]) -> list[dict[str, Any]]:
-    return [{"group": a.group, "reason": a.reason, "amount": str(a.amount), "quantity": _money(a.quantity)}
-            for a in items]
+    return [
+        {"group": a.group, "reason": a.reason, "amount": str(a.amount), "quantity": _money(a.quantity)} for a in items
+    ]
 
 
 def _835(remit: Remittance835) -> dict[str, Any]:
@@ -69,20 +70,21 @@ def _835(remit: Remittance835) -> dict[str, Any]:
             for c in remit.claims
         ],
         "provider_adjustments": [
-            {"reason": p.reason, "reference": p.reference, "amount": str(p.amount)}
-            for p in remit.provider_adjustments
+            {"reason": p.reason, "reference": p.reference, "amount": str(p.amount)} for p in remit.provider_adjustments
         ],
         "balance_problems": [
-            {"patient_control_number": b.patient_control_number, "message": b.message}
-            for b in remit.balance_problems
+            {"patient_control_number": b.patient_control_number, "message": b.message} for b in remit.balance_problems
         ],
     }
 
 
 def _999(ack: Ack999) -> dict[str, Any]:
     return {
-        "acknowledged_group": {"functional_id": ack.functional_id, "control_number": ack.group_control_number,
-                               "version": ack.group_version},
+        "acknowledged_group": {
+            "functional_id": ack.functional_id,
+            "control_number": ack.group_control_number,
+            "version": ack.group_version,
+        },
         "status": ack.status,
         "included": ack.included,
         "received": ack.received,
@@ -95,9 +97,15 @@ def _999(ack: Ack999) -> dict[str, Any]:
                 "accepted": t.accepted,
                 "error_codes": list(t.error_codes),
                 "segment_errors": [
-                    {"segment_id": e.segment_id, "position": e.position, "loop": e.loop, "code": e.code,
-                     "element_errors": [{"position": x.position, "reference": x.reference, "code": x.code}
-                                        for x in e.element_errors]}
+                    {
+                        "segment_id": e.segment_id,
+                        "position": e.position,
+                        "loop": e.loop,
+                        "code": e.code,
+                        "element_errors": [
+                            {"position": x.position, "reference": x.reference, "code": x.code} for x in e.element_errors
+                        ],
+                    }
                     for e in t.segment_errors
                 ],
             }
@@ -107,8 +115,13 @@ def _999(ack: Ack999) -> dict[str, Any]:
 
 
 def _status(s: StatusInfo) -> dict[str, Any]:
-    return {"category": s.category, "code": s.code, "entity": s.entity, "action_code": s.action_code,
-            "amount": _money(s.amount)}
+    return {
+        "category": s.category,
+        "code": s.code,
+        "entity": s.entity,
+        "action_code": s.action_code,
+        "amount": _money(s.amount),
+    }
 
 
 def _277ca(ack: Ack277CA) -> dict[str, Any]:
@@ -128,8 +141,17 @@ def _277ca(ack: Ack277CA) -> dict[str, Any]:
 
 
 def _837(claims: list[ReceivedClaim]) -> dict[str, Any]:
-    return {"claims": [{"claim_key": c.claim_key, "charge": str(c.total_charge),
-                        "frequency_code": c.frequency_code, "lines": len(c.lines)} for c in claims]}
+    return {
+        "claims": [
+            {
+                "claim_key": c.claim_key,
+                "charge": str(c.total_charge),
+                "frequency_code": c.frequency_code,
+                "lines": len(c.lines),
+            }
+            for c in claims
+        ]
+    }
 
 
 class _Document:
@@ -146,9 +168,15 @@ class _Document:
     def feed(self, seg: Segment) -> None:
         if seg.id == "TA1":
             ta1 = parse_ta1(seg)
-            self.transactions.append({"type": "TA1", "control_number": ta1.control_number,
-                                      "ack_code": ta1.ack_code, "note_code": ta1.note_code,
-                                      "accepted": ta1.accepted})
+            self.transactions.append(
+                {
+                    "type": "TA1",
+                    "control_number": ta1.control_number,
+                    "ack_code": ta1.ack_code,
+                    "note_code": ta1.note_code,
+                    "accepted": ta1.accepted,
+                }
+            )
         elif seg.id == "GS":
             self.group_id = seg.get(1).strip()
             self.group_version = seg.get(8).strip()
@@ -178,9 +206,13 @@ class _Document:
             kind = "277CA"
             builder = Builder277CA(st)
         else:
-            self.problems.append(Problem(st.index, "UNSUPPORTED_TRANSACTION",
-                                         f"transaction set {set_id or '(empty ST01)'} ({version}) is listed "
-                                         "but not parsed"))
+            self.problems.append(
+                Problem(
+                    st.index,
+                    "UNSUPPORTED_TRANSACTION",
+                    f"transaction set {set_id or '(empty ST01)'} ({version}) is listed but not parsed",
+                )
+            )
         self.entry = {"type": kind, "control_number": st.get(2).strip()}
         self.transactions.append(self.entry)
         self.builder = builder

@@ -250,8 +250,7 @@ class _EnvelopeChecker:
                 self._add(
                     i,
                     "IEA01_COUNT",
-                    f"IEA01 says {seg.get(1).strip()!r} functional groups, "
-                    f"the interchange has {self.isa.children}",
+                    f"IEA01 says {seg.get(1).strip()!r} functional groups, the interchange has {self.isa.children}",
                 )
             self.isa = None
         elif sid == "GS":
@@ -532,9 +531,7 @@ class _Tokenizer:
         if not _SEGMENT_ID.fullmatch(sid):
             cleaned = sid.lstrip("".join(ch for ch in sid if not ch.isalnum()))
             if _SEGMENT_ID.fullmatch(cleaned):
-                self._problem(
-                    "JUNK_BEFORE_SEGMENT", f"characters before segment id {cleaned} were skipped", index
-                )
+                self._problem("JUNK_BEFORE_SEGMENT", f"characters before segment id {cleaned} were skipped", index)
                 sid = cleaned
             else:
                 self._problem("BAD_SEGMENT_ID", "a segment id is not 2-3 upper-case letters or digits", index)

@@ -156,9 +156,7 @@ def write_277ca(
         if provider.first_name is None:
             w.segment("NM1", "85", "2", provider.name, None, None, None, None, "XX", provider.npi)
         else:
-            w.segment(
-                "NM1", "85", "1", provider.name, provider.first_name, None, None, None, "XX", provider.npi
-            )
+            w.segment("NM1", "85", "1", provider.name, provider.first_name, None, None, None, "XX", provider.npi)
         w.segment("TRN", "1", provider.npi)
         provider_total = sum((c.total_charge for c in provider.claims), Decimal("0"))
         # STC02 is not used at the provider level (2200C)

@@ -123,9 +123,7 @@ class Remittance:
     @property
     def balanced_total(self) -> Decimal:
         """Sum of CLP04 minus the sum of PLB amounts."""
-        return sum((c.paid for c in self.claims), _ZERO) - sum(
-            (p.amount for p in self.provider_adjustments), _ZERO
-        )
+        return sum((c.paid for c in self.claims), _ZERO) - sum((p.amount for p in self.provider_adjustments), _ZERO)
 
 
 def _cas(w: SegmentWriter, adjustments: Sequence[Adjustment]) -> None:

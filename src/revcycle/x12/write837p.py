@@ -171,9 +171,7 @@ class _Builder:
         self.w.segment("REF", "EI", provider.tax_id)
         return hl
 
-    def subscriber(
-        self, parent: str, group: _SubscriberGroup, claims: list[Claim], has_children: bool
-    ) -> str:
+    def subscriber(self, parent: str, group: _SubscriberGroup, claims: list[Claim], has_children: bool) -> str:
         c = group.claim
         hl = self.next_hl()
         self.w.segment("HL", hl, parent, "22", "1" if has_children else "0")

@@ -77,8 +77,16 @@ def _statuses(seg: Segment, problems: list[Problem]) -> list[StatusInfo]:
         if not parts:
             continue
         parts += ["", "", ""]
-        out.append(StatusInfo(parts[0].strip(), parts[1].strip(), parts[2].strip(), seg.get(2).strip(),
-                              seg.get(3).strip(), amount))
+        out.append(
+            StatusInfo(
+                parts[0].strip(),
+                parts[1].strip(),
+                parts[2].strip(),
+                seg.get(2).strip(),
+                seg.get(3).strip(),
+                amount,
+            )
+        )
     return out
 
 
@@ -157,8 +165,13 @@ def read_277ca(source: bytes | str | os.PathLike[str] | BinaryIO) -> Read277CA:
             if seg.get(1).strip() == "277":
                 builder = Builder277CA(seg)
             else:
-                problems.append(Problem(seg.index, "UNEXPECTED_TRANSACTION",
-                                        f"transaction set {seg.get(1).strip()!r} is not a 277"))
+                problems.append(
+                    Problem(
+                        seg.index,
+                        "UNEXPECTED_TRANSACTION",
+                        f"transaction set {seg.get(1).strip()!r} is not a 277",
+                    )
+                )
         elif seg.id == "SE":
             if builder is not None:
                 acks.append(builder.finish())

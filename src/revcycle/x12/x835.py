@@ -226,9 +226,7 @@ def _adjustments(seg: Segment, problems: list[Problem]) -> list[Adjustment]:
             continue
         amount = parse_amount(amount_text, seg, problems, f"CAS{first + 1:02d}")
         if amount is None:
-            problems.append(
-                Problem(seg.index, "CAS_INCOMPLETE", f"CAS{first:02d} reason without a usable amount")
-            )
+            problems.append(Problem(seg.index, "CAS_INCOMPLETE", f"CAS{first:02d} reason without a usable amount"))
             continue
         quantity = parse_amount(seg.get(first + 2), seg, problems, f"CAS{first + 2:02d}")
         out.append(Adjustment(group, reason, amount, quantity))
@@ -252,9 +250,7 @@ class Builder835:
     def _required(self, seg: Segment, pos: int, what: str) -> Decimal | None:
         value = parse_amount(seg.get(pos), seg, self.result.problems, what)
         if value is None:
-            self.result.problems.append(
-                Problem(seg.index, "MISSING_ELEMENT", f"{what} is missing or invalid")
-            )
+            self.result.problems.append(Problem(seg.index, "MISSING_ELEMENT", f"{what} is missing or invalid"))
         return value
 
     def feed(self, seg: Segment) -> None:
@@ -356,21 +352,15 @@ class Builder835:
 
     def _on_NM1(self, seg: Segment) -> None:
         if self.claim is not None and self.service is None:
-            self.claim.names.append(
-                (seg.get(1).strip(), seg.get(3).strip(), seg.get(4).strip(), seg.get(9).strip())
-            )
+            self.claim.names.append((seg.get(1).strip(), seg.get(3).strip(), seg.get(4).strip(), seg.get(9).strip()))
 
     def _on_MIA(self, seg: Segment) -> None:
         if self.claim is not None:
-            self.claim.inpatient_remarks.extend(
-                code for pos in (5, 20, 21, 22, 23) if (code := seg.get(pos).strip())
-            )
+            self.claim.inpatient_remarks.extend(code for pos in (5, 20, 21, 22, 23) if (code := seg.get(pos).strip()))
 
     def _on_MOA(self, seg: Segment) -> None:
         if self.claim is not None:
-            self.claim.outpatient_remarks.extend(
-                code for pos in range(3, 8) if (code := seg.get(pos).strip())
-            )
+            self.claim.outpatient_remarks.extend(code for pos in range(3, 8) if (code := seg.get(pos).strip()))
 
     def _on_AMT(self, seg: Segment) -> None:
         value = parse_amount(seg.get(2), seg, self.result.problems, "AMT02")
@@ -474,9 +464,7 @@ def check_balance(remit: Remittance835) -> list[BalanceProblem]:
                 )
         if claim.incomplete:
             out.append(
-                BalanceProblem(
-                    "claim", pcn, "claim amounts are missing or invalid: not balanced", claim.segment
-                )
+                BalanceProblem("claim", pcn, "claim amounts are missing or invalid: not balanced", claim.segment)
             )
             continue
         claim_adj = _total(claim.adjustments)

@@ -173,8 +173,11 @@ class Builder837:
         if self.claim is not None:
             return  # 2310x / 2330x names belong to other parties
         if code == "85":
-            self.billing = (seg.get(9).strip() if seg.get(8).strip() == "XX" else "", seg.get(3).strip(),
-                            self.billing[2])
+            self.billing = (
+                seg.get(9).strip() if seg.get(8).strip() == "XX" else "",
+                seg.get(3).strip(),
+                self.billing[2],
+            )
         elif code == "IL":
             self.subscriber = (seg.get(3).strip(), seg.get(4).strip(), seg.get(9).strip())
         elif code == "PR":
@@ -204,8 +207,9 @@ class Builder837:
         key = seg.get(1).strip()
         if not key:
             self.problems.append(Problem(seg.index, "MISSING_ELEMENT", "CLM01 is empty"))
-        self.claim = _Claim(seg.index, key, charge if charge is not None else ZERO, facility[2].strip(),
-                            facility[0].strip())
+        self.claim = _Claim(
+            seg.index, key, charge if charge is not None else ZERO, facility[2].strip(), facility[0].strip()
+        )
         self.loop = "CLM"
 
     def _on_sv1(self, seg: Segment) -> None:
@@ -246,21 +250,42 @@ class Builder837:
         self.line = None
         patient = self.patient or self.subscriber[:2]
         lines = tuple(
-            ReceivedServiceLine(ln.number, ln.qualifier, ln.code, ln.modifiers, ln.charge, ln.units,
-                                ln.service_date or claim.claim_date, ln.revenue_code)
+            ReceivedServiceLine(
+                ln.number,
+                ln.qualifier,
+                ln.code,
+                ln.modifiers,
+                ln.charge,
+                ln.units,
+                ln.service_date or claim.claim_date,
+                ln.revenue_code,
+            )
             for ln in claim.lines
         )
         if not lines:
             self.problems.append(Problem(claim.segment, "MISSING_SEGMENT", "claim without service lines"))
-        self.claims.append(ReceivedClaim(
-            claim_key=claim.key, total_charge=claim.charge, frequency_code=claim.frequency,
-            place_of_service=claim.place, payer_id=self.payer[0], payer_name=self.payer[1],
-            member_id=self.subscriber[2], subscriber_last_name=self.subscriber[0],
-            subscriber_first_name=self.subscriber[1], patient_last_name=patient[0],
-            patient_first_name=patient[1], billing_npi=self.billing[0], billing_name=self.billing[1],
-            billing_tax_id=self.billing[2], diagnoses=tuple(claim.diagnoses), lines=lines,
-            original_claim_number=claim.original, transaction_control_number=self.control_number,
-        ))
+        self.claims.append(
+            ReceivedClaim(
+                claim_key=claim.key,
+                total_charge=claim.charge,
+                frequency_code=claim.frequency,
+                place_of_service=claim.place,
+                payer_id=self.payer[0],
+                payer_name=self.payer[1],
+                member_id=self.subscriber[2],
+                subscriber_last_name=self.subscriber[0],
+                subscriber_first_name=self.subscriber[1],
+                patient_last_name=patient[0],
+                patient_first_name=patient[1],
+                billing_npi=self.billing[0],
+                billing_name=self.billing[1],
+                billing_tax_id=self.billing[2],
+                diagnoses=tuple(claim.diagnoses),
+                lines=lines,
+                original_claim_number=claim.original,
+                transaction_control_number=self.control_number,
+            )
+        )
 
     def finish(self) -> list[ReceivedClaim]:
         """Every claim of the transaction set."""
@@ -303,8 +328,13 @@ def read_837(source: bytes | str | os.PathLike[str] | BinaryIO) -> Received837:
                 if not out.transaction_type:
                     out.transaction_type = transaction_type_837(seg, group_version)
             else:
-                out.problems.append(Problem(seg.index, "UNEXPECTED_TRANSACTION",
-                                            f"transaction set {seg.get(1).strip()!r} is not an 837"))
+                out.problems.append(
+                    Problem(
+                        seg.index,
+                        "UNEXPECTED_TRANSACTION",
+                        f"transaction set {seg.get(1).strip()!r} is not an 837",
+                    )
+                )
         elif seg.id == "SE":
             close()
         elif builder is not None:

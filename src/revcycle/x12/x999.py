@@ -90,8 +90,14 @@ def _int(text: str) -> int | None:
 
 def parse_ta1(seg: Segment) -> TA1Ack:
     """The TA1 segment as a dataclass."""
-    return TA1Ack(seg.index, seg.get(1).strip(), seg.get(2).strip(), seg.get(3).strip(),
-                  seg.get(4).strip(), seg.get(5).strip())
+    return TA1Ack(
+        seg.index,
+        seg.get(1).strip(),
+        seg.get(2).strip(),
+        seg.get(3).strip(),
+        seg.get(4).strip(),
+        seg.get(5).strip(),
+    )
 
 
 class Builder999:
@@ -117,15 +123,17 @@ class Builder999:
             if self.current is None:
                 res.problems.append(Problem(seg.index, "UNEXPECTED_SEGMENT", "IK3 before any AK2"))
                 return
-            self.segment_error = SegmentError(seg.get(1).strip(), seg.get(2).strip(), seg.get(3).strip(),
-                                              seg.get(4).strip())
+            self.segment_error = SegmentError(
+                seg.get(1).strip(), seg.get(2).strip(), seg.get(3).strip(), seg.get(4).strip()
+            )
             self.current.segment_errors.append(self.segment_error)
         elif seg.id == "IK4":
             if self.segment_error is None:
                 res.problems.append(Problem(seg.index, "UNEXPECTED_SEGMENT", "IK4 before any IK3"))
                 return
             self.segment_error.element_errors.append(
-                ElementError(seg.get(1).strip(), seg.get(2).strip(), seg.get(3).strip()))
+                ElementError(seg.get(1).strip(), seg.get(2).strip(), seg.get(3).strip())
+            )
         elif seg.id == "IK5":
             if self.current is None:
                 res.problems.append(Problem(seg.index, "UNEXPECTED_SEGMENT", "IK5 before any AK2"))
@@ -144,9 +152,13 @@ class Builder999:
         """The acknowledgment, with a problem for every AK2 left without its IK5."""
         for ack in self.result.transactions:
             if not ack.status:
-                self.result.problems.append(Problem(
-                    self.result.segment, "MISSING_IK5",
-                    f"acknowledged transaction set {ack.control_number} has no IK5"))
+                self.result.problems.append(
+                    Problem(
+                        self.result.segment,
+                        "MISSING_IK5",
+                        f"acknowledged transaction set {ack.control_number} has no IK5",
+                    )
+                )
         return self.result
 
 
@@ -175,8 +187,13 @@ def read_999(source: bytes | str | os.PathLike[str] | BinaryIO) -> Read999:
             if seg.get(1).strip() == "999":
                 builder = Builder999(seg)
             else:
-                problems.append(Problem(seg.index, "UNEXPECTED_TRANSACTION",
-                                        f"transaction set {seg.get(1).strip()!r} is not a 999"))
+                problems.append(
+                    Problem(
+                        seg.index,
+                        "UNEXPECTED_TRANSACTION",
+                        f"transaction set {seg.get(1).strip()!r} is not a 999",
+                    )
+                )
         elif seg.id == "SE":
             if builder is not None:
                 acks.append(builder.finish())
