@@ -201,9 +201,8 @@ def _denied_line(line: ReceivedServiceLine, reason: str, remark: str | None, fal
 
 
 def _filing_indicator(claim: ReceivedClaim) -> str:
-    # ReceivedClaim may not carry SBR09; commercial (12) is the default then
-    sbr09 = str(getattr(claim, "filing_indicator", "") or "")
-    return sbr09 if sbr09 in _CLP06 else "12"
+    # CLP06 takes fewer codes than SBR09 (no CI, BL ...): those are reported as 12 (PPO)
+    return claim.filing_indicator if claim.filing_indicator in _CLP06 else "12"
 
 
 def adjudicate(claim: ReceivedClaim, seed_salt: str = "", today: date | None = None) -> RemittanceClaim:

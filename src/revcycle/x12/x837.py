@@ -58,6 +58,7 @@ class ReceivedClaim:
     lines: tuple[ReceivedServiceLine, ...]
     original_claim_number: str | None
     transaction_control_number: str
+    filing_indicator: str = ""  # SBR09 of the subscriber (2000B)
 
 
 @dataclass
@@ -122,6 +123,7 @@ class Builder837:
         self.payer = ("", "")  # id, name
         self.subscriber = ("", "", "")  # last, first, member id
         self.patient: tuple[str, str] | None = None
+        self.filing_indicator = ""
         self.hl_level = ""
         self.loop = ""  # the NM1/SBR context that REF and the like belong to
         self.claim: _Claim | None = None
@@ -142,6 +144,8 @@ class Builder837:
             self._on_nm1(seg)
         elif sid == "SBR":
             self.loop = "SBR2320" if self.claim is not None else "SBR"
+            if self.claim is None:
+                self.filing_indicator = seg.get(9).strip()
         elif sid == "REF":
             self._on_ref(seg)
         elif sid == "CLM":
@@ -284,6 +288,7 @@ class Builder837:
                 lines=lines,
                 original_claim_number=claim.original,
                 transaction_control_number=self.control_number,
+                filing_indicator=self.filing_indicator,
             )
         )
 
