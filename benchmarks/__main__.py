@@ -1,0 +1,48 @@
+"""Run the benchmarks: ``python -m benchmarks [--scale S] [NAME ...]`` (NAME matches bench_NAME.py)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import benchmarks
+from revcycle.tables import render_table
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen benchmarks (all by default), print a table, and save the figures as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    parser.add_argument("--scale", type=float, default=1.0, help="shrink (0.1) or grow the workloads")
+    args = parser.parse_args(argv)
+    found = sorted(
+        m.name[len("bench_") :] for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_")
+    )
+    chosen = args.names or found
+    unknown = sorted(set(chosen) - set(found))
+    if unknown:
+        print(f"unknown benchmarks: {', '.join(unknown)} (known: {', '.join(found)})", file=sys.stderr)
+        return 2
+    results = []
+    for name in chosen:
+        print(f"running {name} ...", flush=True)
+        module = importlib.import_module(f"benchmarks.bench_{name}")
+        results.extend(module.run(args.scale))
+    rows = [
+        (m.name, f"{m.seconds:.2f}", f"{m.work:,.0f} {m.unit}", f"{m.rate:,.1f} {m.unit}/s", f"{m.peak_rss_mb:,.0f}")
+        for m in results
+    ]
+    print(render_table(("benchmark", "seconds", "work", "rate", "peak RSS MB"), rows))
+    out = Path(benchmarks.__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps([asdict(m) | {"rate": m.rate} for m in results], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
