@@ -11,12 +11,14 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-CHUNK_SIZE = 64 * 1024
+# Small enough that a batch of segments dies young (the cyclic GC then stays cheap), large enough that
+# per-chunk work does not show.
+CHUNK_SIZE = 32 * 1024
 
 # Longest stretch scanned for the 16 ISA element separators; a real ISA is 106 characters.
 _ISA_SCAN_LIMIT = 1024
@@ -54,19 +56,41 @@ class Problem:
     message: str
 
 
-@dataclass(frozen=True)
 class Segment:
-    """One segment: its 0-based position in the file, its id and its elements (``elements[0]`` is XX01)."""
+    """One segment: its 0-based position in the file, its id and its elements (``elements[0]`` is XX01).
 
-    index: int
-    id: str
-    elements: tuple[str, ...]
-    delimiters: Delimiters
+    ``parts`` is the segment split on the element delimiter, id first (``parts[1]`` is XX01); the class
+    keeps that list as read so building a segment costs next to nothing.
+    """
+
+    __slots__ = ("delimiters", "id", "index", "parts")
+
+    def __init__(self, index: int, parts: list[str], delimiters: Delimiters) -> None:
+        self.index = index
+        self.id = parts[0]
+        self.parts = parts
+        self.delimiters = delimiters
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        """Every element after the id (``elements[0]`` is XX01)."""
+        return tuple(self.parts[1:])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Segment):
+            return NotImplemented
+        return (self.index, self.parts, self.delimiters) == (other.index, other.parts, other.delimiters)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Segment({self.index}, {self.id!r}, {len(self.parts) - 1} elements)"
 
     def get(self, pos: int, default: str = "") -> str:
         """Element XXnn (1-based, ``get(1)`` is XX01); ``default`` when absent or empty."""
-        if 1 <= pos <= len(self.elements):
-            value = self.elements[pos - 1]
+        parts = self.parts
+        if 1 <= pos < len(parts):
+            value = parts[pos]
             return value if value != "" else default
         return default
 
@@ -192,8 +216,6 @@ class _EnvelopeChecker:
     isa: _Open | None = None
     gs: _Open | None = None
     st: _Open | None = None
-    st_segments: int = 0
-    saw_transaction: bool = field(default=False)
 
     def _add(self, index: int | None, code: str, message: str) -> None:
         self.problems.append(Problem(index, code, message))
@@ -227,11 +249,10 @@ class _EnvelopeChecker:
             )
             self.isa = None
 
-    def feed(self, seg: Segment) -> None:
-        """Check one segment against the envelope state."""
-        sid, i = seg.id, seg.index
-        if self.st is not None:
-            self.st_segments += 1
+    def feed(self, i: int, parts: list[str]) -> None:
+        """Check one envelope segment (ISA, IEA, GS, GE, ST, SE, TA1) against the envelope state."""
+        sid = parts[0]
+        seg = _Fields(parts)
         if sid == "ISA":
             self._close_isa_missing(i)
             self.isa = _Open(seg.get(13).strip(), i)
@@ -285,7 +306,6 @@ class _EnvelopeChecker:
             else:
                 self.gs.children += 1
             self.st = _Open(seg.get(2).strip(), i)
-            self.st_segments = 1
         elif sid == "SE":
             if self.st is None:
                 self._add(i, "UNEXPECTED_SE", "SE without an open transaction set")
@@ -296,23 +316,40 @@ class _EnvelopeChecker:
                     "CONTROL_MISMATCH",
                     f"SE02 {seg.get(2).strip()!r} does not match ST02 {self.st.control!r}",
                 )
-            if _as_int(seg.get(1)) != self.st_segments:
+            # every segment between ST and SE got a position, so the count is the distance
+            count = i - self.st.start + 1
+            if _as_int(seg.get(1)) != count:
                 self._add(
                     i,
                     "SE01_COUNT",
-                    f"SE01 says {seg.get(1).strip()!r} segments, transaction set "
-                    f"{self.st.control} has {self.st_segments}",
+                    f"SE01 says {seg.get(1).strip()!r} segments, transaction set {self.st.control} has {count}",
                 )
             self.st = None
-        elif sid == "TA1":
-            if self.isa is None or self.gs is not None:
-                self._add(i, "SEGMENT_OUTSIDE_ENVELOPE", "TA1 outside an interchange header level")
-        elif self.st is None:
-            self._add(i, "SEGMENT_OUTSIDE_ENVELOPE", f"{sid} outside a transaction set")
+        elif sid == "TA1" and (self.isa is None or self.gs is not None):
+            self._add(i, "SEGMENT_OUTSIDE_ENVELOPE", "TA1 outside an interchange header level")
+
+    def outside(self, i: int, sid: str) -> None:
+        """Report a non-envelope segment found while no transaction set is open."""
+        self._add(i, "SEGMENT_OUTSIDE_ENVELOPE", f"{sid} outside a transaction set")
 
     def finish(self, index: int | None) -> None:
         """Report every envelope level still open at the end of the file."""
         self._close_isa_missing(index)
+
+
+class _Fields:
+    """``get`` over a parts list, for the envelope checks."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts
+
+    def get(self, pos: int) -> str:
+        return self.parts[pos] if pos < len(self.parts) else ""
+
+
+ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
 
 
 def _as_int(value: str) -> int | None:
@@ -348,6 +385,7 @@ class _Tokenizer:
         self.delims: Delimiters | None = None
         self.strip_chars = _WHITESPACE
         self.found_isa = False
+        self._plain_ids: set[str] = set()
 
     def _more(self) -> bool:
         """Append the next chunk to the buffer (dropping what is consumed); False at the end."""
@@ -365,20 +403,159 @@ class _Tokenizer:
     def _problem(self, code: str, message: str, segment: int | None = None) -> None:
         self.problems.append(Problem(segment, code, message))
 
-    def segments(self) -> Iterator[Segment]:
+    def batches(self) -> Iterator[tuple[int, list[list[str]], Delimiters]]:
+        """Yield (position of the first segment, segments split into parts, delimiters) in file order."""
         while True:
             if self.delims is None:
                 isa = self._seek_isa()
                 if isa is None:
                     return
-                yield isa
+                assert self.delims is not None
+                yield self.index - 1, [isa], self.delims
             else:
-                seg = self._next_segment()
-                if seg is None:
+                yield from self._fast_batches()
+                if self.delims is None and self.eof and self.pos >= len(self.buf):
+                    if not self.found_isa:
+                        return
+                    # let _seek_isa report trailing junk, as after any IEA
+                    continue
+                if self.delims is not None and self.eof and self.pos >= len(self.buf):
                     return
-                if seg.id == "IEA":
+
+    def _fast_batches(self) -> Iterator[tuple[int, list[list[str]], Delimiters]]:
+        """Segments up to the end of the file or to a point that needs the careful ISA search.
+
+        The text up to the last segment terminator in the buffer is split in one ``str.split``; an ISA that
+        keeps the element delimiter and terminator is read in place, anything else (a new element
+        delimiter, text after an IEA) moves the cursor back to it and returns, with ``delims`` None.
+        """
+        while True:
+            delims = self.delims
+            assert delims is not None
+            term = delims.segment
+            end = self.buf.rfind(term, self.pos)
+            while end < 0:
+                if not self._more():
+                    break
+                end = self.buf.rfind(term, self.pos)
+            if end < 0:
+                raw = self.buf[self.pos :].strip(self.strip_chars)
+                self.pos = len(self.buf)
+                if raw:
+                    self._problem("MISSING_TERMINATOR", "the last segment has no segment terminator", self.index)
+                    pieces = [raw]
+                    block_start = -1
+                else:
+                    return
+            else:
+                block_start = self.pos
+                pieces = self.buf[self.pos : end].split(term)
+                self.pos = end + 1
+            cut = yield from self._split_pieces(pieces, block_start)
+            if cut or self.delims is None or block_start < 0:
+                return
+
+    def _split_pieces(
+        self, pieces: list[str], block_start: int
+    ) -> Generator[tuple[int, list[list[str]], Delimiters], None, bool]:
+        """Turn terminator-split pieces into batches; True when the cursor was moved back for a careful read."""
+        delims = self.delims
+        assert delims is not None
+        strip = self.strip_chars
+        element = delims.element
+        plain = self._plain_ids
+        out: list[list[str]] = []
+        first = self.index
+        index = first
+        after_iea = False
+        for k, raw in enumerate(pieces):
+            raw = raw.strip(strip)
+            if not raw:
+                continue
+            parts = raw.split(element)
+            sid = parts[0]
+            if sid in plain and not after_iea:
+                out.append(parts)
+                index += 1
+                continue
+            if raw.startswith("ISA") and len(raw) > 3 and not raw[3].isalnum():
+                new = self._isa_in_place(raw, parts, delims, index) if block_start >= 0 else None
+                if new is None:
+                    # a different element delimiter or a damaged ISA: read it again the careful way
+                    self.index = index
+                    if block_start >= 0:
+                        self.pos = block_start + sum(len(p) + 1 for p in pieces[:k])
                     self.delims = None
-                yield seg
+                    if out:
+                        yield first, out, delims
+                    return True
+                if out:
+                    self.index = index
+                    yield first, out, delims
+                delims = new
+                element = delims.element
+                strip = self.strip_chars
+                out = [parts]
+                index += 1
+                first = index - 1
+                self.index = index
+                after_iea = False
+                continue
+            if after_iea:
+                # text after an IEA that is not an ISA: the careful search reports it
+                self.index = index
+                if block_start >= 0:
+                    self.pos = block_start + sum(len(p) + 1 for p in pieces[:k])
+                self.delims = None
+                if out:
+                    yield first, out, delims
+                return True
+            if sid == "IEA":
+                after_iea = True
+            elif sid not in plain:
+                sid = self._check_id(sid, index)
+                parts[0] = sid
+            out.append(parts)
+            index += 1
+        self.index = index
+        if after_iea:
+            self.delims = None
+        if out:
+            yield first, out, delims
+        return False
+
+    def _isa_in_place(self, raw: str, parts: list[str], old: Delimiters, index: int) -> Delimiters | None:
+        """The delimiters of an ISA met inside a block, when it keeps the element delimiter and terminator."""
+        if len(parts) != 17 or len(parts[16]) != 1:
+            return None
+        component = parts[16]
+        if component.isalnum() or component in (old.element, old.segment) or component.isspace():
+            return None
+        repetition = _repetition_separator(parts[11], parts[12], (old.element, component, old.segment))
+        delims = Delimiters(old.element, component, repetition, old.segment)
+        if delims != old:
+            self.delims = delims
+            used = {old.element, component, old.segment} | ({repetition} if repetition else set())
+            self.strip_chars = "".join(ch for ch in _WHITESPACE if ch not in used)
+        else:
+            delims = old
+        self.found_isa = True
+        if len(raw) + 1 != 106:
+            self._problem("ISA_LENGTH", f"the ISA is {len(raw) + 1} characters long, not 106", index)
+        return delims
+
+    def _check_id(self, sid: str, index: int) -> str:
+        """A segment id as read: valid ids are remembered; others are repaired or reported."""
+        if _SEGMENT_ID.fullmatch(sid):
+            if sid not in ("ISA", "IEA"):
+                self._plain_ids.add(sid)
+            return sid
+        cleaned = sid.lstrip("".join(ch for ch in sid if not ch.isalnum()))
+        if _SEGMENT_ID.fullmatch(cleaned):
+            self._problem("JUNK_BEFORE_SEGMENT", f"characters before segment id {cleaned} were skipped", index)
+            return cleaned
+        self._problem("BAD_SEGMENT_ID", "a segment id is not 2-3 upper-case letters or digits", index)
+        return sid
 
     def _skip_whitespace(self) -> bool:
         """Move past whitespace; False when the file ends first."""
@@ -391,7 +568,7 @@ class _Tokenizer:
             if not self._more():
                 return False
 
-    def _seek_isa(self) -> Segment | None:
+    def _seek_isa(self) -> list[str] | None:
         self.strip_chars = _WHITESPACE
         if not self._skip_whitespace():
             if not self.found_isa:
@@ -431,7 +608,7 @@ class _Tokenizer:
                 self.index if self.found_isa else None,
             )
 
-    def _parse_isa(self) -> Segment | None:
+    def _parse_isa(self) -> list[str] | None:
         """Read the ISA at ``self.pos``; on a false start move past it and return None."""
         while len(self.buf) - self.pos < 4 and self._more():
             pass
@@ -487,55 +664,62 @@ class _Tokenizer:
         self.found_isa = True
         if length != 106:
             self._problem("ISA_LENGTH", f"the ISA is {length} characters long, not 106", index)
-        return Segment(index, "ISA", elements, self.delims)
+        del index
+        return ["ISA", *elements]
 
-    def _next_segment(self) -> Segment | None:
-        delims = self.delims
-        assert delims is not None
-        while True:
-            if not self._skip_whitespace():
-                return None
-            if (
-                self.buf.startswith("ISA", self.pos)
-                and len(self.buf) - self.pos >= 4
-                and not self.buf[self.pos + 3].isalnum()
-            ):
-                # a new interchange without the IEA of the previous one: its delimiters may differ
-                self.delims = None
-                isa = self._seek_isa()
-                return isa
-            end = self.buf.find(delims.segment, self.pos)
-            while end < 0:
-                searched = len(self.buf) - self.pos
-                if not self._more():
-                    break
-                end = self.buf.find(delims.segment, self.pos + searched)
-            if end < 0:
-                raw = self.buf[self.pos :]
-                self.pos = len(self.buf)
-                raw = raw.strip(self.strip_chars)
-                if not raw:
-                    return None
-                self._problem("MISSING_TERMINATOR", "the last segment has no segment terminator", self.index)
-            else:
-                raw = self.buf[self.pos : end].strip(self.strip_chars)
-                self.pos = end + 1
-            if raw:
-                return self._make_segment(raw, delims)
 
-    def _make_segment(self, raw: str, delims: Delimiters) -> Segment:
-        parts = raw.split(delims.element)
-        sid = parts[0].strip(self.strip_chars)
-        index = self.index
-        self.index += 1
-        if not _SEGMENT_ID.fullmatch(sid):
-            cleaned = sid.lstrip("".join(ch for ch in sid if not ch.isalnum()))
-            if _SEGMENT_ID.fullmatch(cleaned):
-                self._problem("JUNK_BEFORE_SEGMENT", f"characters before segment id {cleaned} were skipped", index)
-                sid = cleaned
-            else:
-                self._problem("BAD_SEGMENT_ID", "a segment id is not 2-3 upper-case letters or digits", index)
-        return Segment(index, sid, tuple(parts[1:]), delims)
+def read_batches(
+    source: bytes | str | os.PathLike[str] | BinaryIO, problems: list[Problem] | None = None
+) -> Iterator[tuple[int, list[list[str]], Delimiters]]:
+    """The fast form of ``read_segments``: batches of (first position, segments as parts lists, delimiters).
+
+    Each parts list is one segment split on the element delimiter, id first; the segment at ``batch[k]``
+    has position ``first + k``. Envelope and syntax problems are appended to ``problems`` as in
+    ``read_segments``. Used by readers that must keep up with very large files.
+    """
+    found = problems if problems is not None else []
+    checker = _EnvelopeChecker(found)
+    last: int | None = None
+    try:
+        chunks = _text_chunks(source)
+    except OSError as exc:
+        found.append(Problem(None, "UNREADABLE", f"the file cannot be read: {type(exc).__name__}"))
+        return
+    pending: list[Problem] = []
+    tokenizer = _Tokenizer(chunks, pending)
+    envelope = ENVELOPE_IDS
+    try:
+        for first, batch, delims in tokenizer.batches():
+            mark = len(found)
+            index = first
+            for parts in batch:
+                sid = parts[0]
+                if sid in envelope:
+                    checker.feed(index, parts)
+                elif checker.st is None:
+                    checker.outside(index, sid)
+                index += 1
+            last = index - 1
+            if pending:
+                _merge(found, mark, pending)
+            yield first, batch, delims
+    except OSError as exc:
+        pending.append(Problem(last, "UNREADABLE", f"the file cannot be read: {type(exc).__name__}"))
+    mark = len(found)
+    checker.finish(last)
+    if pending:
+        _merge(found, mark, pending)
+
+
+def _merge(found: list[Problem], mark: int, pending: list[Problem]) -> None:
+    """Put the tokenizer's problems among the envelope problems of the same batch, in segment order.
+
+    The order then does not depend on where the chunks of the file happened to end.
+    """
+    batch = pending + found[mark:]
+    pending.clear()
+    del found[mark:]
+    found.extend(sorted(batch, key=lambda p: -1 if p.segment is None else p.segment))
 
 
 def read_segments(
@@ -546,20 +730,6 @@ def read_segments(
     ``source`` is the file's bytes, its text, a path (a ``str`` naming an existing file that does not itself
     start with ``ISA``) or a binary stream. The source is read in chunks, so memory stays flat.
     """
-    found = problems if problems is not None else []
-    checker = _EnvelopeChecker(found)
-    last: int | None = None
-    try:
-        chunks = _text_chunks(source)
-    except OSError as exc:
-        found.append(Problem(None, "UNREADABLE", f"the file cannot be read: {type(exc).__name__}"))
-        return
-    tokenizer = _Tokenizer(chunks, found)
-    try:
-        for seg in tokenizer.segments():
-            checker.feed(seg)
-            last = seg.index
-            yield seg
-    except OSError as exc:
-        found.append(Problem(last, "UNREADABLE", f"the file cannot be read: {type(exc).__name__}"))
-    checker.finish(last)
+    for first, batch, delims in read_batches(source, problems):
+        for k, parts in enumerate(batch, first):
+            yield Segment(k, parts, delims)
