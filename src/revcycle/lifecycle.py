@@ -23,10 +23,28 @@ _PHASE: dict[ClaimStatus, int] = {
 }
 
 
+_ADJUDICATED = frozenset({ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED})
+_AFTER_ADJUDICATION = frozenset({ClaimStatus.REVERSED, ClaimStatus.CORRECTED})
+
+
 def derive_status(events: Sequence[ClaimStatus]) -> ClaimStatus:
-    """The current status from a claim's events in the order they were recorded."""
+    """The current status from a claim's events in the order they were recorded.
+
+    Each reversal (CLP02 22) cancels one adjudication, the earliest one still standing, so a reversal
+    followed (or preceded, in the same 835) by its correction leaves the claim with the corrected
+    payment's status; a reversal with no correction yet leaves it reversed.
+    """
     if not events:
         return ClaimStatus.BUILT
+    if ClaimStatus.VOIDED in events:
+        return ClaimStatus.VOIDED
+    adjudications = [status for status in events if status in _ADJUDICATED]
+    reversals = sum(1 for status in events if status == ClaimStatus.REVERSED)
+    if adjudications or reversals:
+        if [s for s in events if s in _ADJUDICATED or s in _AFTER_ADJUDICATION][-1] == ClaimStatus.CORRECTED:
+            return ClaimStatus.CORRECTED
+        standing = adjudications[reversals:]
+        return standing[-1] if standing else ClaimStatus.REVERSED
     best_index = 0
     for index, status in enumerate(events):
         if _PHASE[status] >= _PHASE[events[best_index]]:

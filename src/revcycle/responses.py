@@ -9,15 +9,17 @@ Every claim state change is an event naming the file; the current status is deri
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from revcycle.domain import ClaimStatus
 from revcycle.lifecycle import adjudication_status, derive_status
 from revcycle.money import to_cents
+from revcycle.warehouse.bulk import insert_ignoring_duplicates, reserve_ids
 from revcycle.warehouse.ledger import inserted_id, mark_source_file_loaded, utcnow
 from revcycle.warehouse.schema import (
     acknowledgment,
@@ -35,7 +37,7 @@ from revcycle.warehouse.schema import (
 )
 from revcycle.x12.reader import read_segments
 from revcycle.x12.x277ca import read_277ca
-from revcycle.x12.x835 import ClaimPayment, Remittance835, read_835
+from revcycle.x12.x835 import Adjustment, ClaimPayment, Remittance835, read_835
 from revcycle.x12.x999 import read_999
 
 log = logging.getLogger(__name__)
@@ -114,10 +116,12 @@ def refresh_status(conn: Connection, claim_keys: Iterable[str]) -> None:
             .order_by(claim_event.c.id)
         ):
             history[row.claim_key].append(ClaimStatus(row.status))
-        for key, events in history.items():
-            conn.execute(
-                update(claim).where(claim.c.claim_key == key).values(status=derive_status(events).value, status_at=now)
-            )
+        conn.execute(
+            update(claim)
+            .where(claim.c.claim_key == bindparam("claim_key_"))
+            .values(status=bindparam("new_status"), status_at=now),
+            [{"claim_key_": key, "new_status": derive_status(events).value} for key, events in history.items()],
+        )
 
 
 def _claims_of_interchange(conn: Connection, control_number: int) -> tuple[int | None, list[str]]:
@@ -210,31 +214,38 @@ def _load_277ca(conn: Connection, source_file_id: int, data: bytes) -> LoadSumma
     statuses = [s for ack in parsed.acks for s in ack.claims]
     known = _known_claims(conn, (s.claim_key for s in statuses))
     events: list[tuple[str, ClaimStatus, str]] = []
+    rows: list[dict[str, object]] = []
+    numbers: list[dict[str, str]] = []
     for status in statuses:
         first = status.statuses[0] if status.statuses else None
         accepted = status.accepted
-        conn.execute(
-            insert(claim_status).values(
-                source_file_id=source_file_id,
-                claim_key=status.claim_key[:38],
-                category=(first.category if first else "")[:4],
-                status_code=(first.code if first else "")[:8],
-                entity=(first.entity if first else "")[:4],
-                accepted=bool(accepted),
-                payer_claim_number=status.payer_claim_number or None,
-                matched=status.claim_key in known,
-            )
+        rows.append(
+            {
+                "source_file_id": source_file_id,
+                "claim_key": status.claim_key[:38],
+                "category": (first.category if first else "")[:4],
+                "status_code": (first.code if first else "")[:8],
+                "entity": (first.entity if first else "")[:4],
+                "accepted": bool(accepted),
+                "payer_claim_number": status.payer_claim_number or None,
+                "matched": status.claim_key in known,
+            }
         )
         if status.claim_key not in known or accepted is None:
             continue
         new_status = ClaimStatus.ACCEPTED if accepted else ClaimStatus.REJECTED
         events.append((status.claim_key, new_status, f"277CA {status.category}:{first.code if first else ''}"))
         if status.payer_claim_number:
-            conn.execute(
-                update(claim)
-                .where(claim.c.claim_key == status.claim_key)
-                .values(payer_claim_number=status.payer_claim_number)
-            )
+            numbers.append({"claim_key_": status.claim_key, "number_": status.payer_claim_number})
+    if rows:
+        conn.execute(insert(claim_status), rows)
+    if numbers:
+        conn.execute(
+            update(claim)
+            .where(claim.c.claim_key == bindparam("claim_key_"))
+            .values(payer_claim_number=bindparam("number_")),
+            numbers,
+        )
     count = _add_events(conn, events, source_file_id)
     return LoadSummary(
         "277CA",
@@ -252,51 +263,32 @@ def _has_denied_line(payment: ClaimPayment) -> bool:
     )
 
 
-def _insert_adjustments(
-    conn: Connection, remittance_claim_id: int, service_id: int | None, items: Iterable[object]
-) -> None:
-    rows = [
-        {
-            "remittance_claim_id": remittance_claim_id,
-            "remittance_service_id": service_id,
-            "group_code": item.group[:2],  # type: ignore[attr-defined]
-            "reason_code": item.reason[:5],  # type: ignore[attr-defined]
-            "amount_cents": to_cents(item.amount),  # type: ignore[attr-defined]
-            "quantity": None if item.quantity is None else str(item.quantity),  # type: ignore[attr-defined]
-        }
-        for item in items
-    ]
-    if rows:
-        conn.execute(insert(adjustment), rows)
-
-
-def _insert_remarks(conn: Connection, remittance_claim_id: int, service_id: int | None, codes: Iterable[str]) -> None:
-    rows = [
-        {"remittance_claim_id": remittance_claim_id, "remittance_service_id": service_id, "code": code[:8]}
-        for code in codes
-    ]
-    if rows:
-        conn.execute(insert(remark), rows)
-
-
-def _post_remittance(
-    conn: Connection, source_file_id: int, remit: Remittance835, known: set[str]
-) -> tuple[int, list[tuple[str, ClaimStatus, str]], int]:
-    payer_identifier = remit.payment.originator_id or remit.payer_id or remit.payer.name
-    if conn.execute(
-        select(remittance.c.id).where(
-            remittance.c.trace_number == remit.payment.trace_number,
-            remittance.c.payer_identifier == payer_identifier,
+def _posted_traces(conn: Connection, remits: Sequence[Remittance835]) -> set[tuple[str, str]]:
+    traces = sorted({r.payment.trace_number for r in remits})
+    posted: set[tuple[str, str]] = set()
+    for start in range(0, len(traces), 500):
+        posted.update(
+            (row.trace_number, row.payer_identifier)
+            for row in conn.execute(
+                select(remittance.c.trace_number, remittance.c.payer_identifier).where(
+                    remittance.c.trace_number.in_(traces[start : start + 500])
+                )
+            )
         )
-    ).first():
-        log.info("remittance trace %s was posted before; not posted again", remit.payment.trace_number)
-        return 0, [], 0
-    remittance_id = inserted_id(
+    return posted
+
+
+def _payer_identifier(remit: Remittance835) -> str:
+    return remit.payment.originator_id or remit.payer_id or remit.payer.name
+
+
+def _insert_remittance(conn: Connection, source_file_id: int, remit: Remittance835) -> int:
+    return inserted_id(
         conn.execute(
             insert(remittance).values(
                 source_file_id=source_file_id,
                 trace_number=remit.payment.trace_number,
-                payer_identifier=payer_identifier,
+                payer_identifier=_payer_identifier(remit),
                 payer_name=remit.payer.name[:120] or None,
                 payment_cents=to_cents(remit.payment.amount),
                 method=remit.payment.method[:3] or None,
@@ -306,93 +298,218 @@ def _post_remittance(
             )
         )
     )
-    events: list[tuple[str, ClaimStatus, str]] = []
-    unmatched = 0
-    for sequence, payment in enumerate(remit.claims, start=1):
-        matched = payment.patient_control_number in known
-        remittance_claim_id = inserted_id(
-            conn.execute(
-                insert(remittance_claim).values(
-                    remittance_id=remittance_id,
-                    sequence=sequence,
-                    claim_key=payment.patient_control_number[:38],
-                    status_code=payment.status[:2],
-                    charge_cents=to_cents(payment.charge),
-                    paid_cents=to_cents(payment.paid),
-                    patient_responsibility_cents=to_cents(payment.patient_responsibility or Decimal(0)),
-                    payer_claim_number=payment.payer_claim_number[:50] or None,
-                    matched=matched,
-                )
+
+
+@dataclass
+class _Posting:
+    """The rows of one 835 file's fresh remittances, built in memory and then inserted in bulk."""
+
+    claims: list[tuple[Any, ...]] = field(default_factory=list)
+    services: list[tuple[Any, ...]] = field(default_factory=list)
+    adjustments: list[tuple[Any, ...]] = field(default_factory=list)
+    remarks: list[tuple[Any, ...]] = field(default_factory=list)
+    suspense: list[int] = field(default_factory=list)
+    reversals: list[tuple[int, str, int, int]] = field(default_factory=list)
+    payer_claim_numbers: dict[str, str] = field(default_factory=dict)
+    events: list[tuple[str, ClaimStatus, str]] = field(default_factory=list)
+
+
+_CLAIM_COLUMNS = (
+    "id",
+    "remittance_id",
+    "sequence",
+    "claim_key",
+    "status_code",
+    "charge_cents",
+    "paid_cents",
+    "patient_responsibility_cents",
+    "payer_claim_number",
+    "matched",
+)
+_SERVICE_COLUMNS = (
+    "id",
+    "remittance_claim_id",
+    "sequence",
+    "qualifier",
+    "procedure_code",
+    "modifiers",
+    "charge_cents",
+    "paid_cents",
+    "units",
+)
+_ADJUSTMENT_COLUMNS = (
+    "remittance_claim_id",
+    "remittance_service_id",
+    "sequence",
+    "group_code",
+    "reason_code",
+    "amount_cents",
+    "quantity",
+)
+_REMARK_COLUMNS = ("remittance_claim_id", "remittance_service_id", "sequence", "code")
+
+
+def _build_claim_rows(
+    posting: _Posting,
+    remittance_id: int,
+    payment: ClaimPayment,
+    sequence: int,
+    ids: tuple[Iterator[int], Iterator[int]],
+    known: set[str],
+) -> None:
+    claim_ids, service_ids = ids
+    claim_id = next(claim_ids)
+    key = payment.patient_control_number
+    matched = key in known
+    paid_cents = to_cents(payment.paid)
+    charge_cents = to_cents(payment.charge)
+    posting.claims.append(
+        (
+            claim_id,
+            remittance_id,
+            sequence,
+            key[:38],
+            payment.status[:2],
+            charge_cents,
+            paid_cents,
+            to_cents(payment.patient_responsibility or Decimal(0)),
+            payment.payer_claim_number[:50] or None,
+            matched,
+        )
+    )
+    order = 0
+    for item in payment.adjustments:
+        order += 1
+        posting.adjustments.append(_adjustment_row(claim_id, None, order, item))
+    for code in payment.remarks:
+        order += 1
+        posting.remarks.append((claim_id, None, order, code[:8]))
+    for service_sequence, service in enumerate(payment.services, start=1):
+        service_id = next(service_ids)
+        posting.services.append(
+            (
+                service_id,
+                claim_id,
+                service_sequence,
+                service.qualifier[:2],
+                service.code[:48],
+                ":".join(service.modifiers)[:16],
+                to_cents(service.charge),
+                to_cents(service.paid),
+                None if service.units is None else str(service.units),
             )
         )
-        _insert_adjustments(conn, remittance_claim_id, None, payment.adjustments)
-        _insert_remarks(conn, remittance_claim_id, None, [*payment.outpatient_remarks, *payment.inpatient_remarks])
-        for service_sequence, service in enumerate(payment.services, start=1):
-            service_id = inserted_id(
-                conn.execute(
-                    insert(remittance_service).values(
-                        remittance_claim_id=remittance_claim_id,
-                        sequence=service_sequence,
-                        qualifier=service.qualifier[:2],
-                        procedure_code=service.code[:48],
-                        modifiers=":".join(service.modifiers)[:16],
-                        charge_cents=to_cents(service.charge),
-                        paid_cents=to_cents(service.paid),
-                        units=None if service.units is None else str(service.units),
-                    )
-                )
+        for item in service.adjustments:
+            order += 1
+            posting.adjustments.append(_adjustment_row(claim_id, service_id, order, item))
+        for code in service.remarks:
+            order += 1
+            posting.remarks.append((claim_id, service_id, order, code[:8]))
+    if not matched:
+        posting.suspense.append(claim_id)
+        return
+    status = adjudication_status(
+        payment.status, payment.paid, payment.patient_responsibility or Decimal(0), _has_denied_line(payment)
+    )
+    posting.events.append((key, status, f"835 CLP02 {payment.status}"))
+    if status == ClaimStatus.REVERSED:
+        posting.reversals.append((claim_id, key, paid_cents, charge_cents))
+    elif payment.payer_claim_number:
+        posting.payer_claim_numbers[key] = payment.payer_claim_number
+
+
+def _adjustment_row(claim_id: int, service_id: int | None, order: int, item: Adjustment) -> tuple[Any, ...]:
+    return (
+        claim_id,
+        service_id,
+        order,
+        item.group[:2],
+        item.reason[:5],
+        to_cents(item.amount),
+        None if item.quantity is None else str(item.quantity),
+    )
+
+
+def _link_reversals(conn: Connection, reversals: Sequence[tuple[int, str, int, int]]) -> None:
+    """Point each reversed posting at the reversal that cancelled it (the same amounts, negated, first)."""
+    for reversal_id, key, paid_cents, charge_cents in reversals:
+        candidates = conn.execute(
+            select(remittance_claim.c.id, remittance_claim.c.paid_cents, remittance_claim.c.charge_cents)
+            .where(
+                remittance_claim.c.claim_key == key,
+                remittance_claim.c.matched,
+                remittance_claim.c.status_code != "22",
+                remittance_claim.c.reversed_by_id.is_(None),
+                remittance_claim.c.id != reversal_id,
             )
-            _insert_adjustments(conn, remittance_claim_id, service_id, service.adjustments)
-            _insert_remarks(conn, remittance_claim_id, service_id, service.remarks)
-        if not matched:
-            unmatched += 1
-            conn.execute(
-                insert(remittance_suspense).values(
-                    remittance_claim_id=remittance_claim_id,
-                    reason="CLP01 matches no claim we sent",
-                    created_at=utcnow(),
-                )
-            )
+            .order_by(remittance_claim.c.id)
+        ).all()
+        if not candidates:
+            log.warning("reversal of claim %s matches no posting still standing", key)
             continue
-        status = adjudication_status(
-            payment.status,
-            payment.paid,
-            payment.patient_responsibility or Decimal(0),
-            _has_denied_line(payment),
-        )
-        events.append((payment.patient_control_number, status, f"835 CLP02 {payment.status}"))
-        if payment.payer_claim_number:
-            conn.execute(
-                update(claim)
-                .where(claim.c.claim_key == payment.patient_control_number)
-                .values(payer_claim_number=payment.payer_claim_number)
-            )
-    for plb in remit.provider_adjustments:
+        exact = [c for c in candidates if c.paid_cents == -paid_cents and c.charge_cents == -charge_cents]
+        target = (exact or candidates)[0]
         conn.execute(
-            insert(provider_adjustment).values(
-                remittance_id=remittance_id,
-                reason=plb.reason[:4],
-                reference=plb.reference[:50] or None,
-                amount_cents=to_cents(plb.amount),
-            )
+            update(remittance_claim).where(remittance_claim.c.id == target.id).values(reversed_by_id=reversal_id)
         )
-    return len(remit.claims), events, unmatched
 
 
 def _load_835(conn: Connection, source_file_id: int, data: bytes) -> LoadSummary:
     parsed = read_835(data)
     known = _known_claims(conn, (c.patient_control_number for r in parsed.remittances for c in r.claims))
-    rows = 0
-    unmatched = 0
-    events: list[tuple[str, ClaimStatus, str]] = []
+    posted = _posted_traces(conn, parsed.remittances)
+    fresh: list[Remittance835] = []
     for remit in parsed.remittances:
-        posted, remit_events, remit_unmatched = _post_remittance(conn, source_file_id, remit, known)
-        rows += posted
-        unmatched += remit_unmatched
-        events.extend(remit_events)
-    count = _add_events(conn, events, source_file_id)
+        trace = (remit.payment.trace_number, _payer_identifier(remit))
+        if trace in posted:
+            log.info("remittance trace %s was posted before; not posted again", remit.payment.trace_number)
+            continue
+        posted.add(trace)
+        fresh.append(remit)
+    claim_ids = reserve_ids(conn, remittance_claim, sum(len(r.claims) for r in fresh))
+    service_ids = reserve_ids(conn, remittance_service, sum(len(c.services) for r in fresh for c in r.claims))
+    ids = (iter(claim_ids), iter(service_ids))
+    posting = _Posting()
+    plb_rows: list[dict[str, object]] = []
+    for remit in fresh:
+        remittance_id = _insert_remittance(conn, source_file_id, remit)
+        for sequence, payment in enumerate(remit.claims, start=1):
+            _build_claim_rows(posting, remittance_id, payment, sequence, ids, known)
+        plb_rows.extend(
+            {
+                "remittance_id": remittance_id,
+                "reason": plb.reason[:4],
+                "reference": plb.reference[:50] or None,
+                "amount_cents": to_cents(plb.amount),
+            }
+            for plb in remit.provider_adjustments
+        )
+    insert_ignoring_duplicates(conn, remittance_claim, _CLAIM_COLUMNS, posting.claims)
+    insert_ignoring_duplicates(conn, remittance_service, _SERVICE_COLUMNS, posting.services)
+    insert_ignoring_duplicates(conn, adjustment, _ADJUSTMENT_COLUMNS, posting.adjustments)
+    insert_ignoring_duplicates(conn, remark, _REMARK_COLUMNS, posting.remarks)
+    if plb_rows:
+        conn.execute(insert(provider_adjustment), plb_rows)
+    if posting.suspense:
+        now = utcnow()
+        conn.execute(
+            insert(remittance_suspense),
+            [
+                {"remittance_claim_id": claim_id, "reason": "CLP01 matches no claim we sent", "created_at": now}
+                for claim_id in posting.suspense
+            ],
+        )
+    _link_reversals(conn, posting.reversals)
+    if posting.payer_claim_numbers:
+        conn.execute(
+            update(claim)
+            .where(claim.c.claim_key == bindparam("claim_key_"))
+            .values(payer_claim_number=bindparam("number_")),
+            [{"claim_key_": key, "number_": number} for key, number in posting.payer_claim_numbers.items()],
+        )
+    count = _add_events(conn, posting.events, source_file_id)
     problems = len(parsed.problems) + sum(len(r.balance_problems) for r in parsed.remittances)
-    return LoadSummary("835", rows, problems, count, unmatched)
+    return LoadSummary("835", len(posting.claims), problems, count, len(posting.suspense))
 
 
 def load_response(conn: Connection, source_file_id: int, data: bytes, name: str) -> LoadSummary:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING_CONVENTION = {
@@ -39,6 +40,31 @@ payer = Table(
     Column("name", String(120), nullable=False),
     Column("filing_indicator", String(4), nullable=False),
     Column("timely_filing_days", Integer, nullable=False),
+    Column(
+        "appeal_days",
+        Integer,
+        nullable=False,
+        server_default=text("90"),
+        comment="days after the denial's payment date within which the payer takes an appeal",
+    ),
+)
+
+fee_schedule = Table(
+    "fee_schedule",
+    metadata,
+    Column("payer_id", ForeignKey("payer.payer_id"), primary_key=True),
+    Column("procedure_code", String(8), primary_key=True),
+    Column("contracted_cents", BigInteger, nullable=False, comment="contracted amount per unit"),
+    Column("source_name", String(255), comment="the fee-schedule CSV it came from"),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+
+denial_reason = Table(
+    "denial_reason",
+    metadata,
+    Column("reason_code", String(5), primary_key=True, comment="CARC"),
+    Column("description", String(120), nullable=False),
+    Column("recoverability_pct", Integer, nullable=False, comment="share of denied dollars an appeal recovers"),
 )
 
 source_file = Table(
@@ -226,6 +252,12 @@ remittance_claim = Table(
     Column("patient_responsibility_cents", BigInteger, nullable=False),
     Column("payer_claim_number", String(50)),
     Column("matched", Boolean, nullable=False),
+    Column(
+        "reversed_by_id",
+        ForeignKey("remittance_claim.id"),
+        comment="the CLP02 22 reversal that cancelled this posting",
+    ),
+    UniqueConstraint("remittance_id", "sequence", name="uq_remittance_claim_sequence"),
 )
 
 remittance_service = Table(
@@ -240,6 +272,7 @@ remittance_service = Table(
     Column("charge_cents", BigInteger, nullable=False),
     Column("paid_cents", BigInteger, nullable=False),
     Column("units", String(16)),
+    UniqueConstraint("remittance_claim_id", "sequence", name="uq_remittance_service_sequence"),
 )
 
 adjustment = Table(
@@ -252,6 +285,8 @@ adjustment = Table(
     Column("reason_code", String(5), nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
     Column("quantity", String(16)),
+    Column("sequence", Integer, nullable=False, comment="order within the remittance claim (claim and lines)"),
+    UniqueConstraint("remittance_claim_id", "sequence", name="uq_adjustment_sequence"),
 )
 
 remark = Table(
@@ -261,6 +296,8 @@ remark = Table(
     Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False, index=True),
     Column("remittance_service_id", ForeignKey("remittance_service.id")),
     Column("code", String(8), nullable=False),
+    Column("sequence", Integer, nullable=False, comment="order within the remittance claim (claim and lines)"),
+    UniqueConstraint("remittance_claim_id", "sequence", name="uq_remark_sequence"),
 )
 
 provider_adjustment = Table(

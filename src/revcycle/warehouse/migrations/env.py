@@ -15,11 +15,26 @@ if engine is None:  # the alembic command line: REVCYCLE_WAREHOUSE_URL or -x url
     url = context.get_x_argument(as_dictionary=True).get("url") or Settings().resolved_warehouse_url()
     engine = create_engine(url)
 
-with engine.begin() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    context.run_migrations()
+with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    raw = connection.connection.driver_connection
+    if sqlite and raw is not None:
+        # Batch mode rebuilds SQLite tables (copy, drop, rename): with foreign keys enforced, dropping a table
+        # that other rows reference fails. The pragma only takes effect outside a transaction.
+        raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        with connection.begin():
+            context.configure(
+                connection=connection,
+                target_metadata=metadata,
+                render_as_batch=sqlite,
+                compare_type=True,
+            )
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left {len(broken)} rows with a broken foreign key")
+    finally:
+        if sqlite and raw is not None:
+            raw.execute("PRAGMA foreign_keys=ON")
