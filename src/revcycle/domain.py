@@ -116,6 +116,50 @@ class ClaimLine:
     place_of_service: str | None = None
     revenue_code: str | None = None
     ndc: str | None = None
+    ndc_quantity: Decimal | None = None  # CTP04 of the 2410 drug loop; the line's units when None
+    ndc_unit: str = "UN"  # CTP05-1: UN unit, ML millilitre, GR gram, F2 international unit, ME milligram
+
+
+@dataclass(frozen=True)
+class ClaimAdjustment:
+    """One adjustment another payer made (CAS triple): group (CO, PR, OA, PI, CR), reason (CARC), amount."""
+
+    group: str
+    reason: str
+    amount: Decimal
+    quantity: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class LineAdjudication:
+    """How another payer adjudicated one service line (837 loop 2430, from its 835 SVC loop)."""
+
+    line_number: int  # the claim line (ClaimLine.line_number) it answers
+    procedure_code: str
+    paid: Decimal
+    units: Decimal
+    modifiers: tuple[str, ...] = ()
+    adjustments: tuple[ClaimAdjustment, ...] = ()
+    adjudication_date: date | None = None
+
+
+@dataclass(frozen=True)
+class OtherPayer:
+    """A payer that adjudicated the claim before this one (837 loops 2320/2330A/2330B), for COB."""
+
+    payer_id: str
+    payer_name: str
+    filing_indicator: str  # SBR09 of that coverage
+    member_id: str
+    subscriber: Person
+    relationship: str  # the patient's relationship to that subscriber (X12 code, 18 self)
+    responsibility: str = "P"  # SBR01: P primary, S secondary, T tertiary
+    group_number: str | None = None
+    paid: Decimal | None = None  # AMT*D: what that payer paid
+    adjustments: tuple[ClaimAdjustment, ...] = ()  # claim-level CAS
+    adjudication_date: date | None = None  # DTP*573
+    payer_claim_number: str | None = None  # its CLP07, kept for reference
+    lines: tuple[LineAdjudication, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +187,17 @@ class Claim:
     rendering_provider: Provider | None = None
     referring_provider: Provider | None = None
     type_of_bill: str | None = None  # 837I only, e.g. 131
+    payer_responsibility: str = "P"  # SBR01 of the payer billed: P primary, S secondary, T tertiary
+    other_payers: tuple[OtherPayer, ...] = ()  # COB: payers that adjudicated the claim already
+    pay_to_address: Address | None = None  # 2010AB, when payments go elsewhere than the billing address
+    service_facility: Provider | None = None  # 837P 2310C / 837I 2310E
+    attending_provider: Provider | None = None  # 837I 2310A
+    statement_from: date | None = None  # 837I DTP*434; defaults to the first and last line dates
+    statement_to: date | None = None
+    admission_date: date | None = None  # 837I DTP*435 (inpatient)
+    admission_type: str | None = None  # 837I CL101
+    admission_source: str | None = None  # 837I CL102
+    patient_status: str | None = None  # 837I CL103, e.g. 01 discharged home
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
