@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -162,19 +163,46 @@ class CollectReport:
     archived: list[str] = field(default_factory=list)
 
 
+@runtime_checkable
+class ReportsRefusedEntries(Protocol):
+    """A transport that can name what its ``list_dir`` leaves out (hostile names, symlinks ...)."""
+
+    def refused_entries(self, directory: str) -> list[str]:
+        """The raw names in ``directory`` that ``list_dir`` does not return for safety."""
+        ...
+
+
+def _escaped(name: str) -> str:
+    # Refused names come from outside: shown escaped (no control characters reach a log) and cut short.
+    return name.encode("unicode_escape").decode("ascii")[:80]
+
+
 def _safe_listing(transport: Transport, inbox_dir: str, report: CollectReport) -> list[RemoteFile]:
+    if isinstance(transport, ReportsRefusedEntries):
+        for name in transport.refused_entries(inbox_dir):
+            report.refused_names.append(_escaped(name))
     safe = []
     for remote in sorted(transport.list_dir(inbox_dir), key=lambda f: f.name):
         try:
             validate_remote_name(remote.name)
         except HostileRemoteName:
-            report.refused_names.append(remote.name.encode("unicode_escape").decode("ascii")[:80])
-            log.warning("refused a hostile inbound file name (%d characters)", len(remote.name))
+            report.refused_names.append(_escaped(remote.name))
             continue
         if remote.name.endswith(PART_SUFFIX) or remote.name.startswith("."):
             continue
         safe.append(remote)
+    if report.refused_names:
+        log.warning(
+            "refused %d inbound entries with unsafe names or types; left on the server, nothing written",
+            len(report.refused_names),
+        )
     return safe
+
+
+def _remove_stale_downloads(inbound_local_dir: Path) -> None:
+    # A process killed mid-download leaves the temporary file of atomic_local_write; never a final name.
+    for stale in inbound_local_dir.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def collect_responses(
@@ -191,6 +219,7 @@ def collect_responses(
     report = CollectReport()
     inbound_local_dir.mkdir(parents=True, exist_ok=True)
     inbound_local_dir.chmod(0o700)
+    _remove_stale_downloads(inbound_local_dir)
     if archive_dir:
         transport.makedirs(archive_dir)
     for remote in _safe_listing(transport, inbox_dir, report):

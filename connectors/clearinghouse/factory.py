@@ -1,13 +1,58 @@
-"""Build the clearinghouse transport from the run's settings (the environment or a Prefect block)."""
+"""Build the clearinghouse transport from the run's settings (the environment) or a saved Prefect block."""
 
 from __future__ import annotations
 
+import stat as stat_module
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import paramiko
+
 from connectors.clearinghouse.sftp import SftpTransport
-from revcycle.errors import ConfigurationError
+from connectors.clearinghouse.transport import HostileRemoteName, validate_remote_name, validate_remote_path
+from revcycle.errors import AuthenticationFailed, ConfigurationError, HostKeyMismatch
 from revcycle.settings import Settings
 
 
-def sftp_transport_from_settings(settings: Settings) -> SftpTransport:
+class ClearinghouseSftpTransport(SftpTransport):
+    """The SFTP transport revcycle runs use: ``SftpTransport`` that can also say what a listing refused."""
+
+    def refused_entries(self, directory: str) -> list[str]:
+        """Names in ``directory`` that ``list_dir`` leaves out for safety, so collect can report them.
+
+        That is every name failing ``validate_remote_name`` and every entry that is neither a regular file nor
+        a folder (a symlink may point outside the inbox). Returned raw and sorted; callers escape them.
+        """
+        validate_remote_path(directory)
+
+        def action(sftp: paramiko.SFTPClient) -> list[str]:
+            refused = []
+            for attrs in sftp.listdir_attr(self._remote(directory)):
+                mode = attrs.st_mode or 0
+                try:
+                    validate_remote_name(attrs.filename)
+                except HostileRemoteName:
+                    refused.append(attrs.filename)
+                    continue
+                if not (stat_module.S_ISREG(mode) or stat_module.S_ISDIR(mode)):
+                    refused.append(attrs.filename)
+            return sorted(refused)
+
+        return self._call("list_dir", directory, action, idempotent=True)
+
+
+@dataclass
+class ClearinghouseEndpoint:
+    """A transport to the clearinghouse and the remote folders of its file drop."""
+
+    transport: SftpTransport
+    upload_dir: str
+    inbox_dir: str
+    archive_dir: str | None
+
+
+def sftp_transport_from_settings(settings: Settings) -> ClearinghouseSftpTransport:
     """An SFTP transport to the configured clearinghouse; the host key must be pinned."""
     if not settings.sftp_known_host:
         raise ConfigurationError(
@@ -24,11 +69,46 @@ def sftp_transport_from_settings(settings: Settings) -> SftpTransport:
             ) from None
     if private_key is None and settings.sftp_password is None:
         raise ConfigurationError("set REVCYCLE_SFTP_PRIVATE_KEY_FILE or REVCYCLE_SFTP_PASSWORD for the clearinghouse")
-    return SftpTransport(
+    return ClearinghouseSftpTransport(
         settings.sftp_host,
         settings.sftp_port,
         settings.sftp_username,
         password=settings.sftp_password,
         private_key=private_key,
         known_host_key=settings.sftp_known_host,
+        remote_root=settings.sftp_remote_root,
     )
+
+
+def clearinghouse_endpoint(settings: Settings, block_name: str | None = None) -> ClearinghouseEndpoint:
+    """The clearinghouse of this run: the Prefect block ``block_name`` when given, else the settings."""
+    if block_name:
+        from connectors.clearinghouse.block import load_clearinghouse_block
+
+        return load_clearinghouse_block(block_name).endpoint()
+    return ClearinghouseEndpoint(
+        transport=sftp_transport_from_settings(settings),
+        upload_dir=settings.remote_upload_dir,
+        inbox_dir=settings.remote_inbox_dir,
+        archive_dir=settings.remote_archive_dir or None,
+    )
+
+
+@contextmanager
+def operator_guidance(block_name: str | None = None) -> Iterator[None]:
+    """Re-raise host-key and login refusals with what the operator should do (same error kinds, never retried)."""
+    where = f"the clearinghouse block {block_name!r}" if block_name else "REVCYCLE_SFTP_KNOWN_HOST"
+    login = f"the clearinghouse block {block_name!r}" if block_name else "REVCYCLE_SFTP_USERNAME and its key/password"
+    try:
+        yield
+    except HostKeyMismatch as problem:
+        raise HostKeyMismatch(
+            f"{problem}. The server presented a host key that is not the pinned one: this is either a key "
+            "change by the clearinghouse or someone in the middle. Confirm the new key's fingerprint with the "
+            f"clearinghouse through another channel, update the pinned known_hosts line in {where}, then retry "
+            "the run. Nothing was uploaded or downloaded."
+        ) from problem
+    except AuthenticationFailed as problem:
+        raise AuthenticationFailed(
+            f"{problem}. Not retried (repeated failures can lock the account): check {login}, then retry the run."
+        ) from problem

@@ -43,11 +43,20 @@ class Settings(BaseSettings):
     sftp_known_host: str | None = Field(
         None, description="The clearinghouse's pinned host key as a known_hosts line; required."
     )
+    sftp_remote_root: str = Field(
+        "",
+        description="Folder on the SFTP server the remote folders below are relative to; empty: the login folder.",
+    )
     remote_upload_dir: str = Field("claims", description="Remote folder claims are uploaded to.")
     remote_inbox_dir: str = Field("responses", description="Remote folder 999/277CA/835 files are picked up from.")
     remote_archive_dir: str | None = Field(
         "archive",
         description="Remote folder picked-up files are moved to after the load commits; empty to leave them.",
+    )
+    ack_overdue_hours: float = Field(
+        24,
+        gt=0,
+        description="Flag an uploaded interchange for the operator when no 999 came back within this many hours.",
     )
     lock_lease_seconds: int = Field(1800, description="How long a clearinghouse lock lease lasts without renewal.")
     timezone: str = Field("America/Chicago", description="The practice's timezone (batch dates, schedules).")

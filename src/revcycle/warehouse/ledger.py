@@ -210,3 +210,38 @@ def release_lease(engine: Engine, name: str, holder: str) -> None:
     """Give the lease back (only the holder can)."""
     with engine.begin() as conn:
         conn.execute(delete(lease).where(and_(lease.c.name == name, lease.c.holder == holder)))
+
+
+@dataclass(frozen=True)
+class OverdueInterchange:
+    """An uploaded interchange still waiting for its 999: file name, ISA13 and when it went up."""
+
+    file_name: str
+    control_number: int
+    uploaded_at: datetime
+
+
+def overdue_interchanges(
+    conn: Connection, older_than: timedelta, *, now: datetime | None = None
+) -> list[OverdueInterchange]:
+    """Interchanges uploaded more than ``older_than`` ago with no 999 or TA1 since, oldest first."""
+    cutoff = (now or utcnow()) - older_than
+    rows = conn.execute(
+        select(interchange.c.file_name, interchange.c.control_number, interchange.c.uploaded_at)
+        .where(
+            interchange.c.state == "uploaded",
+            interchange.c.acknowledged_at.is_(None),
+            interchange.c.uploaded_at.is_not(None),
+            interchange.c.uploaded_at < cutoff,
+        )
+        .order_by(interchange.c.uploaded_at, interchange.c.control_number)
+    )
+    return [
+        OverdueInterchange(
+            file_name=row.file_name,
+            control_number=int(row.control_number),
+            # SQLite hands timestamps back without their zone; every ledger timestamp is written in UTC.
+            uploaded_at=row.uploaded_at if row.uploaded_at.tzinfo else row.uploaded_at.replace(tzinfo=UTC),
+        )
+        for row in rows
+    ]
