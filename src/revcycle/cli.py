@@ -138,6 +138,19 @@ def cmd_x12_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_x12_inspect(args: argparse.Namespace) -> int:
+    """Print the loop tree of an X12 file with its problems marked; PHI masked unless --show-values."""
+    from revcycle.x12.tree import inspect_lines
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"revcycle: no such file: {path}", file=sys.stderr)
+        return 2
+    for line in inspect_lines(path, path.name, show_values=args.show_values):
+        print(line)
+    return 0
+
+
 SECRET_FIELDS = frozenset({"sftp_password"})
 
 
@@ -186,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("file", help="the X12 file")
     parse.add_argument("--json", action="store_true", help="print the whole document as JSON")
     parse.set_defaults(handler=cmd_x12_parse)
+    inspect = x12_commands.add_parser("inspect", help="print the loop tree of an X12 file with its problems marked")
+    inspect.add_argument("file", help="the X12 file")
+    inspect.add_argument("--show-values", action="store_true", help="show names, ids and addresses unmasked")
+    inspect.set_defaults(handler=cmd_x12_inspect)
     return parser
 
 

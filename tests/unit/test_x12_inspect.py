@@ -1,0 +1,65 @@
+"""`revcycle x12 inspect FILE`: loop tree, problems inline, PHI masked unless --show-values."""
+
+from __future__ import annotations
+
+import pytest
+from corpus import corpus_dir
+
+from revcycle.cli import main
+from revcycle.x12.tree import inspect_lines
+
+COB = "837p/badx12__X222-COB-claim-from-billing-provider-to-payer-b.edi"
+
+
+def _lines(name: str, show_values: bool = False) -> list[str]:
+    path = corpus_dir() / name
+    return list(inspect_lines(path, path.name, show_values=show_values))
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def test_phi_is_masked_by_default_and_shown_on_request() -> None:
+    masked = "\n".join(_lines(COB))
+    # values read from the file by eye: subscriber SMITH JACK, member id 222334444, DOB 19431022, street
+    for value in ("SMITH", "JACK", "222334444", "19431022", "236 N MAIN ST"):
+        assert value not in masked
+    assert "NM1*IL*1*###*###****MI*###" in masked  # qualifiers stay visible
+    shown = "\n".join(_lines(COB, show_values=True))
+    assert "NM1*IL*1*SMITH*JACK****MI*222334444" in shown
+
+
+def test_loops_are_nested_by_their_structure() -> None:
+    lines = _lines(COB)
+
+    def at(prefix: str) -> int:
+        return next(i for i, line in enumerate(lines) if line.strip().startswith(prefix))
+
+    billing, subscriber, patient = at("2000A billing provider"), at("2000B subscriber"), at("2000C patient")
+    claim, other, line3 = at("2300 claim"), at("2320 other subscriber"), at("2400 service line 3")
+    assert billing < subscriber < patient < claim < other < line3
+    depths = [_indent(lines[i]) for i in (billing, subscriber, patient, claim)]
+    assert depths == sorted(depths) and len(set(depths)) == 4
+    assert _indent(lines[other]) == _indent(lines[line3]) == _indent(lines[claim]) + 2
+    # the file has 66 segments (ISA..IEA, counted by splitting on '~'): each appears once, with its position
+    assert sum(1 for line in lines if line.strip().startswith("[")) == 66
+
+
+def test_problems_are_printed_under_their_segment() -> None:
+    lines = _lines("999/staedi__invalid999.edi")
+    ik5 = next(i for i, line in enumerate(lines) if "[3] IK5*A" in line)
+    assert lines[ik5 + 1].strip().startswith("!! UNEXPECTED_SEGMENT")
+    se = next(i for i, line in enumerate(lines) if "] SE*16*" in line)
+    assert "SE01_COUNT" in lines[se + 1]
+
+
+def test_cli_inspect(capsys: pytest.CaptureFixture[str]) -> None:
+    path = corpus_dir() / "835" / "lfh__secondary-payment.835"
+    assert main(["x12", "inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "2110 service payment" in out and "!! COMPONENT_SEPARATOR_MISMATCH" in out
+    assert "TOWNSEND" not in out  # NM1*QC last name in the file
+    assert main(["x12", "inspect", str(path), "--show-values"]) == 0
+    assert "TOWNSEND" in capsys.readouterr().out
+    assert main(["x12", "inspect", str(path) + ".missing"]) == 2
