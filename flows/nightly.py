@@ -12,7 +12,7 @@ from flows.common import RunPaths, batch_date_of_run, clearinghouse_lease
 from flows.ingest import ingest_responses
 from flows.submit import submit_claims
 from tasks.intake import discover_exports, intake_export
-from tasks.report import publish_kpis
+from tasks.report import publish_kpis, publish_report
 from tasks.runtime import settings
 
 
@@ -44,9 +44,11 @@ def nightly_revenue_cycle(
         "response files loaded": sum(ingested.get("loaded", {}).values()),
     }
     kpis = publish_kpis(paths.warehouse_url, summary)
+    report = publish_report(paths.warehouse_url, str(paths.workdir), batch.isoformat())
     return {
         "batch_date": batch.isoformat(),
         "run": summary,
         "kpis": dict(kpis),
         "workdir": str(Path(paths.workdir)),
+        "report": report,
     }

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from revcycle import __version__
 from revcycle.errors import RunFailure
@@ -151,6 +152,93 @@ def cmd_x12_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse_engine() -> Any:
+    """The warehouse of the settings in force, migrated to the latest revision."""
+    from revcycle.settings import Settings
+    from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
+
+    engine = create_warehouse_engine(Settings().resolved_warehouse_url())
+    upgrade_warehouse(engine)
+    return engine
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the warehouse report as one HTML page (--out), or print its figures as tables."""
+    from connectors.payers import registered_payers
+    from revcycle.warehouse.reference import payer_row, sync_payers
+    from revcycle.warehouse.report import collect_report, render_html, render_text
+
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    engine = _warehouse_engine()
+    try:
+        with engine.begin() as conn:
+            sync_payers(conn, [payer_row(p) for p in registered_payers().values()])
+        with engine.connect() as conn:
+            data = collect_report(conn, as_of)
+    finally:
+        engine.dispose()
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_html(data), encoding="utf-8")
+        print(f"report written to {out}")
+    else:
+        print(render_text(data), end="")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Load 835, 999, 277CA and TA1 files that arrived some other way, exactly like the flow loads them."""
+    from revcycle.tables import render_table
+    from revcycle.warehouse.ingest import ingest_files
+
+    paths = [Path(name) for name in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"revcycle: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    engine = _warehouse_engine()
+    try:
+        outcomes = ingest_files(engine, paths)
+    finally:
+        engine.dispose()
+    rows = [
+        (
+            o.name,
+            o.kind,
+            o.outcome,
+            str(o.summary.rows if o.summary else 0),
+            str(o.summary.events if o.summary else 0),
+            str(o.summary.unmatched if o.summary else 0),
+            o.reason,
+        )
+        for o in outcomes
+    ]
+    print(render_table(("File", "Kind", "Outcome", "Rows", "Events", "Unmatched", "Note"), rows, right_align_from=3))
+    return 1 if any(o.outcome in ("failed", "refused") for o in outcomes) else 0
+
+
+def cmd_fee_schedule(args: argparse.Namespace) -> int:
+    """Load a payer's fee schedule (CSV: procedure_code, contracted_amount), replacing the previous one."""
+    from connectors.payers import registered_payers
+    from revcycle.warehouse.reference import load_fee_schedule, parse_fee_schedule, payer_row, sync_payers
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"revcycle: no such file: {path}", file=sys.stderr)
+        return 2
+    schedule = parse_fee_schedule(path.read_text(encoding="utf-8"), path.name)
+    engine = _warehouse_engine()
+    try:
+        with engine.begin() as conn:
+            sync_payers(conn, [payer_row(p) for p in registered_payers().values()])
+            count = load_fee_schedule(conn, args.payer_id, schedule, path.name)
+    finally:
+        engine.dispose()
+    print(f"{count} contracted amounts loaded for payer {args.payer_id}")
+    return 0
+
+
 SECRET_FIELDS = frozenset({"sftp_password"})
 
 
@@ -192,6 +280,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = commands.add_parser("config", help="print the settings in force (REVCYCLE_* variables)")
     config.set_defaults(handler=cmd_config)
+
+    report = commands.add_parser("report", help="the warehouse report: HTML with charts (--out) or terminal tables")
+    report.add_argument("--out", help="write one self-contained HTML page here (default: print tables)")
+    report.add_argument("--as-of", help="reference date for A/R aging and appeal deadlines (default today)")
+    report.set_defaults(handler=cmd_report)
+
+    ingest = commands.add_parser("ingest", help="load 835 / 999 / 277CA / TA1 files that arrived some other way")
+    ingest.add_argument("files", nargs="+", metavar="FILE", help="the X12 files")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    fees = commands.add_parser("fee-schedule", help="load a payer's fee schedule CSV (for underpayments)")
+    fees.add_argument("payer_id", help="the payer id")
+    fees.add_argument("file", help="CSV with columns procedure_code, contracted_amount")
+    fees.set_defaults(handler=cmd_fee_schedule)
 
     x12 = commands.add_parser("x12", help="read X12 files")
     x12_commands = x12.add_subparsers(dest="x12_command", metavar="COMMAND")

@@ -94,7 +94,7 @@ class KpiSummary:
 def kpi_summary(conn: Connection) -> KpiSummary:
     """Compute the run summary.
 
-    Clean-claim rate = claims accepted with no rejection event ÷ claims submitted.
+    Clean-claim rate (HFMA) = claims accepted on their first submission with no edit ÷ claims submitted.
     Denial rate = claims whose current status is denied ÷ claims adjudicated (paid, partly paid, denied).
     Dollars come from the posted 835 claims that matched a claim we sent.
     """
@@ -112,18 +112,7 @@ def kpi_summary(conn: Connection) -> KpiSummary:
             ).scalar_one()
         )
 
-    submitted = ever(ClaimStatus.SUBMITTED)
-    rejected_ever = select(claim_event.c.claim_key).where(claim_event.c.status == ClaimStatus.REJECTED.value)
-    clean = int(
-        conn.execute(
-            select(func.count(distinct(claim_event.c.claim_key))).where(
-                and_(
-                    claim_event.c.status == ClaimStatus.ACCEPTED.value,
-                    claim_event.c.claim_key.not_in(rejected_ever),
-                )
-            )
-        ).scalar_one()
-    )
+    rates = claim_rates(conn)
     adjudicated = count_of(*_ADJUDICATED)
     denied = count_of(ClaimStatus.DENIED)
     charged = conn.execute(select(func.coalesce(func.sum(claim.c.total_charge_cents), 0))).scalar_one()
@@ -138,13 +127,13 @@ def kpi_summary(conn: Connection) -> KpiSummary:
     ).one()
     return KpiSummary(
         claims_built=sum(counts.values()),
-        claims_submitted=submitted,
+        claims_submitted=rates.submitted,
         claims_accepted=ever(ClaimStatus.ACCEPTED),
         claims_rejected=count_of(ClaimStatus.REJECTED),
         claims_paid=count_of(ClaimStatus.PAID),
         claims_partially_paid=count_of(ClaimStatus.PARTIALLY_PAID),
         claims_denied=denied,
-        clean_claim_rate=(Decimal(clean) / Decimal(submitted)) if submitted else None,
+        clean_claim_rate=rates.clean_claim_rate,
         denial_rate=(Decimal(denied) / Decimal(adjudicated)) if adjudicated else None,
         charged=from_cents(int(charged)),
         paid=from_cents(int(paid)),

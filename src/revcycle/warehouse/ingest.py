@@ -1,0 +1,61 @@
+"""Load response files that arrived some other way (a portal download, an e-mailed file) like the flow does.
+
+Each file is recorded by sha256 and loaded in its own transaction together with its ``loaded`` mark; a file
+loaded before is skipped, and a remittance whose payer trace number was posted before is not posted again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from revcycle.responses import LoadSummary, detect_kind, load_response
+from revcycle.warehouse.ledger import register_source_file
+
+log = logging.getLogger(__name__)
+
+LOADABLE_KINDS = frozenset({"835", "999", "277CA", "TA1"})
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What happened to one file: loaded, skipped (seen before), refused (not a response) or failed."""
+
+    name: str
+    outcome: str
+    kind: str
+    summary: LoadSummary | None = None
+    reason: str = ""
+
+
+def ingest_file(engine: Engine, path: Path, *, origin: str = "manual") -> IngestOutcome:
+    """Record and load one 835, 999, 277CA or TA1 file in one transaction."""
+    data = path.read_bytes()
+    kind = detect_kind(data)
+    if kind not in LOADABLE_KINDS:
+        return IngestOutcome(path.name, "refused", kind, reason=f"{kind} is not a response revcycle loads")
+    digest = hashlib.sha256(data).hexdigest()
+    with engine.begin() as conn:
+        entry = register_source_file(conn, kind=kind, name=path.name, sha256=digest, size=len(data), origin=origin)
+        if entry.already_loaded:
+            return IngestOutcome(path.name, "skipped", kind, reason="loaded before (same sha256)")
+        summary = load_response(conn, entry.id, data, path.name)
+    log.info("ingested %s (%s): %d rows, %d problems", path.name, kind, summary.rows, summary.problems)
+    return IngestOutcome(path.name, "loaded", kind, summary)
+
+
+def ingest_files(engine: Engine, paths: Iterable[Path], *, origin: str = "manual") -> list[IngestOutcome]:
+    """Ingest each file; a file that fails to load is rolled back alone and reported, the others go on."""
+    outcomes = []
+    for path in paths:
+        try:
+            outcomes.append(ingest_file(engine, path, origin=origin))
+        except (OSError, ValueError) as problem:
+            log.warning("could not ingest %s: %s", path.name, type(problem).__name__)
+            outcomes.append(IngestOutcome(path.name, "failed", "unknown", reason=type(problem).__name__))
+    return outcomes
