@@ -42,9 +42,11 @@ from great_expectations.expectations.row_conditions import Column as RowColumn
 from great_expectations.expectations.row_conditions import ComparisonCondition
 
 from expectations.custom import (
+    ExpectColumnValuesToBeBillableIcd10cm,
     ExpectColumnValuesToBeIsoDate,
     ExpectColumnValuesToBeValidNpi,
     ExpectDiagnosisPointersToReferencePresentDiagnoses,
+    ExpectRowsToBeFirstOfTheirValues,
 )
 from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, RELATIONSHIP_CODES, REQUIRED_COLUMNS
 
@@ -62,6 +64,8 @@ DATE_COLUMNS: tuple[str, ...] = (
     "service_date_to",
 )
 NUMERIC_COLUMNS: tuple[str, ...] = ("units", "charge_amount")
+# A charge line is a duplicate of an earlier one when these agree: same patient, date, code and modifiers.
+DUPLICATE_LINE_KEY: tuple[str, ...] = ("patient_mrn", "service_date_from", "procedure_code", *MODIFIER_COLUMNS)
 
 # Groups are non-capturing: GX matches with pandas str.contains, which warns on capturing groups.
 
@@ -209,6 +213,7 @@ def build_charges_suite(
     _dates(suite, today)
     _amounts(suite)
     _diagnoses(suite)
+    _duplicates(suite)
     _conditional(suite)
     if payer_rules:
         _payers(suite, payer_rules, today)
@@ -369,6 +374,13 @@ def _amounts(suite: list[Any]) -> None:
 def _diagnoses(suite: list[Any]) -> None:
     for column in DIAGNOSIS_COLUMNS:
         _regex(suite, "diagnosis_format", column, ICD10CM_REGEX)
+        _add(
+            suite,
+            ExpectColumnValuesToBeBillableIcd10cm(column_A=column, column_B=date_view("service_date_from")),
+            severity=ERROR,
+            rule="diagnosis_code_set",
+            column=column,
+        )
     _regex(suite, "diagnosis_pointers_format", "diagnosis_pointers", DIAGNOSIS_POINTERS_REGEX)
     _add(
         suite,
@@ -376,6 +388,16 @@ def _diagnoses(suite: list[Any]) -> None:
         severity=ERROR,
         rule="diagnosis_pointer_target",
         column="diagnosis_pointers",
+    )
+
+
+def _duplicates(suite: list[Any]) -> None:
+    _add(
+        suite,
+        ExpectRowsToBeFirstOfTheirValues(column_list=list(DUPLICATE_LINE_KEY), ignore_row_if="never"),
+        severity=ERROR,
+        rule="duplicate_line",
+        column="procedure_code",
     )
 
 

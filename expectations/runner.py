@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -70,6 +70,8 @@ class ChargeValidation:
     warnings: list[Rejection] = field(default_factory=list)
     summary: list[RuleSummary] = field(default_factory=list)
     evaluated_rows: int = 0
+    # The raw GX result, for masked Data Docs only (expectations/data_docs.py strips every value).
+    gx_result: Any = field(default=None, repr=False, compare=False)
 
     @property
     def rejected_rows(self) -> frozenset[int]:
@@ -119,7 +121,8 @@ def validate_charges(
     prepared = prepare_charges(frame)
     suite = build_charges_suite(payer_rules, today=today)
     result = _run_suite(prepared, suite)
-    return _collect(result.results, prepared)
+    collected = _collect(result.results, prepared)
+    return replace(collected, gx_result=result)
 
 
 def _run_suite(prepared: pd.DataFrame, suite: gx.ExpectationSuite) -> Any:

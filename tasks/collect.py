@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
 
 from connectors.clearinghouse.delivery import collect_responses
-from connectors.clearinghouse.factory import sftp_transport_from_settings
+from connectors.clearinghouse.factory import clearinghouse_endpoint, operator_guidance
+from expectations.gate import failures_by_rule
+from expectations.remittances import validate_remittances
 from revcycle.responses import load_response
+from revcycle.warehouse.ledger import overdue_interchanges
+from revcycle.x12.x835 import read_835
 from tasks.runtime import retry_on_transient, settings, warehouse
 
 
@@ -19,18 +25,23 @@ from tasks.runtime import retry_on_transient, settings, warehouse
     retry_delay_seconds=[10, 60, 300],
     retry_condition_fn=retry_on_transient,
 )
-def collect(warehouse_url: str, inbound_dir: str) -> dict[str, Any]:
-    """Download, load and archive every response file waiting in the clearinghouse inbox."""
+def collect(warehouse_url: str, inbound_dir: str, clearinghouse_block: str | None = None) -> dict[str, Any]:
+    """Download, load and archive every response file waiting in the clearinghouse inbox.
+
+    ``clearinghouse_block`` names a saved Clearinghouse SFTP block; without it the REVCYCLE_SFTP_* settings apply.
+    """
     config = settings()
-    with sftp_transport_from_settings(config) as transport:
-        report = collect_responses(
-            warehouse(warehouse_url),
-            transport,
-            inbox_dir=config.remote_inbox_dir,
-            archive_dir=config.remote_archive_dir or None,
-            inbound_local_dir=Path(inbound_dir),
-            load=load_response,
-        )
+    with operator_guidance(clearinghouse_block):
+        endpoint = clearinghouse_endpoint(config, clearinghouse_block)
+        with endpoint.transport as transport:
+            report = collect_responses(
+                warehouse(warehouse_url),
+                transport,
+                inbox_dir=endpoint.inbox_dir,
+                archive_dir=endpoint.archive_dir,
+                inbound_local_dir=Path(inbound_dir),
+                load=load_response,
+            )
     logger = get_run_logger()
     logger.info(
         "collected %d files (%d already loaded before), archived %d",
@@ -39,8 +50,69 @@ def collect(warehouse_url: str, inbound_dir: str) -> dict[str, Any]:
         len(report.archived),
     )
     if report.refused_names:
-        logger.warning("refused %d inbound files with unsafe names", len(report.refused_names))
+        logger.warning(
+            "refused %d inbound files with unsafe names or types (left on the server): %s",
+            len(report.refused_names),
+            ", ".join(report.refused_names),
+        )
     kinds: dict[str, int] = {}
     for _name, kind in report.loaded:
         kinds[kind] = kinds.get(kind, 0) + 1
+    check_remittances(Path(inbound_dir), [name for name, kind in report.loaded if kind == "835"])
     return {"loaded": kinds, "duplicates": len(report.skipped_duplicates), "refused": report.refused_names}
+
+
+@task(name="flag-overdue-acknowledgments", retries=2, retry_delay_seconds=10, retry_condition_fn=retry_on_transient)
+def flag_overdue_acknowledgments(warehouse_url: str, overdue_hours: float) -> list[dict[str, Any]]:
+    """Warn about uploaded interchanges with no 999 after ``overdue_hours`` and publish them as a table artifact.
+
+    The artifact holds file names, ISA13 and upload times only (no claim contents).
+    """
+    with warehouse(warehouse_url).connect() as conn:
+        overdue = overdue_interchanges(conn, timedelta(hours=overdue_hours))
+    rows = [
+        {
+            "file": item.file_name,
+            "isa13": f"{item.control_number:09d}",
+            "uploaded_at": item.uploaded_at.isoformat(timespec="minutes"),
+        }
+        for item in overdue
+    ]
+    if rows:
+        get_run_logger().warning(
+            "%d interchange(s) have no 999 acknowledgment %g hours after upload: %s. Ask the clearinghouse "
+            "whether they arrived; do not resend them blindly (a resend of the same ISA13 is a duplicate).",
+            len(rows),
+            overdue_hours,
+            ", ".join(f"{r['file']} (ISA13 {r['isa13']})" for r in rows),
+        )
+        create_table_artifact(
+            key="overdue-acknowledgments",
+            table=rows,
+            description=f"Uploaded interchanges with no 999 after {overdue_hours:g} hours",
+        )
+    return rows
+
+
+def check_remittances(inbound_dir: Path, names: list[str]) -> list[dict[str, Any]]:
+    """Run the remittances suite over the 835s just loaded; problems become warnings and a table artifact.
+
+    Amounts are reported as received, never adjusted. The artifact names files, rules and counts only.
+    """
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        remittances = read_835((inbound_dir / name).read_bytes()).remittances
+        if not remittances:
+            continue
+        validation = validate_remittances(remittances, today=date.today())
+        rows += [{"file": name, **row} for row in failures_by_rule([(validation.suite, validation.summary)])]
+    if rows:
+        get_run_logger().warning(
+            "%d remittance check(s) failed in %d 835 file(s); see the remittance-checks artifact",
+            sum(int(r["failures"]) for r in rows),
+            len({r["file"] for r in rows}),
+        )
+        create_table_artifact(
+            key="remittance-checks", table=rows, description="835 balancing and code checks (counts, no values)"
+        )
+    return rows

@@ -7,16 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from connectors.ehr.csv_export import read_charge_export
 from connectors.payers import registered_payers
-from expectations.charges import PayerChargeRules
-from expectations.runner import validate_charges, validation_summary_markdown
+from expectations.claims import claim_hold_reasons
+from expectations.gate import charge_rejections, failures_by_rule, payer_charge_rules, publish_data_docs
+from expectations.runner import ChargeValidation, validate_charges, validation_summary_markdown
 from revcycle.errors import ThresholdExceeded
 from revcycle.intake import ChargeRejection, record_intake
 from revcycle.warehouse.ledger import register_source_file
-from tasks.runtime import retry_on_transient, warehouse
+from tasks.runtime import retry_on_transient, settings, warehouse
 
 SUITE = "charges"
 
@@ -50,15 +51,15 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         logger.info("export %s was loaded before (same sha256); skipped", export.path.name)
         return {"file": export.path.name, "skipped": True}
     payers = registered_payers()
-    rules = {
-        p.payer_id: PayerChargeRules(p.payer_id, p.member_id_pattern, p.timely_filing_days) for p in payers.values()
-    }
-    validation = validate_charges(export.frame, today=batch_date, payer_rules=rules)
+    validation = validate_charges(export.frame, today=batch_date, payer_rules=payer_charge_rules(payers))
     create_markdown_artifact(
         key="charge-validation",
         markdown=f"# Charge validation: {export.path.name}\n\n" + validation_summary_markdown(validation),
         description="Failures by rule (counts only, no values)",
     )
+    _publish_validation_reports(export.path.name, validation)
+    # The threshold is judged before anything is recorded: a broken export loads nothing, and the corrected
+    # file (same charge ids, new content hash) loads whole on the Retry.
     share = validation.rejected_share
     if share > reject_threshold:
         raise ThresholdExceeded(
@@ -67,18 +68,7 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
             "file was loaded. Fix the export (see the charge-validation artifact for the rules that failed), "
             "replace the file, and retry the run."
         )
-    rejections = [
-        ChargeRejection(
-            charge_id=r.charge_id or f"row-{r.row}",
-            suite=SUITE,
-            rule=r.rule,
-            expectation=r.expectation_type,
-            column=r.column,
-            severity=r.severity,
-            masked_value=r.masked_value,
-        )
-        for r in [*validation.rejections, *validation.warnings]
-    ]
+    rejections: list[ChargeRejection] = charge_rejections(validation)
     rows = export.frame.to_dict("records")
     result = record_intake(
         engine,
@@ -87,6 +77,7 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         rejections=rejections,
         payers=payers,
         batch_date=batch_date,
+        claim_check=claim_hold_reasons,
     )
     logger.info(
         "export %s: %d lines, %d rejected, %d held, %d claims built",
@@ -104,3 +95,21 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         "held": result.held_charges,
         "claims": len(result.claim_keys),
     }
+
+
+def _publish_validation_reports(file_name: str, validation: ChargeValidation) -> None:
+    """A table artifact of failures by rule, and masked GX Data Docs in the workdir linked from an artifact."""
+    table = failures_by_rule([(SUITE, validation.summary)])
+    create_table_artifact(
+        key="charge-failures-by-rule",
+        table=table or [{"suite": SUITE, "rule": "(none)", "column": "", "severity": "", "failures": 0, "share": ""}],
+        description=f"{file_name}: failing rules with counts (no values)",
+    )
+    index = publish_data_docs(settings().workdir / "data-docs", charges=validation)
+    if index is not None:
+        create_link_artifact(
+            key="charge-data-docs",
+            link=index.resolve().as_uri(),
+            link_text="GX Data Docs (counts only, failing values masked)",
+            description=f"Validation of {file_name}",
+        )

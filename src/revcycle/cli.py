@@ -74,9 +74,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     export_dir = workdir / "exports"
     export_path = export_dir / f"charges_seed{args.seed}_{args.claims}.csv"
-    rows = generate_charge_rows(
-        list(registered_payers().values()), encounters=args.claims, seed=args.seed, as_of=date.today()
+    rows = list(
+        generate_charge_rows(
+            list(registered_payers().values()), encounters=args.claims, seed=args.seed, as_of=date.today()
+        )
     )
+    defect_rate = getattr(args, "defect_rate", 0.0) or 0.0
+    if defect_rate > 0:
+        from revcycle.synth import inject_defects, write_defects
+
+        rows, defects = inject_defects(rows, defect_rate, args.seed, payers=registered_payers(), as_of=date.today())
+        # Beside the exports folder, not in it: every *.csv in exports/ is read as a charge export.
+        planted = write_defects(defects, workdir / "defects.csv")
+        print(f"      {planted} defects planted at rate {defect_rate:g} -> ground truth in defects.csv")
     lines = write_charge_export(rows, export_path)
     print(f"      {lines} charge lines -> {export_path.relative_to(workdir.parent)}")
 
@@ -276,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--claims", type=int, default=200, help="encounters (claims) to generate (default 200)")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the synthetic export (default 7)")
     demo.add_argument("--workdir", default="demo", help="folder for everything the run keeps (default ./demo)")
+    demo.add_argument(
+        "--defect-rate",
+        type=float,
+        default=0.0,
+        help="plant realistic defects in this share of charge lines and write exports/defects.csv (default 0)",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     config = commands.add_parser("config", help="print the settings in force (REVCYCLE_* variables)")

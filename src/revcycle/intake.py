@@ -7,7 +7,7 @@ One transaction per export: the rows, their rejections, the claims built from th
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -20,6 +20,9 @@ from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
 from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
 from revcycle.warehouse.schema import charge, charge_rejection, claim, claim_event, claim_line
+
+ClaimCheck = Callable[[Sequence[Claim]], Mapping[str, Sequence[str]]]
+"""A check over built claims (e.g. the GX claims suite): claim key -> reasons to hold it (no PHI)."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,23 @@ def _hold_already_billed(conn: Connection, built: BuildResult) -> None:
     built.claims = kept
 
 
+def _hold_failing_checks(built: BuildResult, claim_check: ClaimCheck) -> None:
+    """Claims the check finds fault with are held whole with its reasons, never sent in part."""
+    problems = claim_check(built.claims)
+    if not problems:
+        return
+    kept = []
+    for c in built.claims:
+        reasons = problems.get(c.claim_key)
+        if reasons:
+            built.held.append(
+                HeldClaim(c.claim_key, c.payer_id, tuple(line.charge_id for line in c.lines), tuple(reasons))
+            )
+        else:
+            kept.append(c)
+    built.claims = kept
+
+
 def record_intake(
     engine: Engine,
     *,
@@ -198,8 +218,12 @@ def record_intake(
     rejections: Sequence[ChargeRejection],
     payers: Mapping[str, PayerProfile],
     batch_date: date,
+    claim_check: ClaimCheck | None = None,
 ) -> IntakeResult:
-    """Store an export's rows and rejections, hold encounters with a rejected line, build the rest."""
+    """Store an export's rows and rejections, hold encounters with a rejected line, build the rest.
+
+    ``claim_check`` (optional) runs over the built claims; the claims it names are held with its reasons.
+    """
     result = IntakeResult(rows=len(rows))
     errors = [r for r in rejections if r.severity == "error"]
     rejected_ids = {r.charge_id for r in errors}
@@ -223,6 +247,8 @@ def record_intake(
                 buildable.append(row)
         built: BuildResult = build_claims(buildable, payers)
         _hold_already_billed(conn, built)
+        if claim_check is not None:
+            _hold_failing_checks(built, claim_check)
         for held in built.held:
             result.held_claims.append(held.claim_key)
             result.hold_reasons[held.claim_key] = list(held.reasons)

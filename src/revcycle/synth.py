@@ -1,10 +1,14 @@
-"""Synthetic EHR charge exports: realistic, reproducible, and entirely made up (demo, tests, benchmarks)."""
+"""Synthetic EHR charge exports: realistic, reproducible, and entirely made up (demo, tests, benchmarks).
+
+``inject_defects`` plants realistic data-entry defects at a chosen rate and says which charge carries which,
+the ground truth the validation gate is measured against (``revcycle demo --defect-rate``).
+"""
 
 from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -228,5 +232,133 @@ def write_charge_export(rows: Iterator[dict[str, str]] | Sequence[dict[str, str]
         writer.writeheader()
         for row in rows:
             writer.writerow(row)
+            count += 1
+    return count
+
+
+# Each kind is meant to be caught by exactly one rule of the charges suite (docs/charge-export.md).
+DEFECT_KINDS: tuple[str, ...] = (
+    "bad_npi_check_digit",
+    "unknown_icd10_code",
+    "future_service_date",
+    "zero_units",
+    "missing_member_id",
+    "duplicate_line",
+    "bad_diagnosis_pointer",
+    "bad_member_id_format",
+    "three_decimal_amount",
+    "bad_procedure_code_format",
+    "unknown_place_of_service",
+)
+# Shaped like ICD-10-CM codes but not billable: categories (E11, I25), a code deleted in 2021 (M54.5),
+# and codes that never existed.
+UNKNOWN_ICD10_CODES: tuple[str, ...] = ("E11", "I25", "M545", "E1199", "I109", "R5199")
+_BAD_MEMBER_IDS: tuple[str, ...] = ("00000", "X1", "12-34567", "ZZZZZZZZZZZZZZZZZZ")
+_UNKNOWN_PLACES_OF_SERVICE: tuple[str, ...] = ("00", "28", "30", "98")
+DEFECTS_HEADER: tuple[str, str] = ("charge_id", "defect")
+
+
+@dataclass(frozen=True)
+class InjectedDefect:
+    """One planted defect: the charge that carries it and its kind (one of ``DEFECT_KINDS``)."""
+
+    charge_id: str
+    defect: str
+
+
+def _other_digit(digit: str) -> str:
+    return str((int(digit) + 1 + (int(digit) % 3)) % 10)
+
+
+def _bad_member_id(payer: PayerProfile | None) -> str:
+    for candidate in _BAD_MEMBER_IDS:
+        if payer is None or not payer.member_id_is_valid(candidate):
+            return candidate
+    raise ValueError("every candidate bad member id is valid for this payer")
+
+
+def _apply_defect(
+    row: dict[str, str], kind: str, rng: random.Random, payers: Mapping[str, PayerProfile], as_of: date
+) -> None:
+    if kind == "bad_npi_check_digit":
+        npi = row["rendering_npi"] or row["billing_npi"]
+        column = "rendering_npi" if row["rendering_npi"] else "billing_npi"
+        row[column] = npi[:9] + _other_digit(npi[9])
+    elif kind == "unknown_icd10_code":
+        row["diagnosis1"] = rng.choice(UNKNOWN_ICD10_CODES)
+    elif kind == "future_service_date":
+        future = (as_of + timedelta(days=rng.randint(1, 30))).isoformat()
+        row["service_date_from"] = future
+        row["service_date_to"] = future
+    elif kind == "zero_units":
+        row["units"] = "0"
+    elif kind == "missing_member_id":
+        row["member_id"] = ""
+    elif kind == "bad_diagnosis_pointer":
+        present = sum(1 for i in range(1, MAX_DIAGNOSES + 1) if row.get(f"diagnosis{i}"))
+        row["diagnosis_pointers"] = str(present + 1)
+    elif kind == "bad_member_id_format":
+        row["member_id"] = _bad_member_id(payers.get(row["payer_id"]))
+    elif kind == "three_decimal_amount":
+        whole, _, cents = row["charge_amount"].partition(".")
+        row["charge_amount"] = f"{whole}.{(cents + '00')[:2]}{rng.randint(1, 9)}"
+    elif kind == "bad_procedure_code_format":
+        row["procedure_code"] = row["procedure_code"][:4]
+    elif kind == "unknown_place_of_service":
+        row["place_of_service"] = rng.choice(_UNKNOWN_PLACES_OF_SERVICE)
+    else:
+        raise ValueError(f"unknown defect kind {kind!r}")
+
+
+def inject_defects(
+    rows: Iterable[Mapping[str, str]],
+    rate: float,
+    seed: int,
+    *,
+    payers: Sequence[PayerProfile] | Mapping[str, PayerProfile] = (),
+    as_of: date,
+) -> tuple[list[dict[str, str]], list[InjectedDefect]]:
+    """Copy ``rows`` with defects planted in ``round(rate * len(rows))`` charges, every kind in turn.
+
+    A ``duplicate_line`` defect is a new row (id ``<charge_id>-DUP``) repeating a clean line right after it;
+    every other kind alters one row in place. ``payers`` gives the member id formats to break.
+    """
+    if not 0 <= rate <= 1:
+        raise ValueError("the defect rate is a fraction between 0 and 1")
+    by_id = dict(payers) if isinstance(payers, Mapping) else {p.payer_id: p for p in payers}
+    out = [dict(row) for row in rows]
+    rng = random.Random(f"defects:{seed}")
+    count = round(rate * len(out))
+    targets = sorted(rng.sample(range(len(out)), count))
+    kinds = [DEFECT_KINDS[i % len(DEFECT_KINDS)] for i in range(count)]
+    rng.shuffle(kinds)
+    defects: list[InjectedDefect] = []
+    duplicates: dict[int, dict[str, str]] = {}
+    for index, kind in zip(targets, kinds, strict=True):
+        row = out[index]
+        if kind == "duplicate_line":
+            copy = dict(row) | {"charge_id": f"{row['charge_id']}-DUP"}
+            duplicates[index] = copy
+            defects.append(InjectedDefect(copy["charge_id"], kind))
+        else:
+            _apply_defect(row, kind, rng, by_id, as_of)
+            defects.append(InjectedDefect(row["charge_id"], kind))
+    result: list[dict[str, str]] = []
+    for index, row in enumerate(out):
+        result.append(row)
+        if index in duplicates:
+            result.append(duplicates[index])
+    return result, defects
+
+
+def write_defects(defects: Iterable[InjectedDefect], path: Path) -> int:
+    """Write the ground truth as CSV (``charge_id``, ``defect``); returns the number of defects."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(DEFECTS_HEADER)
+        for defect in defects:
+            writer.writerow((defect.charge_id, defect.defect))
             count += 1
     return count

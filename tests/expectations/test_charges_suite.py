@@ -92,6 +92,9 @@ DEFECTS: dict[str, tuple[dict[str, str], set[tuple[str, str]]]] = {
     "THREE-DEC": ({"charge_amount": "125.005"}, {("charge_amount_format", "charge_amount")}),
     "BAD-CPT": ({"procedure_code": "9921"}, {("procedure_code_format", "procedure_code")}),
     "BAD-ICD": ({"diagnosis2": "1I0"}, {("diagnosis_format", "diagnosis2")}),
+    # Shaped like ICD-10-CM but not billable: E11 is a category, M54.5 was split into M54.50-M54.59 in 2021.
+    "UNKNOWN-ICD": ({"diagnosis2": "E11"}, {("diagnosis_code_set", "diagnosis2")}),
+    "DELETED-ICD": ({"diagnosis1": "M54.5"}, {("diagnosis_code_set", "diagnosis1")}),
     "NO-MEMBER": ({"member_id": ""}, {("required", "member_id")}),
     "BLANK-SEX": ({"patient_sex": "   "}, {("required", "patient_sex")}),
     "BAD-MEMBER": ({"member_id": "55501"}, {("member_id_format.ACME1", "member_id")}),
@@ -144,17 +147,21 @@ WARNED = {
     )
 }
 DUPLICATE_ID = "DUP-1"
+# Same patient, date, code and modifiers as the CLEAN row, listed after it: only this repeat is the defect.
+DUPLICATE_LINE_ID = "DUP-LINE"
 
 
 def _row(charge_id: str, changes: dict[str, str]) -> dict[str, str]:
-    return CLEAN_ROW | {"charge_id": charge_id} | changes
+    # Each row its own patient, so that only the planted repeat is a duplicate line.
+    return CLEAN_ROW | {"charge_id": charge_id, "patient_mrn": f"MRN-{charge_id}"} | changes
 
 
 def _planted_frame() -> pd.DataFrame:
     rows = [_row(cid, changes) for cid, (changes, _) in DEFECTS.items()]
     rows += [_row(cid, changes) for cid, changes in CLEAN_VARIANTS.items()]
     rows += [_row(cid, changes) for cid, (changes, _) in WARNED.items()]
-    rows += [_row(DUPLICATE_ID, {}), _row(DUPLICATE_ID, {"units": "3"})]
+    rows += [_row(DUPLICATE_ID, {}), _row(DUPLICATE_ID, {"units": "3", "procedure_code": "99214"})]
+    rows += [_row(DUPLICATE_LINE_ID, {"patient_mrn": "MRN-CLEAN", "units": "2"})]
     return charges_frame(rows)
 
 
@@ -170,6 +177,7 @@ def test_exactly_the_bad_rows_are_rejected_with_their_rules(planted: ChargeValid
         failed[rejection.charge_id].add((rejection.rule, rejection.column))
     expected = {cid: pairs for cid, (_, pairs) in DEFECTS.items()}
     expected[DUPLICATE_ID] = {("charge_id_unique", "charge_id")}
+    expected[DUPLICATE_LINE_ID] = {("duplicate_line", "procedure_code")}
     assert dict(failed) == expected
     assert planted.rejected_charge_ids == frozenset(expected)
 
@@ -191,7 +199,7 @@ def test_warnings_flag_without_rejecting(planted: ChargeValidation) -> None:
 
 def test_summary_counts_failures_per_rule(planted: ChargeValidation) -> None:
     by_key = {(s.rule, s.column): s for s in planted.summary}
-    rows = len(DEFECTS) + len(CLEAN_VARIANTS) + len(WARNED) + 2
+    rows = len(DEFECTS) + len(CLEAN_VARIANTS) + len(WARNED) + 3
     assert planted.evaluated_rows == rows
     assert by_key[("charge_id_unique", "charge_id")].failing == 2
     assert by_key[("units_positive", "units")].failing == 2  # ZERO-UNITS and TWO-FAULTS

@@ -10,17 +10,30 @@ import pandas as pd
 import pytest
 
 from expectations.custom import (
+    ExpectColumnValuesToBeBillableIcd10cm,
     ExpectColumnValuesToBeIsoDate,
     ExpectColumnValuesToBeValidNpi,
     ExpectDiagnosisPointersToReferencePresentDiagnoses,
+    ExpectRowsToBeFirstOfTheirValues,
     diagnosis_pointers_resolve,
+    icd10cm_billable_on,
     npi_check_digit_valid,
+)
+from expectations.custom_claims import (
+    ExpectAmountsToBalance,
+    ExpectColumnValueCountsToBeAtMost,
+    ExpectGroupTotalToEqualSumOfParts,
 )
 
 CUSTOM = (
     ExpectColumnValuesToBeValidNpi,
     ExpectColumnValuesToBeIsoDate,
     ExpectDiagnosisPointersToReferencePresentDiagnoses,
+    ExpectColumnValuesToBeBillableIcd10cm,
+    ExpectRowsToBeFirstOfTheirValues,
+    ExpectGroupTotalToEqualSumOfParts,
+    ExpectAmountsToBalance,
+    ExpectColumnValueCountsToBeAtMost,
 )
 EXAMPLE_CASES = [
     pytest.param(cls, example["data"], test, id=f"{cls.__name__}-{test['title']}")
@@ -95,3 +108,11 @@ def test_npi_expectation_over_a_million_rows(gx_context: Any) -> None:
     result = _validate(gx_context, frame, ExpectColumnValuesToBeValidNpi(column="npi"))
     assert result.result["element_count"] == rows
     assert result.result["unexpected_count"] == planted_invalid == rows // 4
+
+
+def test_icd10cm_release_follows_the_date_of_service() -> None:
+    # E11.A (type 2 diabetes in remission) entered ICD-10-CM on 2025-10-01, after the 2025-04-01 release.
+    # Lower case is not the code shape: the format rule rejects it, so the code-set rule leaves it alone.
+    codes = pd.Series(["E11A", "E11.A", "E11A", "e119", "E119", "M545"], dtype="str")
+    dates = pd.Series(["2025-09-30", "2026-04-01", "2026-11-01", "2026-11-01", "2019-01-01", "2019-01-01"])
+    assert icd10cm_billable_on(codes, dates).tolist() == [False, True, True, True, True, False]
