@@ -243,7 +243,7 @@ remittance_claim = Table(
     "remittance_claim",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("remittance_id", ForeignKey("remittance.id"), nullable=False, index=True),
+    Column("remittance_id", ForeignKey("remittance.id"), nullable=False),  # indexed by the unique key below
     Column("sequence", Integer, nullable=False),
     Column("claim_key", String(38), nullable=False, index=True, comment="CLP01"),
     Column("status_code", String(2), nullable=False),
@@ -264,7 +264,7 @@ remittance_service = Table(
     "remittance_service",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False, index=True),
+    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False),  # indexed by the unique key below
     Column("sequence", Integer, nullable=False),
     Column("qualifier", String(2), nullable=False),
     Column("procedure_code", String(48), nullable=False),
@@ -279,7 +279,7 @@ adjustment = Table(
     "adjustment",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False, index=True),
+    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False),  # indexed by the unique key below
     Column("remittance_service_id", ForeignKey("remittance_service.id")),
     Column("group_code", String(2), nullable=False),
     Column("reason_code", String(5), nullable=False),
@@ -293,7 +293,7 @@ remark = Table(
     "remark",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False, index=True),
+    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False),  # indexed by the unique key below
     Column("remittance_service_id", ForeignKey("remittance_service.id")),
     Column("code", String(8), nullable=False),
     Column("sequence", Integer, nullable=False, comment="order within the remittance claim (claim and lines)"),

@@ -29,6 +29,13 @@ DENIAL_REASONS = (
     ("204", "Service not covered under the patient's benefit plan", 15),
 )
 
+REDUNDANT_INDEXES = (
+    ("remittance_claim", "remittance_id"),
+    ("remittance_service", "remittance_claim_id"),
+    ("adjustment", "remittance_claim_id"),
+    ("remark", "remittance_claim_id"),
+)
+
 
 def upgrade() -> None:
     with op.batch_alter_table("payer", schema=None) as batch_op:
@@ -105,11 +112,18 @@ def upgrade() -> None:
                 existing_comment="order within the remittance claim (claim and lines)",
             )
             batch_op.create_unique_constraint(f"uq_{table}_sequence", ["remittance_claim_id", "sequence"])
+    # The unique keys above lead with the parent id: the single-column parent indexes only slow bulk loads.
+    for table, column in REDUNDANT_INDEXES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(f"ix_{table}_{column}")
     create_views(op.get_bind())
 
 
 def downgrade() -> None:
     drop_views(op.get_bind())
+    for table, column in REDUNDANT_INDEXES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(f"ix_{table}_{column}", [column], unique=False)
     for table in ("remark", "adjustment"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(f"uq_{table}_sequence", type_="unique")
