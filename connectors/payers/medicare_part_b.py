@@ -58,6 +58,7 @@ PAYER = PayerProfile(
     group_receiver_code="MCRPB",
     claim_types=frozenset({ClaimType.PROFESSIONAL}),
     timely_filing_days=365,
+    appeal_days=120,  # Medicare redetermination: 120 days from the initial determination
     member_id_pattern=_MBI_PATTERN,
     make_member_id=_make_mbi,
     claim_rules=(_rendering_provider_required, _patient_is_beneficiary),

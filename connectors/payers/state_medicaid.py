@@ -39,6 +39,7 @@ PAYER = PayerProfile(
     group_receiver_code="MCDST",
     claim_types=frozenset({ClaimType.PROFESSIONAL, ClaimType.INSTITUTIONAL}),
     timely_filing_days=180,
+    appeal_days=60,
     member_id_pattern=r"[1-9]\d{8}",
     make_member_id=_make_recipient_id,
     claim_rules=(_self_or_child, _prior_authorization),

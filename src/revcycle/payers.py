@@ -31,6 +31,7 @@ class PayerProfile:
     member_id_pattern: str  # a full-match regular expression
     make_member_id: Callable[[random.Random], str]  # a valid member id, for synthetic data and contract tests
     claim_rules: tuple[ClaimRule, ...] = ()
+    appeal_days: int = 90  # how long after the denial an appeal is accepted (the denial worklist's deadline)
     notes: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -33,7 +33,7 @@ class PayerRow:
 
 def payer_row(profile: PayerProfile) -> PayerRow:
     """The warehouse row of a payer profile; its appeal window defaults to 90 days when the profile has none."""
-    appeal_days = getattr(profile, "appeal_days", None) or profile.extra.get("appeal_days") or DEFAULT_APPEAL_DAYS
+    appeal_days = profile.appeal_days or DEFAULT_APPEAL_DAYS
     return PayerRow(
         profile.payer_id, profile.name, profile.filing_indicator, profile.timely_filing_days, int(appeal_days)
     )
