@@ -18,9 +18,15 @@ from tasks.runtime import settings
 
 @flow(name="nightly-revenue-cycle")
 def nightly_revenue_cycle(
-    export_dir: str | None = None, workdir: str | None = None, batch_date: str | None = None
+    export_dir: str | None = None,
+    workdir: str | None = None,
+    batch_date: str | None = None,
+    clearinghouse_block: str | None = None,
 ) -> dict[str, Any]:
-    """Run the whole cycle; every step is idempotent, so a Retry resumes instead of repeating."""
+    """Run the whole cycle; every step is idempotent, so a Retry resumes instead of repeating.
+
+    ``clearinghouse_block`` names a saved Clearinghouse SFTP block; without it the REVCYCLE_SFTP_* settings apply.
+    """
     logger = get_run_logger()
     config = settings()
     paths = RunPaths.resolve(config, workdir, export_dir)
@@ -30,8 +36,10 @@ def nightly_revenue_cycle(
     intake = [intake_export(str(path), paths.warehouse_url, batch, config.reject_threshold) for path in exports]
     holder = str(flow_run.id or "local")
     with clearinghouse_lease(paths.warehouse_url, holder, config.lock_lease_seconds):
-        submitted = submit_claims(batch, created, workdir=str(paths.workdir))
-        ingested = ingest_responses(workdir=str(paths.workdir), lease_holder=holder)
+        submitted = submit_claims(batch, created, workdir=str(paths.workdir), clearinghouse_block=clearinghouse_block)
+        ingested = ingest_responses(
+            workdir=str(paths.workdir), lease_holder=holder, clearinghouse_block=clearinghouse_block
+        )
     summary = {
         "exports": len(exports),
         "exports skipped (loaded before)": sum(1 for i in intake if i.get("skipped")),

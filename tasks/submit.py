@@ -9,7 +9,7 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from connectors.clearinghouse.delivery import upload_interchanges
-from connectors.clearinghouse.factory import sftp_transport_from_settings
+from connectors.clearinghouse.factory import clearinghouse_endpoint, operator_guidance
 from connectors.payers import registered_payers
 from revcycle.submission import SenderIdentity, stage_interchanges
 from revcycle.x12.write837p import Submitter
@@ -48,17 +48,22 @@ def stage_claims(warehouse_url: str, outbound_dir: str, batch_date: date, create
     retry_delay_seconds=[10, 60, 300],
     retry_condition_fn=retry_on_transient,
 )
-def upload_claims(warehouse_url: str, outbound_dir: str) -> dict[str, Any]:
-    """Upload staged interchanges (and reconcile interrupted ones) to the clearinghouse."""
+def upload_claims(warehouse_url: str, outbound_dir: str, clearinghouse_block: str | None = None) -> dict[str, Any]:
+    """Upload staged interchanges (and reconcile interrupted ones) to the clearinghouse.
+
+    ``clearinghouse_block`` names a saved Clearinghouse SFTP block; without it the REVCYCLE_SFTP_* settings apply.
+    """
     config = settings()
-    with sftp_transport_from_settings(config) as transport:
-        transport.makedirs(config.remote_upload_dir)
-        report = upload_interchanges(
-            warehouse(warehouse_url),
-            transport,
-            outbound_dir=Path(outbound_dir),
-            upload_dir=config.remote_upload_dir,
-        )
+    with operator_guidance(clearinghouse_block):
+        endpoint = clearinghouse_endpoint(config, clearinghouse_block)
+        with endpoint.transport as transport:
+            transport.makedirs(endpoint.upload_dir)
+            report = upload_interchanges(
+                warehouse(warehouse_url),
+                transport,
+                outbound_dir=Path(outbound_dir),
+                upload_dir=endpoint.upload_dir,
+            )
     get_run_logger().info(
         "uploaded %d, reconciled %d, resent %d interchanges",
         len(report.uploaded),

@@ -294,9 +294,18 @@ class OpenSshServer:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
     def renames_onto(self, final_path: Path) -> int:
-        """How many renames (posix-rename or plain) internal-sftp performed onto ``final_path``."""
-        pattern = re.compile(r'rename old "[^"]*" new "' + re.escape(str(final_path)) + '"')
-        return len(pattern.findall(self.sftp_log_text()))
+        """How many renames (posix-rename or plain) onto ``final_path`` sftp-server carried out.
+
+        At log level INFO sftp-server logs each request and, right after it, ``sent status ...`` only when
+        the request failed; a refused rename is therefore not counted.
+        """
+        pattern = re.compile(r'rename old "[^"]*" new "' + re.escape(str(final_path)) + '"$')
+        lines = self.sftp_log_text().splitlines()
+        return sum(
+            1
+            for index, line in enumerate(lines)
+            if pattern.search(line) and not (index + 1 < len(lines) and lines[index + 1].startswith("sent status"))
+        )
 
     def opens_for_write(self, path: Path) -> int:
         """How many times internal-sftp opened ``path`` for writing."""
