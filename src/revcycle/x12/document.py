@@ -242,7 +242,11 @@ class _Document:
 
 
 def parse_document(source: bytes | str | os.PathLike[str] | BinaryIO, file_name: str) -> dict[str, Any]:
-    """The JSON-ready view of an X12 file: ``{"file", "problems", "transactions"}`` (see the CLI docs)."""
+    """The JSON-ready view of an X12 file: ``{"file", "problems", "transactions"}`` (see the CLI docs).
+
+    The whole view is held in memory (every claim of every transaction set): meant for files up to some
+    tens of MB. For a large 835 use ``x835.iter_835``, which streams claim by claim in flat memory.
+    """
     doc = _Document()
     for seg in read_segments(source, doc.problems):
         doc.feed(seg)
