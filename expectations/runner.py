@@ -16,6 +16,7 @@ from typing import Any
 import great_expectations as gx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from expectations.charges import ERROR, PayerChargeRules, add_typed_views, build_charges_suite
@@ -100,7 +101,7 @@ def prepare_charges(frame: pd.DataFrame) -> pd.DataFrame:
     for name in COLUMN_NAMES:
         if name in frame.columns:
             text = frame[name].reset_index(drop=True).astype("str")
-            columns[name] = text.mask(text.str.strip().eq(""))
+            columns[name] = _one_chunk(text.mask(text.str.strip().eq("")))
         elif name not in REQUIRED_COLUMNS:
             columns[name] = pd.Series(np.nan, index=index, dtype="str")
     prepared = pd.DataFrame(columns, index=index)
@@ -109,6 +110,21 @@ def prepare_charges(frame: pd.DataFrame) -> pd.DataFrame:
     if missing_required:
         return prepared
     return add_typed_views(prepared)
+
+
+def _one_chunk(text: pd.Series) -> pd.Series:
+    """The column with its Arrow data in one contiguous chunk.
+
+    GX selects rows of the whole frame several times per rule; on a column split in many Arrow chunks each
+    selection costs several times more (measured: 30 s instead of 12 s for the suite on 200,000 rows).
+    """
+    arrow = getattr(text.array, "__arrow_array__", None)
+    if arrow is None:
+        return text
+    data = arrow()
+    if getattr(data, "num_chunks", 1) <= 1:
+        return text
+    return pd.Series(pd.array(pa.chunked_array([data.combine_chunks()]), dtype=text.dtype), index=text.index)
 
 
 def validate_charges(
@@ -139,6 +155,8 @@ def _run_suite(prepared: pd.DataFrame, suite: gx.ExpectationSuite) -> Any:
             "result_format": "COMPLETE",
             "unexpected_index_column_names": index_columns,
             "exclude_unexpected_values": True,
+            # The query string costs a whole-frame row selection per rule and is never used.
+            "return_unexpected_index_query": False,
         },
     )
 

@@ -123,3 +123,58 @@ def test_csv_export_header_is_the_contract(tmp_path: Path) -> None:
         body = list(reader)
     assert tuple(header) == COLUMN_NAMES
     assert [dict(zip(header, values, strict=True)) for values in body] == rows
+
+
+def test_injected_defects_change_only_the_named_charge_in_the_named_way() -> None:
+    from revcycle.synth import UNKNOWN_ICD10_CODES, inject_defects
+
+    clean = _rows(seed=8, encounters=300)
+    rows, defects = inject_defects(clean, 0.05, 8, payers=PAYERS, as_of=AS_OF)
+    assert len(defects) == round(0.05 * len(clean))
+    by_id = {row["charge_id"]: row for row in rows}
+    originals = {row["charge_id"]: row for row in clean}
+    kinds = {d.charge_id: d.defect for d in defects}
+    for charge_id, row in by_id.items():
+        if charge_id not in kinds:
+            assert row == originals[charge_id]  # untouched
+            continue
+        kind = kinds[charge_id]
+        if kind == "duplicate_line":
+            original = originals[charge_id.removesuffix("-DUP")]
+            assert {k: v for k, v in row.items() if k != "charge_id"} == {
+                k: v for k, v in original.items() if k != "charge_id"
+            }
+            continue
+        changed = {k for k in row if row[k] != originals[charge_id][k]}
+        expected_columns = {
+            "bad_npi_check_digit": {"rendering_npi"},
+            "unknown_icd10_code": {"diagnosis1"},
+            "future_service_date": {"service_date_from", "service_date_to"},
+            "zero_units": {"units"},
+            "missing_member_id": {"member_id"},
+            "bad_diagnosis_pointer": {"diagnosis_pointers"},
+            "bad_member_id_format": {"member_id"},
+            "three_decimal_amount": {"charge_amount"},
+            "bad_procedure_code_format": {"procedure_code"},
+            "unknown_place_of_service": {"place_of_service"},
+        }[kind]
+        assert changed == expected_columns, (charge_id, kind)
+        if kind == "bad_npi_check_digit":
+            assert not is_valid_npi(row["rendering_npi"])
+        if kind == "unknown_icd10_code":
+            assert row["diagnosis1"] in UNKNOWN_ICD10_CODES
+        if kind == "future_service_date":
+            assert date.fromisoformat(row["service_date_from"]) > AS_OF
+        if kind == "bad_member_id_format":
+            assert row["member_id"] and not PAYERS[row["payer_id"]].member_id_is_valid(row["member_id"])
+        if kind == "three_decimal_amount":
+            assert len(row["charge_amount"].split(".")[1]) == 3
+
+
+def test_defect_rate_is_a_fraction() -> None:
+    from revcycle.synth import inject_defects
+
+    with pytest.raises(ValueError):
+        inject_defects(_rows(encounters=5), 1.5, 1, as_of=AS_OF)
+    rows, defects = inject_defects(_rows(encounters=5), 0.0, 1, as_of=AS_OF)
+    assert defects == [] and rows == _rows(encounters=5)
