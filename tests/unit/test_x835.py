@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from corpus import corpus_dir
 
-from revcycle.x12.x835 import Adjustment, read_835
+from revcycle.x12 import reader
+from revcycle.x12.x835 import Adjustment, ClaimPayment, iter_835, read_835
 
 
 def _corpus_835() -> list:  # type: ignore[type-arg]
@@ -175,3 +176,118 @@ def test_partial_lines_balance_on_reported_lines() -> None:
 def test_odd_segments_never_raise(junk: str) -> None:
     result = read_835(_remit("0", junk))
     assert len(result.remittances) == 1
+
+
+def _one_claim(claim_body: str) -> tuple:  # type: ignore[type-arg]
+    """Read a remittance whose only claim is ``CLP*K1*1*100*80**12*PCN1~`` followed by ``claim_body``."""
+    result = read_835(_remit("80", "CLP*K1*1*100*80**12*PCN1~" + claim_body))
+    [remit] = result.remittances
+    [claim] = remit.claims
+    return claim, result.problems
+
+
+def test_cas_with_quantities_and_several_triples() -> None:
+    # CAS01 group, then reason/amount/quantity triples (TR3 2100/2110 CAS): PR-1 15 (quantity 1), PR-2 5
+    claim, problems = _one_claim("SVC*HC:99213*100*80**1~CAS*PR*1*15*1*2*5~")
+    assert claim.services[0].adjustments == [
+        Adjustment("PR", "1", Decimal("15"), Decimal("1")),
+        Adjustment("PR", "2", Decimal("5")),
+    ]
+    assert problems == [] and claim.balance_problems == []
+
+
+def test_cas_with_padded_codes_and_trailing_empty_quantity() -> None:
+    claim, problems = _one_claim("SVC*HC:99213*100*80**1~CAS* CO * 45 *20*~")
+    assert claim.services[0].adjustments == [Adjustment("CO", "45", Decimal("20"))]
+    assert problems == []
+
+
+def test_cas_with_a_bad_amount_is_a_problem_not_an_adjustment() -> None:
+    claim, problems = _one_claim("SVC*HC:99213*100*80**1~CAS*CO*45*2O~")  # letter O, not zero
+    assert claim.services[0].adjustments == []
+    assert {p.code for p in problems} == {"BAD_NUMBER", "CAS_INCOMPLETE"}
+    assert [b.level for b in claim.balance_problems] == ["service", "claim"]  # 100 - 0 != 80, twice
+
+
+def test_cas_outside_a_claim_is_reported() -> None:
+    result = read_835(_remit("0", "CAS*CO*45*5~"))
+    assert "UNEXPECTED_SEGMENT" in {p.code for p in result.problems}
+
+
+def test_service_line_elements() -> None:
+    # SVC01 composite with four modifiers, SVC04 revenue code, SVC05 units, SVC06 the submitted procedure;
+    # DTM 150/151 service period, AMT B6 allowed, QTY, REF, LQ remark at line level (loop 2110)
+    claim, problems = _one_claim(
+        "SVC*HC:99214:25:59:GT:XU*100*80*0450*1.5*HC:99215~DTM*150*20240102~DTM*151*20240103~"
+        "CAS*CO*45*20~AMT*B6*80~QTY*ZK*2~REF*6R*LINE1~LQ*HE*N130~"
+    )
+    [svc] = claim.services
+    assert (svc.qualifier, svc.code, svc.modifiers) == ("HC", "99214", ("25", "59", "GT", "XU"))
+    assert (svc.charge, svc.paid, svc.revenue_code, svc.units) == (
+        Decimal("100"),
+        Decimal("80"),
+        "0450",
+        Decimal("1.5"),
+    )
+    assert (svc.original_qualifier, svc.original_code, svc.original_modifiers) == ("HC", "99215", ())
+    assert (svc.service_date, svc.service_date_end) == (date(2024, 1, 2), date(2024, 1, 3))
+    assert svc.amounts == {"B6": Decimal("80")} and svc.quantities == {"ZK": Decimal("2")}
+    assert svc.references == [("6R", "LINE1")] and svc.remarks == ["N130"]
+    assert problems == [] and claim.balance_problems == []
+
+
+def test_service_line_without_modifiers_or_units() -> None:
+    claim, problems = _one_claim("SVC*HC:99213*100*80~CAS*CO*45*20~")
+    [svc] = claim.services
+    assert (svc.code, svc.modifiers, svc.units, svc.revenue_code) == ("99213", (), None, None)
+    assert problems == []
+
+
+def test_service_line_with_a_bad_charge_leaves_the_claim_unbalanced() -> None:
+    claim, problems = _one_claim("SVC*HC:99213*1OO*80**1~")  # letter O twice
+    assert claim.incomplete
+    assert {p.code for p in problems} == {"BAD_NUMBER", "MISSING_ELEMENT"}
+    assert [b.level for b in claim.balance_problems] == ["service", "claim"]
+    assert "missing or invalid" in claim.balance_problems[1].message
+
+
+def test_bad_amt_and_units_are_problems() -> None:
+    claim, problems = _one_claim("SVC*HC:99213*100*80**x~CAS*CO*45*20~AMT*B6*abc~")
+    [svc] = claim.services
+    assert svc.units is None and svc.amounts == {}
+    assert [p.code for p in problems] == ["BAD_NUMBER", "BAD_NUMBER"]
+    assert claim.balance_problems == []  # units and AMT are not part of balancing
+
+
+def test_claim_level_amounts_dates_names_and_remarks() -> None:
+    claim, problems = _one_claim(
+        "NM1*QC*1*DOE*JANE****MI*W1~NM1*82*1*SMITH*ANN****XX*1234567893~MOA***MA01*MA02~"
+        "DTM*232*20240101~REF*EA*MR1~AMT*AU*80~CAS*CO*45*20~"
+    )
+    assert [(n[0], n[3]) for n in claim.names] == [("QC", "W1"), ("82", "1234567893")]
+    assert claim.outpatient_remarks == ["MA01", "MA02"]
+    assert claim.dates == {"232": date(2024, 1, 1)}
+    assert claim.references == [("EA", "MR1")]
+    assert claim.amounts == {"AU": Decimal("80")}
+    assert claim.adjustments == [Adjustment("CO", "45", Decimal("20"))]
+    assert problems == [] and claim.balance_problems == []
+
+
+def _events(source: bytes, monkeypatch: pytest.MonkeyPatch, block: int, chunk: int) -> tuple:  # type: ignore[type-arg]
+    monkeypatch.setattr(reader, "BLOCK_SIZE", block)
+    monkeypatch.setattr(reader, "CHUNK_SIZE", chunk)
+    found: list[reader.Problem] = []
+    events = list(iter_835(source, found))
+    return events, sorted(found, key=lambda p: (-1 if p.segment is None else p.segment, p.code))
+
+
+@pytest.mark.parametrize("name", ["oopfactory__835_WithMultipleInterchanges.txt", "lfh__medicare-part-a.835"])
+def test_results_do_not_depend_on_where_batches_end(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = (corpus_dir() / "835" / name).read_bytes()
+    # with the terminator doubled after IEA, a batch may end between the two: a blank segment, nothing more
+    data = data.rstrip().replace(b"IEA*", b"\n IEA*") + b"~ \n"
+    expected = _events(data, monkeypatch, reader.BLOCK_SIZE, reader.CHUNK_SIZE)
+    assert sum(isinstance(e, ClaimPayment) for e in expected[0]) == _count_segments(data, "CLP")
+    assert "TEXT_OUTSIDE_INTERCHANGE" not in {p.code for p in expected[1]}
+    for block, chunk in ((1, 7), (13, 64), (97, 50), (400, 1000)):
+        assert _events(data, monkeypatch, block, chunk) == expected, (block, chunk)

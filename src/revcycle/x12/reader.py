@@ -13,18 +13,23 @@ import os
 import re
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO
 
-# Small enough that a batch of segments dies young (the cyclic GC then stays cheap), large enough that
-# per-chunk work does not show.
+# Bytes read at a time: large enough that per-read work does not show.
 CHUNK_SIZE = 32 * 1024
+# Characters split into one batch of segments. Small enough that a batch (and the objects a reader builds from
+# it) mostly dies before the cyclic GC's youngest generation fills up (700 objects), so collections stay cheap:
+# measured on a synthetic 835, 32 KB batches cost the 835 reader 12 % more time than 4-8 KB ones.
+BLOCK_SIZE = 6 * 1024
 
 # Longest stretch scanned for the 16 ISA element separators; a real ISA is 106 characters.
 _ISA_SCAN_LIMIT = 1024
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _WHITESPACE = " \t\r\n\x00\ufeff\x0b\x0c\xa0"
 _UTF8_BOM = b"\xef\xbb\xbf"
+_first = itemgetter(0)
 
 
 def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
@@ -433,11 +438,11 @@ class _Tokenizer:
             delims = self.delims
             assert delims is not None
             term = delims.segment
-            end = self.buf.rfind(term, self.pos)
+            end = self._block_end(term)
             while end < 0:
                 if not self._more():
                     break
-                end = self.buf.rfind(term, self.pos)
+                end = self._block_end(term)
             if end < 0:
                 raw = self.buf[self.pos :].strip(self.strip_chars)
                 self.pos = len(self.buf)
@@ -452,8 +457,29 @@ class _Tokenizer:
                 pieces = self.buf[self.pos : end].split(term)
                 self.pos = end + 1
             cut = yield from self._split_pieces(pieces, block_start)
+            if not cut and self.delims is None:
+                self._skip_empty_segments(term)
             if cut or self.delims is None or block_start < 0:
                 return
+
+    def _skip_empty_segments(self, term: str) -> None:
+        """Move past blank segments (terminators and whitespace) after an IEA that ended a block.
+
+        Within a block they are skipped like any blank segment; here they would otherwise be reported as text
+        outside an interchange, so the result would depend on where a block happened to end.
+        """
+        skip = self.strip_chars + term
+        while True:
+            n = len(self.buf)
+            while self.pos < n and self.buf[self.pos] in skip:
+                self.pos += 1
+            if self.pos < n or not self._more():
+                return
+
+    def _block_end(self, term: str) -> int:
+        """The last segment terminator within BLOCK_SIZE of the cursor (or the first one after it), or -1."""
+        end = self.buf.rfind(term, self.pos, self.pos + BLOCK_SIZE)
+        return end if end >= 0 else self.buf.find(term, self.pos)
 
     def _split_pieces(
         self, pieces: list[str], block_start: int
@@ -464,8 +490,16 @@ class _Tokenizer:
         strip = self.strip_chars
         element = delims.element
         plain = self._plain_ids
-        out: list[list[str]] = []
         first = self.index
+        # Fast path: split the whole block in C-level loops; when every segment id is one already seen (no
+        # ISA, IEA, blank or doubtful id) the block is done. Otherwise the careful loop below reads it again.
+        out = [raw.strip(strip).split(element) for raw in pieces]
+        if plain.issuperset(map(_first, out)):
+            self.index = first + len(out)
+            if out:
+                yield first, out, delims
+            return False
+        out = []
         index = first
         after_iea = False
         for k, raw in enumerate(pieces):
@@ -691,15 +725,17 @@ def read_batches(
     try:
         for first, batch, delims in tokenizer.batches():
             mark = len(found)
-            index = first
-            for parts in batch:
-                sid = parts[0]
-                if sid in envelope:
-                    checker.feed(index, parts)
-                elif checker.st is None:
-                    checker.outside(index, sid)
-                index += 1
-            last = index - 1
+            # inside a transaction set, a batch without envelope segments has nothing to check
+            if checker.st is None or not envelope.isdisjoint(map(_first, batch)):
+                index = first
+                for parts in batch:
+                    sid = parts[0]
+                    if sid in envelope:
+                        checker.feed(index, parts)
+                    elif checker.st is None:
+                        checker.outside(index, sid)
+                    index += 1
+            last = first + len(batch) - 1
             if pending:
                 _merge(found, mark, pending)
             yield first, batch, delims

@@ -7,7 +7,7 @@ Nothing is adjusted: a remittance that does not balance is returned as written w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -94,7 +94,7 @@ def _composite(value: str, component: str, index: int, sid: str, pos: int, probl
     return parts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Adjustment:
     """One CAS reason triple: group code (CO, PR, OA, PI, CR), reason code, amount, optional quantity."""
 
@@ -104,7 +104,7 @@ class Adjustment:
     quantity: Decimal | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ServicePayment:
     """Loop 2110: one adjudicated service line (SVC) with its adjustments and remarks."""
 
@@ -128,7 +128,7 @@ class ServicePayment:
     quantities: dict[str, Decimal] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class ClaimPayment:
     """Loop 2100: one claim as the payer adjudicated it (CLP) with claim-level data and its services.
 
@@ -165,7 +165,7 @@ class ClaimPayment:
         return [*self.inpatient_remarks, *self.outpatient_remarks]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProviderAdjustment:
     """One PLB reason/amount pair; a positive amount reduces the payment."""
 
@@ -207,7 +207,7 @@ class Party:
         return self.id if self.id_qualifier == "XX" else ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BalanceProblem:
     """A failed balancing check: level is 'service', 'claim' or 'transaction'."""
 
@@ -243,6 +243,13 @@ class Remittance835:
 
 
 _PAD = [""] * 24
+
+# The builder makes one Adjustment per CAS triple, millions in a large file. A frozen dataclass's __init__
+# goes through object.__setattr__ once per field; setting the slots directly does the same at half the cost.
+_NEW = object.__new__
+_ADJUSTMENT_SETTERS: tuple[Callable[[object, object], None], ...] = tuple(
+    getattr(Adjustment, name).__set__ for name in ("group", "reason", "amount", "quantity")
+)
 
 
 def _adjustments(p: list[str], index: int, problems: list[Problem]) -> list[Adjustment]:
@@ -301,7 +308,7 @@ class Builder835:
         self.service: ServicePayment | None = None
         self.started = False  # the header is complete (first LX, CLP or PLB seen)
         self.announced = False  # iter_835 has yielded the header
-        self._handlers: dict[str, Callable[[int, list[str]], None]] = {
+        self._handlers: dict[str, Callable[[int, list[str]], object]] = {
             "BPR": self._on_BPR,
             "TRN": self._on_TRN,
             "DTM": self._on_DTM,
@@ -337,13 +344,179 @@ class Builder835:
     def feed_batch(self, first: int, batch: list[list[str]], component: str) -> None:
         """Take segments as parts lists (see ``read_batches``), positions from ``first`` on."""
         self.component = component
+        k = 0
+        n = len(batch)
+        while k < n:
+            k = self.consume(batch, k, first) + 1  # envelope segments carry nothing for the remittance
+
+    def consume(self, batch: list[list[str]], start: int, first: int) -> int:
+        """Take ``batch[start:]`` (``batch[k]`` has position ``first + k``) up to the first envelope segment.
+
+        Returns the index in ``batch`` of that envelope segment (ISA, GS, ST, SE, GE, IEA), or
+        ``len(batch)``. The segments of a claim are read inline here; the others go to the ``_on_*`` handlers,
+        which also handle every unusual case (missing or invalid elements, a segment out of place).
+        """
+        # This loop carries nearly all the parsing time of a large file: locals instead of attributes, the
+        # common segment shapes first, and Problem objects only when something is wrong. Whenever an inline
+        # path meets anything unusual it hands the segment, untouched, to its handler.
+        claim = self.claim
+        service = self.service
+        component = self.component
         handlers = self._handlers
-        index = first
-        for p in batch:
-            handler = handlers.get(p[0])
-            if handler is not None:
-                handler(index, p)
-            index += 1
+        boundary = _BOUNDARY_IDS
+        dates = _DATES
+        new = _NEW
+        set_group, set_reason, set_amount, set_quantity = _ADJUSTMENT_SETTERS
+        n = len(batch)
+        for k in range(start, n):
+            p = batch[k]
+            sid = p[0]
+            if sid == "DTM":
+                size = len(p)
+                text = p[2] if size > 2 else ""
+                when = dates.get(text)
+                if when is None:
+                    when = _date(text, first + k, "DTM", self.result.problems, "DTM02")
+                qualifier = p[1].strip() if size > 1 else ""
+                if service is not None:
+                    if when is not None:
+                        if qualifier == "472" or qualifier == "150":
+                            service.service_date = when
+                        elif qualifier == "151":
+                            service.service_date_end = when
+                elif claim is not None:
+                    if when is not None:
+                        claim.dates[qualifier] = when
+                elif qualifier == "405":
+                    self.result.production_date = when
+            elif sid == "CAS":
+                target = None
+                if service is not None:
+                    target = service.adjustments
+                elif claim is not None:
+                    target = claim.adjustments
+                adjustment = None
+                size = len(p)
+                if target is not None and (size == 4 or (size == 5 and not p[4])) and p[2]:
+                    # one reason/amount pair without quantity: the usual CAS
+                    try:
+                        amount = Decimal(p[3])
+                        usable = amount.is_finite()
+                    except InvalidOperation:
+                        usable = False
+                    if usable:
+                        adjustment = new(Adjustment)
+                        set_group(adjustment, p[1].strip())
+                        set_reason(adjustment, p[2].strip())
+                        set_amount(adjustment, amount)
+                        set_quantity(adjustment, None)
+                        target.append(adjustment)
+                if adjustment is None:
+                    self._on_CAS(first + k, p)
+            elif sid == "SVC":
+                size = len(p)
+                service = None
+                if claim is not None and 3 < size < 7:  # no SVC06
+                    procedure = p[1].split(component)
+                    count = len(procedure)
+                    if count > 1:
+                        try:
+                            charge = Decimal(p[2])
+                            paid = Decimal(p[3])
+                            usable = charge.is_finite() and paid.is_finite()
+                        except InvalidOperation:
+                            usable = False
+                        if usable:
+                            units = None
+                            if size > 5 and p[5]:
+                                try:
+                                    units = Decimal(p[5])
+                                except InvalidOperation:
+                                    units = None
+                                if units is None or not units.is_finite():
+                                    units = _amount(p[5], first + k, "SVC", self.result.problems, "SVC05")
+                            if count == 2:
+                                modifiers: tuple[str, ...] = ()
+                            elif count == 3:
+                                modifier = procedure[2].strip()
+                                modifiers = (modifier,) if modifier else ()
+                            else:
+                                modifiers = tuple(m.strip() for m in procedure[2:6] if m.strip())
+                            service = ServicePayment(
+                                first + k,
+                                procedure[0].strip(),
+                                procedure[1].strip(),
+                                modifiers,
+                                charge,
+                                paid,
+                                (p[4].strip() or None) if size > 4 else None,
+                                units,
+                                None,
+                                None,
+                                (),
+                                None,
+                                None,
+                                [],
+                                [],
+                                [],
+                                {},
+                                {},
+                            )
+                            claim.services.append(service)
+                            self.service = service
+                if service is None:
+                    service = self._on_SVC(first + k, p)
+            elif sid == "AMT":
+                target_amounts = None
+                if service is not None:
+                    target_amounts = service.amounts
+                elif claim is not None:
+                    target_amounts = claim.amounts
+                usable = False
+                if target_amounts is not None and len(p) > 2:
+                    try:
+                        value = Decimal(p[2])
+                        usable = value.is_finite()
+                    except InvalidOperation:
+                        usable = False
+                    if usable:
+                        target_amounts[p[1].strip()] = value
+                if not usable:
+                    self._on_AMT(first + k, p)
+            elif sid == "CLP":
+                self._on_CLP(first + k, p)
+                claim = self.claim
+                service = None
+            elif sid == "NM1":
+                if claim is not None and service is None:
+                    e = p if len(p) > 9 else p + _PAD
+                    claim.names.append((e[1].strip(), e[3].strip(), e[4].strip(), e[9].strip()))
+            elif sid == "REF":
+                if len(p) == 3:
+                    pair = (p[1].strip(), p[2].strip())
+                else:
+                    e = p + _PAD
+                    pair = (e[1].strip(), e[2].strip())
+                if service is not None:
+                    service.references.append(pair)
+                elif claim is not None:
+                    claim.references.append(pair)
+                elif self.party is not None:
+                    self.party.references.append(pair)
+            elif sid == "LQ":
+                if service is not None and len(p) > 2:
+                    remark = p[2].strip()
+                    if remark:
+                        service.remarks.append(remark)
+            elif sid in boundary:
+                return k
+            else:
+                handler = handlers.get(sid)
+                if handler is not None:
+                    handler(first + k, p)
+                    claim = self.claim
+                    service = self.service
+        return n
 
     # header ----------------------------------------------------------------------------------------------
     def _on_BPR(self, i: int, p: list[str]) -> None:
@@ -423,30 +596,48 @@ class Builder835:
         self.party = None
 
     def _on_CLP(self, i: int, p: list[str]) -> None:
-        self._close_claim()
+        if self.claim is not None:
+            self._close_claim()
+        self.service = None
         self.started = True
         self.party = None
-        e = p + _PAD
-        charge = self._required(i, p, 3, "CLP03")
-        paid = self._required(i, p, 4, "CLP04")
+        e = p if len(p) > 11 else p + _PAD
+        try:
+            charge: Decimal | None = Decimal(e[3])
+            paid: Decimal | None = Decimal(e[4])
+        except InvalidOperation:
+            charge = paid = None
+        if charge is None or paid is None or not (charge.is_finite() and paid.is_finite()):
+            charge = self._required(i, p, 3, "CLP03")
+            paid = self._required(i, p, 4, "CLP04")
         responsibility = e[5]
+        pcn = e[1].strip()
+        # positional, with the empty lists and dicts spelled out: the fastest way through the dataclass init
         claim = ClaimPayment(
-            segment=i,
-            patient_control_number=e[1].strip(),
-            status=e[2].strip(),
-            charge=charge if charge is not None else ZERO,
-            paid=paid if paid is not None else ZERO,
-            patient_responsibility=(
-                _amount(responsibility, i, "CLP", self.result.problems, "CLP05") if responsibility else None
-            ),
-            filing_indicator=e[6].strip(),
-            payer_claim_number=e[7].strip(),
-            facility_code=e[8].strip(),
-            frequency_code=e[9].strip(),
-            drg_code=e[11].strip(),
-            incomplete=charge is None or paid is None,
+            i,
+            pcn,
+            e[2].strip(),
+            charge if charge is not None else ZERO,
+            paid if paid is not None else ZERO,
+            _amount(responsibility, i, "CLP", self.result.problems, "CLP05") if responsibility else None,
+            e[6].strip(),
+            e[7].strip(),
+            e[8].strip(),
+            e[9].strip(),
+            e[11].strip(),
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            {},
+            {},
+            {},
+            charge is None or paid is None,
+            [],
         )
-        if not claim.patient_control_number:
+        if not pcn:
             self.result.problems.append(Problem(i, "MISSING_ELEMENT", "CLP01 is empty"))
         self.claim = claim
 
@@ -490,35 +681,71 @@ class Builder835:
         if target is not None:
             target.quantities[p[1].strip()] = value
 
-    def _on_SVC(self, i: int, p: list[str]) -> None:
-        if self.claim is None:
+    def _on_SVC(self, i: int, p: list[str]) -> ServicePayment | None:
+        claim = self.claim
+        if claim is None:
             self.result.problems.append(Problem(i, "UNEXPECTED_SEGMENT", "SVC outside a claim"))
             self.service = None
-            return
+            return None
         problems = self.result.problems
-        e = p + _PAD
-        procedure = _composite(e[1], self.component, i, "SVC", 1, problems)
-        original = _composite(e[6], self.component, i, "SVC", 6, problems) if e[6] else []
-        charge = self._required(i, p, 2, "SVC02")
-        paid = self._required(i, p, 3, "SVC03")
-        if charge is None or paid is None:
-            self.claim.incomplete = True
-        units = e[5]
+        e = p if len(p) > 6 else p + _PAD
+        procedure = e[1].split(self.component) if e[1] else []
+        if len(procedure) == 1:  # perhaps written with the wrong component separator
+            procedure = _composite(e[1], self.component, i, "SVC", 1, problems)
+        try:
+            charge: Decimal | None = Decimal(e[2])
+            paid: Decimal | None = Decimal(e[3])
+        except InvalidOperation:
+            charge = paid = None
+        if charge is None or paid is None or not (charge.is_finite() and paid.is_finite()):
+            charge = self._required(i, p, 2, "SVC02")
+            paid = self._required(i, p, 3, "SVC03")
+            if charge is None or paid is None:
+                claim.incomplete = True
+        size = len(procedure)
+        if size == 2:
+            modifiers: tuple[str, ...] = ()
+        elif size == 3:
+            modifier = procedure[2].strip()
+            modifiers = (modifier,) if modifier else ()
+        else:
+            modifiers = tuple(m.strip() for m in procedure[2:6] if m.strip())
+        units: Decimal | None = None
+        if e[5]:
+            try:
+                units = Decimal(e[5])
+            except InvalidOperation:
+                units = None
+            if units is None or not units.is_finite():
+                units = _amount(e[5], i, "SVC", problems, "SVC05")
         service = ServicePayment(
-            segment=i,
-            qualifier=procedure[0].strip() if procedure else "",
-            code=procedure[1].strip() if len(procedure) > 1 else "",
-            modifiers=tuple(m.strip() for m in procedure[2:6] if m.strip()) if len(procedure) > 2 else (),
-            charge=charge if charge is not None else ZERO,
-            paid=paid if paid is not None else ZERO,
-            revenue_code=e[4].strip() or None,
-            units=_amount(units, i, "SVC", problems, "SVC05") if units else None,
-            original_qualifier=original[0].strip() if original else None,
-            original_code=original[1].strip() if len(original) > 1 else None,
-            original_modifiers=tuple(m.strip() for m in original[2:6] if m.strip()),
+            i,
+            procedure[0].strip() if procedure else "",
+            procedure[1].strip() if size > 1 else "",
+            modifiers,
+            charge if charge is not None else ZERO,
+            paid if paid is not None else ZERO,
+            e[4].strip() or None,
+            units,
+            None,
+            None,
+            (),
+            None,
+            None,
+            [],
+            [],
+            [],
+            {},
+            {},
         )
-        self.claim.services.append(service)
+        if e[6]:  # SVC06: the procedure as submitted, when the payer changed it
+            original = _composite(e[6], self.component, i, "SVC", 6, problems)
+            service.original_qualifier = original[0].strip() if original else None
+            service.original_code = original[1].strip() if len(original) > 1 else None
+            service.original_modifiers = tuple(m.strip() for m in original[2:6] if m.strip())
+        claim.services.append(service)
         self.service = service
+        return service
 
     def _on_LQ(self, i: int, p: list[str]) -> None:
         if self.service is not None and len(p) > 2 and p[2].strip():
@@ -556,37 +783,35 @@ class Builder835:
         return self.result
 
 
-def _total(adjustments: Iterable[Adjustment]) -> Decimal:
-    return sum((a.amount for a in adjustments), ZERO)
-
-
 def claim_balance_problems(claim: ClaimPayment) -> list[BalanceProblem]:
     """The failed service-line and claim balancing checks of one claim (TR3 section 1.10.2)."""
     out: list[BalanceProblem] = []
-    pcn = claim.patient_control_number
     service_adj = ZERO
     line_charges = ZERO
-    line_paid = ZERO
     for number, svc in enumerate(claim.services, start=1):
-        adjusted = _total(svc.adjustments)
+        adjusted = ZERO
+        for adjustment in svc.adjustments:
+            adjusted += adjustment.amount
         service_adj += adjusted
         line_charges += svc.charge
-        line_paid += svc.paid
         expected = svc.charge - adjusted
         if expected != svc.paid:
             out.append(
                 BalanceProblem(
                     "service",
-                    pcn,
+                    claim.patient_control_number,
                     f"service line {number}: charge {svc.charge} - adjustments {adjusted} "
                     f"= {expected}, but paid is {svc.paid}",
                     svc.segment,
                 )
             )
+    pcn = claim.patient_control_number
     if claim.incomplete:
         out.append(BalanceProblem("claim", pcn, "claim amounts are missing or invalid: not balanced", claim.segment))
         return out
-    claim_adj = _total(claim.adjustments)
+    claim_adj = ZERO
+    for adjustment in claim.adjustments:
+        claim_adj += adjustment.amount
     if not claim.services or line_charges == claim.charge:
         expected = claim.charge - claim_adj - service_adj
         if expected != claim.paid:
@@ -601,6 +826,7 @@ def claim_balance_problems(claim: ClaimPayment) -> list[BalanceProblem]:
             )
     else:
         # Not every billed line is reported: the TR3 then balances the payment on the reported lines.
+        line_paid = sum((svc.paid for svc in claim.services), ZERO)
         expected = line_paid - claim_adj
         if expected != claim.paid:
             out.append(
@@ -669,23 +895,42 @@ def iter_835(
     inside a transaction set go to its remittance's ``problems``. Other transaction sets are reported as
     problems and skipped.
     """
-    found = problems if problems is not None else []
+    return _events(source, problems if problems is not None else [], keep_claims=False)
+
+
+def _events(
+    source: bytes | str | os.PathLike[str] | BinaryIO, found: list[Problem], *, keep_claims: bool
+) -> Iterator[Event835]:
+    """The events of ``iter_835``; with ``keep_claims`` the claims stay on their remittance instead."""
     builder: Builder835 | None = None
     isa13 = ""
     version = ""
+    boundary = _BOUNDARY_IDS
     for first, batch, delims in read_batches(source, found):
-        component = delims.component
-        start = 0
-        index = first
-        for k, p in enumerate(batch):
+        n = len(batch)
+        k = 0
+        if builder is not None:
+            builder.component = delims.component
+        while k < n:
+            if builder is not None:
+                k = builder.consume(batch, k, first)
+                if not builder.announced:
+                    yield from _drain(builder)
+                if builder.ready:
+                    ready = builder.ready
+                    builder.ready = []
+                    yield from ready
+                if k >= n:
+                    break
+            else:
+                while k < n and batch[k][0] not in boundary:
+                    k += 1
+                if k >= n:
+                    break
+            p = batch[k]
             sid = p[0]
-            if sid not in _BOUNDARY_IDS:
-                continue
-            if builder is not None and k > start:
-                builder.feed_batch(first + start, batch[start:k], component)
-                yield from _drain(builder)
-            start = k + 1
             index = first + k
+            k += 1
             if sid == "ISA":
                 isa13 = p[13].strip() if len(p) > 13 else ""
             elif sid == "GS":
@@ -695,16 +940,14 @@ def iter_835(
                     yield from _end(builder)
                     builder = None
                 if len(p) > 1 and p[1].strip() == "835":
-                    builder = Builder835(None, isa13, version, keep_claims=False, st_parts=p, st_index=index)
+                    builder = Builder835(None, isa13, version, keep_claims=keep_claims, st_parts=p, st_index=index)
+                    builder.component = delims.component
                 else:
                     set_id = p[1].strip() if len(p) > 1 else ""
                     found.append(Problem(index, "UNEXPECTED_TRANSACTION", f"transaction set {set_id!r} is not an 835"))
             elif sid == "SE" and builder is not None:
                 yield from _end(builder)
                 builder = None
-        if builder is not None and start < len(batch):
-            builder.feed_batch(first + start, batch[start:] if start else batch, component)
-            yield from _drain(builder)
     if builder is not None:
         yield from _end(builder)
 
@@ -745,42 +988,9 @@ def read_835(source: bytes | str | os.PathLike[str] | BinaryIO) -> Read835:
     Every claim is kept in memory: for very large files use ``iter_835``.
     """
     problems: list[Problem] = []
-    remittances: list[Remittance835] = []
-    builder: Builder835 | None = None
-    isa13 = ""
-    version = ""
-    for first, batch, delims in read_batches(source, problems):
-        component = delims.component
-        start = 0
-        for k, p in enumerate(batch):
-            sid = p[0]
-            if sid not in _BOUNDARY_IDS:
-                continue
-            if builder is not None and k > start:
-                builder.feed_batch(first + start, batch[start:k], component)
-            start = k + 1
-            if sid == "ISA":
-                isa13 = p[13].strip() if len(p) > 13 else ""
-            elif sid == "GS":
-                version = p[8].strip() if len(p) > 8 else ""
-            elif sid == "ST":
-                if builder is not None:
-                    remittances.append(builder.finish())
-                    builder = None
-                if len(p) > 1 and p[1].strip() == "835":
-                    builder = Builder835(None, isa13, version, st_parts=p, st_index=first + k)
-                else:
-                    set_id = p[1].strip() if len(p) > 1 else ""
-                    problems.append(
-                        Problem(first + k, "UNEXPECTED_TRANSACTION", f"transaction set {set_id!r} is not an 835")
-                    )
-            elif sid == "SE" and builder is not None:
-                remittances.append(builder.finish())
-                builder = None
-        if builder is not None and start < len(batch):
-            builder.feed_batch(first + start, batch[start:] if start else batch, component)
-    if builder is not None:
-        remittances.append(builder.finish())
+    remittances = [
+        event.remittance for event in _events(source, problems, keep_claims=True) if isinstance(event, RemittanceEnd)
+    ]
     for remit in remittances:
         problems.extend(remit.problems)
     problems.sort(key=lambda p: -1 if p.segment is None else p.segment)
