@@ -11,7 +11,8 @@ from __future__ import annotations
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from connectors.clearinghouse.factory import ClearinghouseEndpoint, ClearinghouseSftpTransport
+from connectors.clearinghouse.factory import ClearinghouseEndpoint
+from connectors.clearinghouse.sftp import SftpTransport
 from revcycle.errors import ConfigurationError
 
 
@@ -54,7 +55,7 @@ class ClearinghouseSftp(Block):
             )
         private_key = self.private_key.get_secret_value() if self.private_key is not None else None
         password = self.password.get_secret_value() if self.password is not None else None
-        transport = ClearinghouseSftpTransport(
+        transport = SftpTransport(
             self.host,
             self.port,
             self.username,

@@ -19,7 +19,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -163,24 +162,14 @@ class CollectReport:
     archived: list[str] = field(default_factory=list)
 
 
-@runtime_checkable
-class ReportsRefusedEntries(Protocol):
-    """A transport that can name what its ``list_dir`` leaves out (hostile names, symlinks ...)."""
-
-    def refused_entries(self, directory: str) -> list[str]:
-        """The raw names in ``directory`` that ``list_dir`` does not return for safety."""
-        ...
-
-
 def _escaped(name: str) -> str:
     # Refused names come from outside: shown escaped (no control characters reach a log) and cut short.
     return name.encode("unicode_escape").decode("ascii")[:80]
 
 
 def _safe_listing(transport: Transport, inbox_dir: str, report: CollectReport) -> list[RemoteFile]:
-    if isinstance(transport, ReportsRefusedEntries):
-        for name in transport.refused_entries(inbox_dir):
-            report.refused_names.append(_escaped(name))
+    for name in transport.refused_entries(inbox_dir):
+        report.refused_names.append(_escaped(name))
     safe = []
     for remote in sorted(transport.list_dir(inbox_dir), key=lambda f: f.name):
         try:

@@ -2,106 +2,13 @@
 
 from __future__ import annotations
 
-import stat as stat_module
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import paramiko
-from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
-from paramiko.sftp_attr import SFTPAttributes
-
 from connectors.clearinghouse.sftp import SftpTransport
-from connectors.clearinghouse.transport import (
-    HostileRemoteName,
-    RemoteFile,
-    validate_remote_name,
-    validate_remote_path,
-)
 from revcycle.errors import AuthenticationFailed, ConfigurationError, HostKeyMismatch
 from revcycle.settings import Settings
-
-
-def _listing(sftp: paramiko.SFTPClient, path: str) -> list[tuple[str, int, int, int]]:
-    """``(name, mode, size, mtime)`` of every entry of the remote folder ``path``, names never refused.
-
-    paramiko's ``listdir_attr`` decodes names strictly as UTF-8, so one file whose name is not UTF-8 makes
-    the whole listing fail and would block the inbox for good. This is the same SFTP exchange with the
-    names decoded with ``surrogateescape``: such a name then fails ``validate_remote_name`` like any other
-    hostile name, and the other files are still listed.
-    """
-    kind, message = sftp._request(CMD_OPENDIR, path)
-    if kind != CMD_HANDLE:
-        raise SFTPError("Expected handle")
-    handle = message.get_binary()
-    entries: list[tuple[str, int, int, int]] = []
-    try:
-        while True:
-            try:
-                kind, message = sftp._request(CMD_READDIR, handle)
-            except EOFError:  # paramiko's signal for the end of the folder
-                break
-            if kind != CMD_NAME:
-                raise SFTPError("Expected name response")
-            for _ in range(message.get_int()):
-                raw_name = message.get_string()
-                message.get_string()  # the "ls -l" long name, unused
-                attrs = SFTPAttributes._from_msg(message)
-                name = raw_name.decode("utf-8", "surrogateescape")
-                if name not in (".", ".."):
-                    entries.append((name, attrs.st_mode or 0, int(attrs.st_size or 0), int(attrs.st_mtime or 0)))
-    finally:
-        sftp._request(CMD_CLOSE, handle)
-    return entries
-
-
-def _is_safe_name(name: str) -> bool:
-    try:
-        validate_remote_name(name)
-    except HostileRemoteName:
-        return False
-    return True
-
-
-class ClearinghouseSftpTransport(SftpTransport):
-    """The SFTP transport revcycle runs use: ``SftpTransport`` whose listings survive and report hostile entries."""
-
-    def list_dir(self, directory: str) -> list[RemoteFile]:
-        """The regular files directly inside ``directory`` with safe names, sorted by name.
-
-        Unlike paramiko's own listing, a name that is not UTF-8 does not break it (the entry is left out).
-        """
-        validate_remote_path(directory)
-
-        def action(sftp: paramiko.SFTPClient) -> list[RemoteFile]:
-            return sorted(
-                (
-                    RemoteFile(name, size, mtime)
-                    for name, mode, size, mtime in _listing(sftp, self._remote(directory))
-                    if stat_module.S_ISREG(mode) and _is_safe_name(name)
-                ),
-                key=lambda remote: remote.name,
-            )
-
-        return self._call("list_dir", directory, action, idempotent=True)
-
-    def refused_entries(self, directory: str) -> list[str]:
-        """Names in ``directory`` that ``list_dir`` leaves out for safety, so collect can report them.
-
-        That is every name failing ``validate_remote_name`` (a name that is not UTF-8 comes back with its
-        undecodable bytes as surrogates) and every entry that is neither a regular file nor a folder (a
-        symlink may point outside the inbox). Returned raw and sorted; callers escape them.
-        """
-        validate_remote_path(directory)
-
-        def action(sftp: paramiko.SFTPClient) -> list[str]:
-            return sorted(
-                name
-                for name, mode, _size, _mtime in _listing(sftp, self._remote(directory))
-                if not _is_safe_name(name) or not (stat_module.S_ISREG(mode) or stat_module.S_ISDIR(mode))
-            )
-
-        return self._call("list_dir", directory, action, idempotent=True)
 
 
 @dataclass
@@ -114,7 +21,7 @@ class ClearinghouseEndpoint:
     archive_dir: str | None
 
 
-def sftp_transport_from_settings(settings: Settings) -> ClearinghouseSftpTransport:
+def sftp_transport_from_settings(settings: Settings) -> SftpTransport:
     """An SFTP transport to the configured clearinghouse; the host key must be pinned."""
     if not settings.sftp_known_host:
         raise ConfigurationError(
@@ -131,7 +38,7 @@ def sftp_transport_from_settings(settings: Settings) -> ClearinghouseSftpTranspo
             ) from None
     if private_key is None and settings.sftp_password is None:
         raise ConfigurationError("set REVCYCLE_SFTP_PRIVATE_KEY_FILE or REVCYCLE_SFTP_PASSWORD for the clearinghouse")
-    return ClearinghouseSftpTransport(
+    return SftpTransport(
         settings.sftp_host,
         settings.sftp_port,
         settings.sftp_username,

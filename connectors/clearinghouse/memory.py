@@ -136,6 +136,27 @@ class MemoryTransport:
 
         return self._run("list_dir", (directory,), action)
 
+    def refused_entries(self, directory: str) -> list[str]:
+        """The names directly inside ``directory`` that ``list_dir`` leaves out as hostile, sorted."""
+
+        def action() -> list[str]:
+            key = self._key(directory)
+            if key not in self.directories:
+                raise FileNotFoundError(f"remote directory {directory!r} does not exist")
+            prefix = f"{key}/"
+            refused = []
+            for path in sorted(self.files):
+                name = path[len(prefix) :]
+                if not path.startswith(prefix) or "/" in name:
+                    continue
+                try:
+                    validate_remote_name(name)
+                except HostileRemoteName:
+                    refused.append(name)
+            return refused
+
+        return self._run("list_dir", (directory,), action)
+
     def read(self, path: str) -> bytes:
         """The content of ``path``."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypedDict
 
 from connectors.clearinghouse.keys import generate_ed25519_private_key, load_private_key
 from connectors.clearinghouse.sandbox_server import SandboxSftpServer
@@ -28,6 +28,12 @@ from revcycle.x12.writer import Envelope
 log = logging.getLogger(__name__)
 
 SANDBOX_USER = "revcycle"
+
+
+class _State(TypedDict):
+    seen_isa13: list[str]  # ISA13s received, for the duplicate-interchange check
+    received: list[str]  # names of every interchange that landed, in order
+    next_control_number: int
 
 
 @dataclass(frozen=True)
@@ -123,13 +129,13 @@ class EmbeddedClearinghouse:
         """Names of the interchanges that reached the upload folder, in order (duplicates included)."""
         return list(self._load_state()["received"])
 
-    def _load_state(self) -> dict[str, list[str] | int]:
+    def _load_state(self) -> _State:
         if self._state_file.exists():
-            loaded: dict[str, list[str] | int] = json.loads(self._state_file.read_text())
+            loaded: _State = json.loads(self._state_file.read_text())
             return loaded
         return {"seen_isa13": [], "received": [], "next_control_number": 1}
 
-    def _save_state(self, state: dict[str, list[str] | int]) -> None:
+    def _save_state(self, state: _State) -> None:
         tmp = self._state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         os.replace(tmp, self._state_file)
@@ -157,10 +163,10 @@ class EmbeddedClearinghouse:
             state = self._load_state()
             isa = next((s for s in read_segments(data) if s.id == "ISA"), None)
             isa13 = isa.get(13) if isa is not None else ""
-            seen = list(state["seen_isa13"])  # type: ignore[arg-type]
-            received = list(state["received"])  # type: ignore[arg-type]
+            seen = list(state["seen_isa13"])
+            received = list(state["received"])
             received.append(Path(relative_path).name)
-            counter = int(state["next_control_number"])  # type: ignore[arg-type]
+            counter = state["next_control_number"]
 
             def next_number() -> int:
                 nonlocal counter

@@ -21,6 +21,8 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 import paramiko
+from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+from paramiko.sftp_attr import SFTPAttributes
 from paramiko.ssh_exception import IncompatiblePeer
 
 from connectors.clearinghouse.keys import load_private_key, parse_known_host_key
@@ -78,6 +80,50 @@ def classify_connect_error(error: BaseException, where: str) -> RevcycleError | 
     if isinstance(error, paramiko.SSHException | EOFError | OSError):
         return TransientError(f"cannot reach SFTP server {where}: {type(error).__name__}: {error}")
     return None
+
+
+def _listing(sftp: paramiko.SFTPClient, path: str) -> list[tuple[str, int, int, int]]:
+    """``(name, mode, size, mtime)`` of every entry of the remote folder ``path``, names never refused.
+
+    paramiko's ``listdir_attr`` decodes names strictly as UTF-8, so one file whose name is not UTF-8 makes
+    the whole listing fail and would block the inbox for good. This is the same SFTP exchange with the
+    names decoded with ``surrogateescape``: such a name then fails ``validate_remote_name`` like any other
+    hostile name, and the other files are still listed.
+    """
+    # paramiko has no public listing that tolerates non-UTF-8 names: use its request primitive directly.
+    request = sftp._request  # type: ignore[attr-defined]
+    from_msg = SFTPAttributes._from_msg  # type: ignore[attr-defined]
+    kind, message = request(CMD_OPENDIR, path)
+    if kind != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    handle = message.get_binary()
+    entries: list[tuple[str, int, int, int]] = []
+    try:
+        while True:
+            try:
+                kind, message = request(CMD_READDIR, handle)
+            except EOFError:  # paramiko's signal for the end of the folder
+                break
+            if kind != CMD_NAME:
+                raise SFTPError("Expected name response")
+            for _ in range(message.get_int()):
+                raw_name = message.get_string()
+                message.get_string()  # the "ls -l" long name, unused
+                attrs = from_msg(message)
+                name = raw_name.decode("utf-8", "surrogateescape")
+                if name not in (".", ".."):
+                    entries.append((name, attrs.st_mode or 0, int(attrs.st_size or 0), int(attrs.st_mtime or 0)))
+    finally:
+        request(CMD_CLOSE, handle)
+    return entries
+
+
+def _is_safe_name(name: str) -> bool:
+    try:
+        validate_remote_name(name)
+    except HostileRemoteName:
+        return False
+    return True
 
 
 class SftpTransport:
@@ -284,24 +330,39 @@ class SftpTransport:
     # -- Transport -------------------------------------------------------------------------------------
 
     def list_dir(self, directory: str) -> list[RemoteFile]:
-        """The regular files directly inside ``directory``; hostile names are skipped (logged as a count)."""
+        """The regular files directly inside ``directory`` with safe names, sorted by name.
+
+        Unlike paramiko's own listing, a name that is not UTF-8 does not break it (the entry is left out).
+        """
         validate_remote_path(directory)
 
         def action(sftp: paramiko.SFTPClient) -> list[RemoteFile]:
-            files: list[RemoteFile] = []
-            hostile = 0
-            for attrs in sftp.listdir_attr(self._remote(directory)):
-                if not stat_module.S_ISREG(attrs.st_mode or 0):
-                    continue
-                try:
-                    validate_remote_name(attrs.filename)
-                except HostileRemoteName:
-                    hostile += 1
-                    continue
-                files.append(RemoteFile(attrs.filename, int(attrs.st_size or 0), int(attrs.st_mtime or 0)))
-            if hostile:
-                logger.warning("skipped %d file(s) with hostile names in remote %r", hostile, directory)
-            return sorted(files, key=lambda remote: remote.name)
+            return sorted(
+                (
+                    RemoteFile(name, size, mtime)
+                    for name, mode, size, mtime in _listing(sftp, self._remote(directory))
+                    if stat_module.S_ISREG(mode) and _is_safe_name(name)
+                ),
+                key=lambda remote: remote.name,
+            )
+
+        return self._call("list_dir", directory, action, idempotent=True)
+
+    def refused_entries(self, directory: str) -> list[str]:
+        """Names in ``directory`` that ``list_dir`` leaves out for safety, so collect can report them.
+
+        That is every name failing ``validate_remote_name`` (a name that is not UTF-8 comes back with its
+        undecodable bytes as surrogates) and every entry that is neither a regular file nor a folder (a
+        symlink may point outside the inbox). Returned raw and sorted; callers escape them.
+        """
+        validate_remote_path(directory)
+
+        def action(sftp: paramiko.SFTPClient) -> list[str]:
+            return sorted(
+                name
+                for name, mode, _size, _mtime in _listing(sftp, self._remote(directory))
+                if not _is_safe_name(name) or not (stat_module.S_ISREG(mode) or stat_module.S_ISDIR(mode))
+            )
 
         return self._call("list_dir", directory, action, idempotent=True)
 

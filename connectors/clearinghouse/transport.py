@@ -153,6 +153,10 @@ class Transport(Protocol):
         """The regular files directly inside ``directory`` (hostile names are left out), sorted by name."""
         ...
 
+    def refused_entries(self, directory: str) -> list[str]:
+        """Raw names in ``directory`` that ``list_dir`` leaves out for safety (hostile names, links ...)."""
+        ...
+
     def read(self, path: str) -> bytes:
         """The whole content of the remote file ``path``."""
         ...

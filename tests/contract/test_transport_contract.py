@@ -180,6 +180,7 @@ class TestTransportContract:
         remote.plant("inbox/-rf", b"dash")
         remote.plant("inbox/bad\nname.835", b"newline")
         assert [f.name for f in remote.transport.list_dir("inbox")] == ["ok.835"]
+        assert remote.transport.refused_entries("inbox") == ["-rf", "bad\nname.835"]
 
     def test_closed_transport_refuses_operations(self, remote: RemoteHarness) -> None:
         remote.transport.makedirs("upload")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.clearinghouse.delivery import collect_responses, upload_interchanges
-from connectors.clearinghouse.factory import ClearinghouseSftpTransport
+from connectors.clearinghouse.sftp import SftpTransport
 from revcycle.responses import load_response
 from revcycle.warehouse.db import create_warehouse_engine
 
@@ -40,7 +40,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Do the pass the spec describes and return its report."""
     sftp = spec["sftp"]
     key_file = sftp.get("private_key_file")
-    transport = ClearinghouseSftpTransport(
+    transport = SftpTransport(
         sftp["host"],
         int(sftp["port"]),
         sftp["username"],

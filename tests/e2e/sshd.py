@@ -27,8 +27,8 @@ from typing import Self
 
 import pytest
 
-from connectors.clearinghouse.factory import ClearinghouseSftpTransport
 from connectors.clearinghouse.keys import generate_ed25519_private_key, load_private_key, public_key_line
+from connectors.clearinghouse.sftp import SftpTransport
 
 SSHD = os.environ.get("REVCYCLE_TEST_SSHD", "/usr/sbin/sshd")
 SFTP_SERVERS = ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server")
@@ -242,7 +242,7 @@ class OpenSshServer:
 
     # -- what clients and tests need -------------------------------------------------------------------
 
-    def transport(self, *, port: int | None = None, **overrides: object) -> ClearinghouseSftpTransport:
+    def transport(self, *, port: int | None = None, **overrides: object) -> SftpTransport:
         """An SftpTransport logged in with the generated client key, rooted at ``served``.
 
         ``port`` connects elsewhere (a proxy in front of this server) while pinning this server's host key.
@@ -257,7 +257,7 @@ class OpenSshServer:
             "auth_timeout": 5,
         }
         options.update(overrides)
-        return ClearinghouseSftpTransport("127.0.0.1", port or self.port, self.user, **options)  # type: ignore[arg-type]
+        return SftpTransport("127.0.0.1", port or self.port, self.user, **options)  # type: ignore[arg-type]
 
     def environment(
         self, upload_dir: str = "claims", inbox_dir: str = "responses", archive_dir: str = "archive"

@@ -31,8 +31,8 @@ from sqlalchemy import select
 from sshd import DroppingProxy, OpenSshServer
 
 from connectors.clearinghouse.delivery import collect_responses, upload_interchanges
-from connectors.clearinghouse.factory import ClearinghouseSftpTransport
 from connectors.clearinghouse.sandbox import EmbeddedClearinghouse
+from connectors.clearinghouse.sftp import SftpTransport
 from revcycle.errors import TransientError
 from revcycle.responses import load_response
 from revcycle.sandbox.payer_simulator import ResponseFile
@@ -378,7 +378,7 @@ def test_pickup_at_once_crash_after_rename_resends_once_and_ta1_025_is_recorded_
         assert (processed / victim).read_bytes() == (processed / f"{victim}.1").read_bytes()
         assert (processed / victim).read_bytes() == world.staged_bytes(victim)  # the very same bytes
 
-        transport = ClearinghouseSftpTransport(
+        transport = SftpTransport(
             connection.host,
             connection.port,
             connection.username,
