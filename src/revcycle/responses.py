@@ -19,8 +19,8 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from revcycle.domain import ClaimStatus
 from revcycle.lifecycle import adjudication_status, derive_status
 from revcycle.money import to_cents
-from revcycle.warehouse.bulk import insert_ignoring_duplicates, reserve_ids
-from revcycle.warehouse.ledger import inserted_id, mark_source_file_loaded, utcnow
+from revcycle.warehouse.bulk import insert_new_rows, insert_once, reserve_ids
+from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
 from revcycle.warehouse.schema import (
     acknowledgment,
     adjustment,
@@ -282,21 +282,23 @@ def _payer_identifier(remit: Remittance835) -> str:
     return remit.payment.originator_id or remit.payer_id or remit.payer.name
 
 
-def _insert_remittance(conn: Connection, source_file_id: int, remit: Remittance835) -> int:
-    return inserted_id(
-        conn.execute(
-            insert(remittance).values(
-                source_file_id=source_file_id,
-                trace_number=remit.payment.trace_number,
-                payer_identifier=_payer_identifier(remit),
-                payer_name=remit.payer.name[:120] or None,
-                payment_cents=to_cents(remit.payment.amount),
-                method=remit.payment.method[:3] or None,
-                payment_date=remit.payment.date,
-                payee_npi=remit.payee.id[:10] if remit.payee.id_qualifier == "XX" else None,
-                balance_problem_count=len(remit.balance_problems),
-            )
-        )
+def _claim_remittance(conn: Connection, source_file_id: int, remit: Remittance835) -> int | None:
+    """Insert the remittance unless its payer trace number was posted before: its new id, or None."""
+    return insert_once(
+        conn,
+        remittance,
+        {
+            "source_file_id": source_file_id,
+            "trace_number": remit.payment.trace_number,
+            "payer_identifier": _payer_identifier(remit),
+            "payer_name": remit.payer.name[:120] or None,
+            "payment_cents": to_cents(remit.payment.amount),
+            "method": remit.payment.method[:3] or None,
+            "payment_date": remit.payment.date,
+            "payee_npi": remit.payee.id[:10] if remit.payee.id_qualifier == "XX" else None,
+            "balance_problem_count": len(remit.balance_problems),
+        },
+        REMITTANCE_KEY,
     )
 
 
@@ -313,6 +315,8 @@ class _Posting:
     payer_claim_numbers: dict[str, str] = field(default_factory=dict)
     events: list[tuple[str, ClaimStatus, str]] = field(default_factory=list)
 
+
+REMITTANCE_KEY = ("trace_number", "payer_identifier")
 
 _CLAIM_COLUMNS = (
     "id",
@@ -458,21 +462,23 @@ def _load_835(conn: Connection, source_file_id: int, data: bytes) -> LoadSummary
     parsed = read_835(data)
     known = _known_claims(conn, (c.patient_control_number for r in parsed.remittances for c in r.claims))
     posted = _posted_traces(conn, parsed.remittances)
-    fresh: list[Remittance835] = []
+    fresh: list[tuple[int, Remittance835]] = []
     for remit in parsed.remittances:
         trace = (remit.payment.trace_number, _payer_identifier(remit))
-        if trace in posted:
+        remittance_id = None if trace in posted else _claim_remittance(conn, source_file_id, remit)
+        if remittance_id is None:
             log.info("remittance trace %s was posted before; not posted again", remit.payment.trace_number)
             continue
         posted.add(trace)
-        fresh.append(remit)
-    claim_ids = reserve_ids(conn, remittance_claim, sum(len(r.claims) for r in fresh))
-    service_ids = reserve_ids(conn, remittance_service, sum(len(c.services) for r in fresh for c in r.claims))
+        fresh.append((remittance_id, remit))
+    # Every row below hangs from a remittance this transaction just inserted, under ids it just reserved:
+    # none can exist yet, so they go straight into their tables (a duplicate would be a bug, and fails).
+    claim_ids = reserve_ids(conn, remittance_claim, sum(len(r.claims) for _id, r in fresh))
+    service_ids = reserve_ids(conn, remittance_service, sum(len(c.services) for _id, r in fresh for c in r.claims))
     ids = (iter(claim_ids), iter(service_ids))
     posting = _Posting()
     plb_rows: list[dict[str, object]] = []
-    for remit in fresh:
-        remittance_id = _insert_remittance(conn, source_file_id, remit)
+    for remittance_id, remit in fresh:
         for sequence, payment in enumerate(remit.claims, start=1):
             _build_claim_rows(posting, remittance_id, payment, sequence, ids, known)
         plb_rows.extend(
@@ -484,10 +490,10 @@ def _load_835(conn: Connection, source_file_id: int, data: bytes) -> LoadSummary
             }
             for plb in remit.provider_adjustments
         )
-    insert_ignoring_duplicates(conn, remittance_claim, _CLAIM_COLUMNS, posting.claims)
-    insert_ignoring_duplicates(conn, remittance_service, _SERVICE_COLUMNS, posting.services)
-    insert_ignoring_duplicates(conn, adjustment, _ADJUSTMENT_COLUMNS, posting.adjustments)
-    insert_ignoring_duplicates(conn, remark, _REMARK_COLUMNS, posting.remarks)
+    insert_new_rows(conn, remittance_claim, _CLAIM_COLUMNS, posting.claims)
+    insert_new_rows(conn, remittance_service, _SERVICE_COLUMNS, posting.services)
+    insert_new_rows(conn, adjustment, _ADJUSTMENT_COLUMNS, posting.adjustments)
+    insert_new_rows(conn, remark, _REMARK_COLUMNS, posting.remarks)
     if plb_rows:
         conn.execute(insert(provider_adjustment), plb_rows)
     if posting.suspense:

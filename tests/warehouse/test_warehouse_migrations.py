@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, insert, inspect, select, text
 
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
+from revcycle.warehouse.db import comparison_filter, create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.schema import adjustment, claim, metadata, payer, remittance, remittance_claim, source_file
 from revcycle.warehouse.views import VIEWS
 
@@ -16,7 +16,12 @@ from revcycle.warehouse.views import VIEWS
 def _differences(engine: Engine) -> list[object]:
     with engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite"}
+            conn,
+            opts={
+                "compare_type": True,
+                "render_as_batch": conn.dialect.name == "sqlite",
+                "include_object": comparison_filter(conn.dialect.name),
+            },
         )
         return list(compare_metadata(context, metadata))
 
@@ -105,4 +110,35 @@ def test_downgrade_to_0001_and_back(warehouse: Engine) -> None:
     assert "fee_schedule" not in inspect(warehouse).get_table_names()
     assert not set(VIEWS) & set(inspect(warehouse).get_view_names())
     upgrade_warehouse(warehouse)
+    assert _differences(warehouse) == []
+
+
+def test_0003_trades_the_posting_foreign_keys_for_triggers_on_postgresql_only(warehouse: Engine) -> None:
+    from alembic import command
+
+    from revcycle.warehouse.db import alembic_config
+
+    def posting_references() -> set[tuple[str, str]]:
+        inspector = inspect(warehouse)
+        return {
+            (table, fk["referred_table"])
+            for table in ("remittance_claim", "remittance_service", "adjustment", "remark")
+            for fk in inspector.get_foreign_keys(table)
+            if fk["constrained_columns"] != ["reversed_by_id"]
+        }
+
+    declared = {
+        ("remittance_claim", "remittance"),
+        ("remittance_service", "remittance_claim"),
+        ("adjustment", "remittance_claim"),
+        ("adjustment", "remittance_service"),
+        ("remark", "remittance_claim"),
+        ("remark", "remittance_service"),
+    }
+    postgres = warehouse.dialect.name == "postgresql"
+    assert posting_references() == (set() if postgres else declared)
+    command.downgrade(alembic_config(warehouse), "0002")
+    assert posting_references() == declared
+    upgrade_warehouse(warehouse)
+    assert posting_references() == (set() if postgres else declared)
     assert _differences(warehouse) == []

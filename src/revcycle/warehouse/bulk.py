@@ -1,17 +1,24 @@
-"""Bulk, idempotent inserts at driver speed: executemany on SQLite, COPY into a staging table on PostgreSQL.
+"""Bulk inserts at driver speed: executemany on SQLite, COPY on PostgreSQL, in the caller's transaction.
 
-Both paths end in ``INSERT ... ON CONFLICT DO NOTHING``, so loading rows that are already there changes
-nothing. They run on the caller's connection, inside the caller's transaction.
+``insert_once`` claims a natural key (the idempotency point of a load); ``insert_new_rows`` writes the rows
+that hang below a freshly claimed key straight into their table; ``insert_ignoring_duplicates`` goes through
+a staging table and ``ON CONFLICT DO NOTHING`` for rows that may already be there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, Integer, Table, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from revcycle.warehouse.schema import TRIGGER_CHECKED, metadata
 
 Row = tuple[Any, ...]
+
+# Sorting and the transition tables of the reference triggers spill to disk beyond work_mem (4 MB by default).
+BULK_WORK_MEM = "64MB"
 
 
 def _quote(conn: Connection, name: str) -> str:
@@ -29,18 +36,43 @@ def lock_for_writing(conn: Connection, table: Table) -> None:
 
 
 def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """``count`` fresh primary keys of ``table`` (its ``id`` column), reserved for this transaction."""
+    """``count`` fresh primary keys of ``table`` (its ``id`` column), reserved for this transaction.
+
+    PostgreSQL draws them from the table's sequence. SQLite hands out the ids above ``max(id)`` under the
+    write lock, so they must be inserted before the next reservation on the same table.
+    """
     if count <= 0:
         return []
     if conn.dialect.name == "postgresql":
-        rows = conn.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
-            {"table": table.name, "n": count},
-        )
-        return sorted(int(r[0]) for r in rows)
+        return _draw_from_sequence(conn, table, count)
     lock_for_writing(conn, table)
     start = int(conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {_quote(conn, table.name)}")).scalar_one())
     return list(range(start + 1, start + 1 + count))
+
+
+def _draw_from_sequence(conn: Connection, table: Table, count: int) -> list[int]:
+    # The sequence is resolved once (per row it costs a catalog lookup), and the values drawn come back as
+    # their bounds, not as rows: one run of consecutive values unless another session drew meanwhile.
+    sequence = conn.execute(text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}).scalar_one()
+    drawn = "(SELECT nextval(CAST(:sequence AS regclass)) AS v FROM generate_series(1, :n)) AS drawn"
+    parameters = {"sequence": sequence, "n": count}
+    low, high = conn.execute(text(f"SELECT min(v), max(v) FROM {drawn}"), parameters).one()
+    if int(high) - int(low) + 1 == count:
+        return list(range(int(low), int(high) + 1))
+    # Interleaved with another session: these values stay unused (a gap); draw again keeping every run.
+    _bulk_memory(conn)
+    runs = conn.execute(
+        text(
+            "SELECT min(v), max(v) FROM (SELECT v, v - row_number() OVER (ORDER BY v) AS run "
+            f"FROM {drawn}) AS ordered GROUP BY run ORDER BY 1"
+        ),
+        parameters,
+    )
+    return [value for run_low, run_high in runs for value in range(int(run_low), int(run_high) + 1)]
+
+
+def _bulk_memory(conn: Connection) -> None:
+    conn.execute(text(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'"))
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]) -> None:
@@ -78,3 +110,83 @@ def _copy_insert(conn: Connection, table: Table, columns: Sequence[str], rows: S
         cursor.execute(f"TRUNCATE {stage}")
     finally:
         cursor.close()
+
+
+def insert_once(conn: Connection, table: Table, values: Mapping[str, Any], key: Sequence[str]) -> int | None:
+    """Insert one row unless a row with the same ``key`` columns exists; the new row's id, or None.
+
+    On PostgreSQL a concurrent transaction holding the same key makes this wait for its outcome: None once
+    it commits, so two loaders of the same payment never both post it.
+    """
+    build = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = build(table).values(dict(values)).on_conflict_do_nothing(index_elements=list(key)).returning(table.c.id)
+    found = conn.execute(statement).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def insert_new_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) that cannot exist yet: a duplicate key is an error.
+
+    For rows whose ids were just reserved and whose parent was just claimed by ``insert_once``: no conflict
+    handling, so PostgreSQL takes them with a binary COPY straight into ``table``.
+    """
+    if not rows:
+        return
+    names = ", ".join(_quote(conn, c) for c in columns)
+    target = _quote(conn, table.name)
+    cursor: Any = conn.connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            _bulk_memory(conn)
+            with cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types([_copy_type(table, c) for c in columns])
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(f"INSERT INTO {target} ({names}) VALUES ({marks})", rows)
+    finally:
+        cursor.close()
+
+
+def _copy_type(table: Table, column: str) -> str:
+    kind = table.c[column].type
+    if isinstance(kind, BigInteger):
+        return "int8"
+    if isinstance(kind, Integer):
+        return "int4"
+    if isinstance(kind, Boolean):
+        return "bool"
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    if isinstance(kind, Date):
+        return "date"
+    return "text"  # VARCHAR and TEXT share the text binary format
+
+
+def reference_violations(conn: Connection) -> dict[str, int]:
+    """Rows of the posting tables whose reference names no parent row, by ``table.column`` (empty: none).
+
+    The PostgreSQL triggers of migration 0003 refuse such rows as they are written; this counts them over
+    whole tables, as an audit (and on SQLite, where the declared foreign keys do the refusing).
+    """
+    found: dict[str, int] = {}
+    for table in metadata.sorted_tables:
+        for constraint in table.foreign_key_constraints:
+            if not constraint.info.get(TRIGGER_CHECKED):
+                continue
+            (element,) = constraint.elements
+            child = element.parent
+            parent = element.column
+            orphans = (
+                select(func.count())
+                .select_from(table)
+                .where(
+                    child.is_not(None),
+                    ~select(parent).where(parent == child).exists(),
+                )
+            )
+            count = int(conn.execute(orphans).scalar_one())
+            if count:
+                found[f"{table.name}.{child.name}"] = count
+    return found

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from revcycle.warehouse.schema import TRIGGER_CHECKED
+
+CompareFilter = Callable[[Any, str | None, str, bool, Any], bool]
 
 
 def create_warehouse_engine(url: str) -> Engine:
@@ -41,3 +46,18 @@ def alembic_config(engine: Engine | None = None) -> Config:
 def upgrade_warehouse(engine: Engine, revision: str = "head") -> None:
     """Migrate the warehouse to ``revision`` (creates every table on an empty database)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def comparison_filter(dialect_name: str) -> CompareFilter:
+    """An Alembic ``include_object`` hook: what autogenerate compares between the models and ``dialect_name``.
+
+    On PostgreSQL the foreign keys marked ``TRIGGER_CHECKED`` in the models are triggers (migration 0003),
+    not constraints, so their absence from the database is no difference.
+    """
+
+    def include(obj: Any, _name: str | None, type_: str, reflected: bool, _compare_to: Any) -> bool:
+        if dialect_name == "postgresql" and type_ == "foreign_key_constraint" and not reflected:
+            return not obj.info.get(TRIGGER_CHECKED, False)
+        return True
+
+    return include

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -32,6 +33,17 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 # Primary keys that must autoincrement on SQLite too: BigInteger maps to INTEGER there.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+# Marks the foreign keys of the bulk-loaded posting tables that PostgreSQL checks with statement-level
+# triggers (one set-based check per COPY) instead of a declared constraint (a per-row check): see
+# docs/warehouse.md, "Integrity of the posting tables". SQLite declares and enforces them natively.
+TRIGGER_CHECKED = "trigger_checked_on_postgresql"
+
+
+def _posting_fk(column: str, target: str) -> ForeignKeyConstraint:
+    constraint = ForeignKeyConstraint([column], [target], info={TRIGGER_CHECKED: True})
+    return constraint.ddl_if(dialect="sqlite")
+
 
 payer = Table(
     "payer",
@@ -243,7 +255,7 @@ remittance_claim = Table(
     "remittance_claim",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("remittance_id", ForeignKey("remittance.id"), nullable=False),  # indexed by the unique key below
+    Column("remittance_id", Id, nullable=False),  # indexed by the unique key below
     Column("sequence", Integer, nullable=False),
     Column("claim_key", String(38), nullable=False, index=True, comment="CLP01"),
     Column("status_code", String(2), nullable=False),
@@ -258,13 +270,14 @@ remittance_claim = Table(
         comment="the CLP02 22 reversal that cancelled this posting",
     ),
     UniqueConstraint("remittance_id", "sequence", name="uq_remittance_claim_sequence"),
+    _posting_fk("remittance_id", "remittance.id"),
 )
 
 remittance_service = Table(
     "remittance_service",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False),  # indexed by the unique key below
+    Column("remittance_claim_id", Id, nullable=False),  # indexed by the unique key below
     Column("sequence", Integer, nullable=False),
     Column("qualifier", String(2), nullable=False),
     Column("procedure_code", String(48), nullable=False),
@@ -273,31 +286,36 @@ remittance_service = Table(
     Column("paid_cents", BigInteger, nullable=False),
     Column("units", String(16)),
     UniqueConstraint("remittance_claim_id", "sequence", name="uq_remittance_service_sequence"),
+    _posting_fk("remittance_claim_id", "remittance_claim.id"),
 )
 
 adjustment = Table(
     "adjustment",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False),  # indexed by the unique key below
-    Column("remittance_service_id", ForeignKey("remittance_service.id")),
+    Column("remittance_claim_id", Id, nullable=False),  # indexed by the unique key below
+    Column("remittance_service_id", Id),
     Column("group_code", String(2), nullable=False),
     Column("reason_code", String(5), nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
     Column("quantity", String(16)),
     Column("sequence", Integer, nullable=False, comment="order within the remittance claim (claim and lines)"),
     UniqueConstraint("remittance_claim_id", "sequence", name="uq_adjustment_sequence"),
+    _posting_fk("remittance_claim_id", "remittance_claim.id"),
+    _posting_fk("remittance_service_id", "remittance_service.id"),
 )
 
 remark = Table(
     "remark",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("remittance_claim_id", ForeignKey("remittance_claim.id"), nullable=False),  # indexed by the unique key below
-    Column("remittance_service_id", ForeignKey("remittance_service.id")),
+    Column("remittance_claim_id", Id, nullable=False),  # indexed by the unique key below
+    Column("remittance_service_id", Id),
     Column("code", String(8), nullable=False),
     Column("sequence", Integer, nullable=False, comment="order within the remittance claim (claim and lines)"),
     UniqueConstraint("remittance_claim_id", "sequence", name="uq_remark_sequence"),
+    _posting_fk("remittance_claim_id", "remittance_claim.id"),
+    _posting_fk("remittance_service_id", "remittance_service.id"),
 )
 
 provider_adjustment = Table(

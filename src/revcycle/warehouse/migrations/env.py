@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from revcycle.warehouse.db import comparison_filter
 from revcycle.warehouse.schema import metadata
 
 config = context.config
@@ -29,6 +30,7 @@ with engine.connect() as connection:
                 target_metadata=metadata,
                 render_as_batch=sqlite,
                 compare_type=True,
+                include_object=comparison_filter(connection.dialect.name),
             )
             context.run_migrations()
             if sqlite:
