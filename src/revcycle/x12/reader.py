@@ -391,6 +391,8 @@ class _Tokenizer:
         self.strip_chars = _WHITESPACE
         self.found_isa = False
         self._plain_ids: set[str] = set()
+        # the segment ids of the batch being yielded, when the fast path knows them (None otherwise)
+        self.batch_ids: set[str] | None = None
 
     def _more(self) -> bool:
         """Append the next chunk to the buffer (dropping what is consumed); False at the end."""
@@ -494,10 +496,13 @@ class _Tokenizer:
         # Fast path: split the whole block in C-level loops; when every segment id is one already seen (no
         # ISA, IEA, blank or doubtful id) the block is done. Otherwise the careful loop below reads it again.
         out = [raw.strip(strip).split(element) for raw in pieces]
-        if plain.issuperset(map(_first, out)):
+        ids = set(map(_first, out))
+        if plain.issuperset(ids):
             self.index = first + len(out)
             if out:
+                self.batch_ids = ids
                 yield first, out, delims
+                self.batch_ids = None
             return False
         out = []
         index = first
@@ -726,7 +731,8 @@ def read_batches(
         for first, batch, delims in tokenizer.batches():
             mark = len(found)
             # inside a transaction set, a batch without envelope segments has nothing to check
-            if checker.st is None or not envelope.isdisjoint(map(_first, batch)):
+            ids = tokenizer.batch_ids
+            if checker.st is None or not envelope.isdisjoint(ids if ids is not None else map(_first, batch)):
                 index = first
                 for parts in batch:
                     sid = parts[0]
