@@ -1,7 +1,9 @@
 """The charges suite: structure, formats, code sets, NPI check digit, dates, amounts and duplicates.
 
 Every expectation carries ``meta = {"severity": "error" | "warning", "rule": <stable name>, "column":
-<export column>}``. Errors quarantine the row; warnings flag it. Comparisons on dates and amounts run on typed
+<export column>}``; one that judges several columns cell by cell (``expectations/custom_cells.py``: required
+values, diagnosis format and code set) names them in ``meta["columns"]`` and a label in ``meta["column"]``.
+Errors quarantine the row; warnings flag it. Comparisons on dates and amounts run on typed
 views of the text values (``<column>__date``, ``<column>__num``, see ``add_typed_views``): the view is the
 value parsed, never a precomputed pass/fail flag, so GX still evaluates every rule on the data.
 
@@ -12,16 +14,14 @@ warning (the billing provider then renders, which is legitimate for a solo pract
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import great_expectations as gx
+import numpy as np
 import pandas as pd
-from great_expectations.expectations.core.expect_column_pair_values_a_to_be_greater_than_b import (
-    ExpectColumnPairValuesAToBeGreaterThanB,
-)
 from great_expectations.expectations.core.expect_column_values_to_be_between import (
     ExpectColumnValuesToBeBetween,
 )
@@ -32,21 +32,26 @@ from great_expectations.expectations.core.expect_column_values_to_be_unique impo
 from great_expectations.expectations.core.expect_column_values_to_match_regex import (
     ExpectColumnValuesToMatchRegex,
 )
-from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
-    ExpectColumnValuesToNotBeNull,
-)
 from great_expectations.expectations.core.expect_table_columns_to_match_set import (
     ExpectTableColumnsToMatchSet,
 )
-from great_expectations.expectations.row_conditions import Column as RowColumn
-from great_expectations.expectations.row_conditions import ComparisonCondition
 
 from expectations.custom import (
-    ExpectColumnValuesToBeBillableIcd10cm,
     ExpectColumnValuesToBeIsoDate,
     ExpectColumnValuesToBeValidNpi,
     ExpectDiagnosisPointersToReferencePresentDiagnoses,
     ExpectRowsToBeFirstOfTheirValues,
+)
+from expectations.custom_cells import (
+    ExpectColumnsValuesToBeBillableIcd10cm,
+    ExpectColumnsValuesToMatchRegex,
+    ExpectColumnsValuesToNotBeNull,
+)
+from expectations.custom_conditional import (
+    ExpectColumnPairValuesToBeOrderedWherePresent,
+    ExpectColumnValuesToBeAtLeastWhen,
+    ExpectColumnValuesToBePresentWhen,
+    ExpectColumnValuesToMatchRegexWhen,
 )
 from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, RELATIONSHIP_CODES, REQUIRED_COLUMNS
 
@@ -196,10 +201,26 @@ def add_typed_views(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with the parsed views the suite compares on (unparseable values become null)."""
     views: dict[str, pd.Series] = {}
     for column in DATE_COLUMNS:
-        views[date_view(column)] = pd.to_datetime(frame[column], format="%Y-%m-%d", errors="coerce")
+        # Nanoseconds: GX compares datetime64[ns] vectorised, any other unit value by value in Python.
+        views[date_view(column)] = _parse_distinct(
+            frame[column],
+            lambda text: pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").to_numpy(dtype="datetime64[ns]"),
+            np.datetime64("NaT", "ns"),
+        )
     for column in NUMERIC_COLUMNS:
-        views[numeric_view(column)] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        views[numeric_view(column)] = _parse_distinct(
+            frame[column], lambda text: pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64"), np.nan
+        )
     return frame.assign(**views)
+
+
+def _parse_distinct(values: pd.Series, parse: Callable[[pd.Series], np.ndarray], missing: Any) -> pd.Series:
+    """``parse`` applied to the distinct values only (a million dates hold a few thousand distinct ones)."""
+    codes, uniques = pd.factorize(values)
+    parsed = parse(pd.Series(uniques, dtype=values.dtype))
+    out = np.append(parsed, np.array([missing], dtype=parsed.dtype))
+    # factorize codes a null as -1: the appended last element, the missing value.
+    return pd.Series(out[codes], index=values.index)
 
 
 def build_charges_suite(
@@ -221,8 +242,12 @@ def build_charges_suite(
     return gx.ExpectationSuite(name=SUITE_NAME, expectations=suite)
 
 
-def _add(suite: list[Any], expectation: Any, *, severity: str, rule: str, column: str) -> None:
+def _add(
+    suite: list[Any], expectation: Any, *, severity: str, rule: str, column: str, columns: Sequence[str] = ()
+) -> None:
     expectation.meta = {"severity": severity, "rule": rule, "column": column}
+    if columns:
+        expectation.meta["columns"] = list(columns)
     suite.append(expectation)
 
 
@@ -254,14 +279,14 @@ def _structure(suite: list[Any]) -> None:
         rule="columns_present",
         column="*",
     )
-    for column in REQUIRED_COLUMNS:
-        _add(
-            suite,
-            ExpectColumnValuesToNotBeNull(column=column),
-            severity=ERROR,
-            rule="required",
-            column=column,
-        )
+    _add(
+        suite,
+        ExpectColumnsValuesToNotBeNull(column_list=list(REQUIRED_COLUMNS), ignore_row_if="never"),
+        severity=ERROR,
+        rule="required",
+        column="*",
+        columns=REQUIRED_COLUMNS,
+    )
     _add(
         suite,
         ExpectColumnValuesToBeUnique(column="charge_id"),
@@ -287,8 +312,16 @@ def _providers(suite: list[Any]) -> None:
 
 def _codes(suite: list[Any]) -> None:
     _regex(suite, "procedure_code_format", "procedure_code", PROCEDURE_CODE_REGEX)
-    for column in MODIFIER_COLUMNS:
-        _regex(suite, "modifier_format", column, MODIFIER_REGEX)
+    _add(
+        suite,
+        ExpectColumnsValuesToMatchRegex(
+            column_list=list(MODIFIER_COLUMNS), regex=MODIFIER_REGEX, ignore_row_if="never"
+        ),
+        severity=ERROR,
+        rule="modifier_format",
+        column=f"{MODIFIER_COLUMNS[0]}..{MODIFIER_COLUMNS[-1]}",
+        columns=MODIFIER_COLUMNS,
+    )
     _in_set(suite, "place_of_service_code", "place_of_service", PLACE_OF_SERVICE_CODES)
     _in_set(suite, "claim_type_code", "claim_type", CLAIM_TYPES)
     _in_set(suite, "claim_frequency_code", "claim_frequency_code", CLAIM_FREQUENCY_CODES)
@@ -328,11 +361,8 @@ def _dates(suite: list[Any], today: date) -> None:
         )
     _add(
         suite,
-        ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=date_view("service_date_to"),
-            column_B=date_view("service_date_from"),
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",
+        ExpectColumnPairValuesToBeOrderedWherePresent(
+            column_A=date_view("service_date_to"), column_B=date_view("service_date_from")
         ),
         severity=ERROR,
         rule="service_date_order",
@@ -340,11 +370,8 @@ def _dates(suite: list[Any], today: date) -> None:
     )
     _add(
         suite,
-        ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=date_view("service_date_from"),
-            column_B=date_view("patient_birth_date"),
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",
+        ExpectColumnPairValuesToBeOrderedWherePresent(
+            column_A=date_view("service_date_from"), column_B=date_view("patient_birth_date")
         ),
         severity=ERROR,
         rule="birth_date_before_service",
@@ -372,19 +399,33 @@ def _amounts(suite: list[Any]) -> None:
 
 
 def _diagnoses(suite: list[Any]) -> None:
-    for column in DIAGNOSIS_COLUMNS:
-        _regex(suite, "diagnosis_format", column, ICD10CM_REGEX)
-        _add(
-            suite,
-            ExpectColumnValuesToBeBillableIcd10cm(column_A=column, column_B=date_view("service_date_from")),
-            severity=ERROR,
-            rule="diagnosis_code_set",
-            column=column,
-        )
+    label = f"{DIAGNOSIS_COLUMNS[0]}..{DIAGNOSIS_COLUMNS[-1]}"
+    _add(
+        suite,
+        ExpectColumnsValuesToMatchRegex(
+            column_list=list(DIAGNOSIS_COLUMNS), regex=ICD10CM_REGEX, ignore_row_if="never"
+        ),
+        severity=ERROR,
+        rule="diagnosis_format",
+        column=label,
+        columns=DIAGNOSIS_COLUMNS,
+    )
+    _add(
+        suite,
+        ExpectColumnsValuesToBeBillableIcd10cm(
+            column_list=[*DIAGNOSIS_COLUMNS, date_view("service_date_from")], ignore_row_if="never"
+        ),
+        severity=ERROR,
+        rule="diagnosis_code_set",
+        column=label,
+        columns=DIAGNOSIS_COLUMNS,
+    )
     _regex(suite, "diagnosis_pointers_format", "diagnosis_pointers", DIAGNOSIS_POINTERS_REGEX)
     _add(
         suite,
-        ExpectDiagnosisPointersToReferencePresentDiagnoses(column_list=["diagnosis_pointers", *DIAGNOSIS_COLUMNS]),
+        ExpectDiagnosisPointersToReferencePresentDiagnoses(
+            column_list=["diagnosis_pointers", *DIAGNOSIS_COLUMNS], ignore_row_if="never"
+        ),
         severity=ERROR,
         rule="diagnosis_pointer_target",
         column="diagnosis_pointers",
@@ -401,10 +442,12 @@ def _duplicates(suite: list[Any]) -> None:
     )
 
 
-def _required_when(suite: list[Any], rule: str, column: str, when: ComparisonCondition, severity: str) -> None:
+def _required_when(
+    suite: list[Any], rule: str, column: str, when_column: str, when_in: list[str], severity: str
+) -> None:
     _add(
         suite,
-        ExpectColumnValuesToNotBeNull(column=column, row_condition=when),
+        ExpectColumnValuesToBePresentWhen(column_A=when_column, column_B=column, when_in=when_in),
         severity=severity,
         rule=rule,
         column=column,
@@ -412,29 +455,26 @@ def _required_when(suite: list[Any], rule: str, column: str, when: ComparisonCon
 
 
 def _conditional(suite: list[Any]) -> None:
-    institutional = RowColumn("claim_type") == "institutional"
-    _required_when(suite, "institutional_required", "type_of_bill", institutional, ERROR)
-    _required_when(suite, "institutional_required", "revenue_code", institutional, ERROR)
+    _required_when(suite, "institutional_required", "type_of_bill", "claim_type", ["institutional"], ERROR)
+    _required_when(suite, "institutional_required", "revenue_code", "claim_type", ["institutional"], ERROR)
     _regex(suite, "type_of_bill_format", "type_of_bill", TYPE_OF_BILL_REGEX)
     _regex(suite, "revenue_code_format", "revenue_code", REVENUE_CODE_REGEX)
     _required_when(
-        suite,
-        "original_claim_number_required",
-        "original_claim_number",
-        RowColumn("claim_frequency_code").is_in(["7", "8"]),
-        ERROR,
+        suite, "original_claim_number_required", "original_claim_number", "claim_frequency_code", ["7", "8"], ERROR
     )
-    _required_when(suite, "rendering_npi_missing", "rendering_npi", RowColumn("claim_type") == "professional", WARNING)
+    _required_when(suite, "rendering_npi_missing", "rendering_npi", "claim_type", ["professional"], WARNING)
 
 
 def _payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules], today: date) -> None:
     _in_set(suite, "payer_known", "payer_id", frozenset(payer_rules))
     for payer_id, rules in sorted(payer_rules.items()):
-        is_payer = RowColumn("payer_id") == payer_id
         _add(
             suite,
-            ExpectColumnValuesToMatchRegex(
-                column="member_id", regex=f"^(?:{rules.member_id_pattern})$", row_condition=is_payer
+            ExpectColumnValuesToMatchRegexWhen(
+                column_A="payer_id",
+                column_B="member_id",
+                when_in=[payer_id],
+                regex=f"^(?:{rules.member_id_pattern})$",
             ),
             severity=ERROR,
             rule=f"member_id_format.{payer_id}",
@@ -444,8 +484,8 @@ def _payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules], today
             oldest = pd.Timestamp(today - timedelta(days=rules.timely_filing_days))
             _add(
                 suite,
-                ExpectColumnValuesToBeBetween(
-                    column=date_view("service_date_from"), min_value=oldest, row_condition=is_payer
+                ExpectColumnValuesToBeAtLeastWhen(
+                    column_A="payer_id", column_B=date_view("service_date_from"), when_in=[payer_id], min_value=oldest
                 ),
                 severity=WARNING,
                 rule=f"timely_filing.{payer_id}",

@@ -1,4 +1,4 @@
-"""Custom GX expectations: NPI check digit, ISO dates, diagnosis pointers, ICD-10-CM code set, duplicate lines.
+"""Custom GX expectations: NPI check digit, ISO dates, diagnosis pointers, duplicate lines.
 
 Each metric is computed by GX on the data, vectorised over the whole column (string ops and numpy), never
 row by row: a per-row Python NPI check costs seconds per million rows. Each expectation carries its own
@@ -7,14 +7,15 @@ pass and fail ``examples``, which ``tests/expectations/test_custom_expectations.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (
     ColumnMapExpectation,
-    ColumnPairMapExpectation,
     MulticolumnMapExpectation,
 )
 from great_expectations.expectations.metrics.map_metric_provider.column_condition_partial import (
@@ -23,12 +24,6 @@ from great_expectations.expectations.metrics.map_metric_provider.column_conditio
 from great_expectations.expectations.metrics.map_metric_provider.column_map_metric_provider import (
     ColumnMapMetricProvider,
 )
-from great_expectations.expectations.metrics.map_metric_provider.column_pair_condition_partial import (
-    column_pair_condition_partial,
-)
-from great_expectations.expectations.metrics.map_metric_provider.column_pair_map_metric_provider import (
-    ColumnPairMapMetricProvider,
-)
 from great_expectations.expectations.metrics.map_metric_provider.multicolumn_condition_partial import (
     multicolumn_condition_partial,
 )
@@ -36,22 +31,29 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_map
     MulticolumnMapMetricProvider,
 )
 
-from expectations.codesets import load_icd10cm_releases
-
 NPI_DIGITS = 10
 # Luhn sum contributed by the card-issuer prefix 80840 that CMS puts in front of every NPI.
 _NPI_PREFIX_SUM = 24
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 _MAX_POINTED_DIAGNOSIS = 12
-# The ICD-10-CM code shape (dot optional); a value of another shape is the format rule's to report.
-ICD10CM_SHAPE = r"[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?"
+# ASCII digits only, like the regex engine (RE2) behind pandas' Arrow strings.
+_DIGITS = re.compile(r"[0-9]+")
 
 
-def npi_check_digit_valid(values: pd.Series) -> pd.Series:
-    """True where a value is 10 digits ending in the Luhn check digit of ``80840`` + the first 9."""
-    values = values.astype("str")
-    shaped = values.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
-    result = pd.Series(False, index=values.index)
+def judge_distinct(values: pd.Series, judge: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
+    """``judge`` run once per distinct value (as text) and spread back over the rows; a null is False.
+
+    A column of a million codes, dates or NPIs holds a few thousand distinct values.
+    """
+    codes, uniques = pd.factorize(values)
+    verdicts = np.append(np.asarray(judge(pd.Series(uniques).astype("str")), dtype=bool), False)
+    # factorize codes a null as -1: the appended False.
+    return verdicts[codes]
+
+
+def _npi_valid(values: pd.Series) -> np.ndarray:
+    shaped = values.str.fullmatch(r"\d{10}").fillna(False).to_numpy(dtype=bool)
+    result = np.zeros(len(values), dtype=bool)
     if not shaped.any():
         return result
     joined = "".join(values[shaped].tolist()).encode("ascii")
@@ -65,12 +67,35 @@ def npi_check_digit_valid(values: pd.Series) -> pd.Series:
     return result
 
 
-def iso_date_valid(values: pd.Series) -> pd.Series:
-    """True where a value is ``YYYY-MM-DD`` and names a real calendar day (no 2023-02-30)."""
-    values = values.astype("str")
+def npi_check_digit_valid(values: pd.Series) -> pd.Series:
+    """True where a value is 10 digits ending in the Luhn check digit of ``80840`` + the first 9."""
+    return pd.Series(judge_distinct(values, _npi_valid), index=values.index)
+
+
+def _iso_date_valid(values: pd.Series) -> np.ndarray:
     shaped = values.str.fullmatch(_ISO_DATE).fillna(False).astype(bool)
     parsed = pd.to_datetime(values.where(shaped), format="%Y-%m-%d", errors="coerce")
-    return shaped & parsed.notna()
+    return (shaped & parsed.notna()).to_numpy(dtype=bool)
+
+
+def iso_date_valid(values: pd.Series) -> pd.Series:
+    """True where a value is ``YYYY-MM-DD`` and names a real calendar day (no 2023-02-30)."""
+    return pd.Series(judge_distinct(values, _iso_date_valid), index=values.index)
+
+
+def _pointer_targets(pointers: str, diagnosis_count: int) -> tuple[np.ndarray, bool]:
+    """The diagnosis positions a pointer list (``1:3``) names, and whether a number names none that can exist."""
+    needed = np.zeros(diagnosis_count, dtype=bool)
+    impossible = False
+    for token in pointers.split(":"):
+        if not _DIGITS.fullmatch(token):
+            continue  # not a number: the pointer format rule reports it
+        pointer = int(token)
+        if 1 <= pointer <= min(diagnosis_count, _MAX_POINTED_DIAGNOSIS):
+            needed[pointer - 1] = True
+        else:
+            impossible = True
+    return needed, impossible
 
 
 def diagnosis_pointers_resolve(frame: pd.DataFrame) -> pd.Series:
@@ -80,39 +105,31 @@ def diagnosis_pointers_resolve(frame: pd.DataFrame) -> pd.Series:
     A missing pointer list passes (the required rule reports it) and a token that is not a number passes
     (the pointer format rule reports it); a number that names no present diagnosis fails.
     """
-    pointers = frame.iloc[:, 0].astype("str")
-    present = frame.iloc[:, 1:].notna().to_numpy()
-    if present.shape[1]:
-        blank = frame.iloc[:, 1:].apply(lambda column: column.astype("str").str.strip().eq("")).to_numpy()
-        present &= ~np.asarray(blank, dtype=bool)
-    diagnosis_count = present.shape[1]
-    ok = np.ones(len(frame), dtype=bool)
-    tokens = pointers.str.split(":", expand=True)
-    if tokens.shape[1] == 0:
-        return pd.Series(ok, index=frame.index)
-    rows = np.arange(len(frame))
-    for position in range(tokens.shape[1]):
-        token = tokens.iloc[:, position]
-        numeric = pd.to_numeric(
-            token.where(token.str.fullmatch(r"\d+").fillna(False).astype(bool)), errors="coerce"
-        ).to_numpy(dtype=float)
-        is_number = ~np.isnan(numeric)
-        pointer = np.where(is_number, numeric, 0).astype(np.int64)
-        in_range = is_number & (pointer >= 1) & (pointer <= min(diagnosis_count, _MAX_POINTED_DIAGNOSIS))
-        target_present = np.zeros(len(frame), dtype=bool)
-        target_present[in_range] = present[rows[in_range], pointer[in_range] - 1]
-        ok &= ~is_number | target_present
-    return pd.Series(ok, index=frame.index)
+    diagnoses = frame.iloc[:, 1:]
+    present = np.column_stack(
+        [judge_distinct(diagnoses[c], lambda text: ~text.str.strip().eq("").to_numpy(dtype=bool)) for c in diagnoses]
+        or [np.zeros(len(frame), dtype=bool)]
+    )[:, : diagnoses.shape[1]]
+    codes, uniques = pd.factorize(frame.iloc[:, 0])
+    targets = [_pointer_targets(str(text), diagnoses.shape[1]) for text in uniques]
+    # Row -1 of each table is for a missing pointer list: it names nothing, so it passes.
+    needed = np.vstack([*(t[0] for t in targets), np.zeros(diagnoses.shape[1], dtype=bool)])
+    impossible = np.array([*(t[1] for t in targets), False], dtype=bool)
+    dangling = (needed[codes] & ~present).any(axis=1) if diagnoses.shape[1] else np.zeros(len(frame), dtype=bool)
+    return pd.Series(~impossible[codes] & ~dangling, index=frame.index)
 
 
 class ColumnValuesValidNpi(ColumnMapMetricProvider):
     """Metric ``column_values.valid_npi``: the NPI Luhn check (80840 prefix), vectorised."""
 
     condition_metric_name = "column_values.valid_npi"
+    # Nulls pass here instead of being filtered out first: GX filters by copying the non-null rows of the
+    # whole frame, seconds per million rows for an optional column.
+    filter_column_isnull = False
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
-        return npi_check_digit_valid(column)
+        return column.isna() | npi_check_digit_valid(column)
 
 
 class ExpectColumnValuesToBeValidNpi(ColumnMapExpectation):
@@ -160,10 +177,12 @@ class ColumnValuesIsoDate(ColumnMapMetricProvider):
     """Metric ``column_values.iso_date``: ``YYYY-MM-DD`` naming a real calendar day, vectorised."""
 
     condition_metric_name = "column_values.iso_date"
+    # Nulls pass here instead of being filtered out first (see ColumnValuesValidNpi).
+    filter_column_isnull = False
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
-        return iso_date_valid(column)
+        return column.isna() | iso_date_valid(column)
 
 
 class ExpectColumnValuesToBeIsoDate(ColumnMapExpectation):
@@ -265,108 +284,9 @@ class ExpectDiagnosisPointersToReferencePresentDiagnoses(MulticolumnMapExpectati
     ]
 
 
-def icd10cm_billable_on(codes: pd.Series, service_dates: pd.Series) -> pd.Series:
-    """True where a code is billable in the ICD-10-CM release in force on its row's service date.
-
-    Codes are compared upper-cased without the dot. A value that is not shaped like an ICD-10-CM code
-    passes (the format rule reports it), so one bad value fails one rule. Dates before the oldest shipped
-    release are checked against that release.
-    """
-    text = codes.astype("str")
-    shaped = text.str.fullmatch(ICD10CM_SHAPE).fillna(False).astype(bool).to_numpy()
-    normalised = text.str.replace(".", "", regex=False)
-    when = pd.to_datetime(service_dates, errors="coerce")
-    releases = load_icd10cm_releases()
-    billable = np.zeros(len(text), dtype=bool)
-    for position, release in enumerate(releases):
-        applies = np.ones(len(text), dtype=bool)
-        if position > 0:
-            applies &= (when >= pd.Timestamp(release.effective_from)).fillna(False).to_numpy(dtype=bool)
-        if position + 1 < len(releases):
-            applies &= ~(when >= pd.Timestamp(releases[position + 1].effective_from)).fillna(False).to_numpy(dtype=bool)
-        if applies.any():
-            billable[applies] = normalised[applies].isin(release.codes).to_numpy(dtype=bool)
-    return pd.Series(billable | ~shaped, index=codes.index)
-
-
 def first_of_duplicates(frame: pd.DataFrame) -> pd.Series:
     """True for the first row of each combination of the frame's values; repeats are False (nulls compare equal)."""
     return ~frame.duplicated(keep="first")
-
-
-class ColumnPairIcd10cmBillable(ColumnPairMapMetricProvider):
-    """Metric ``column_pair_values.icd10cm_billable_on_date``: code billable in the release of the date."""
-
-    condition_metric_name = "column_pair_values.icd10cm_billable_on_date"
-    condition_domain_keys = (
-        "batch_id",
-        "table",
-        "column_A",
-        "column_B",
-        "row_condition",
-        "condition_parser",
-        "ignore_row_if",
-    )
-    condition_value_keys = ()
-
-    @column_pair_condition_partial(engine=PandasExecutionEngine)  # type: ignore[untyped-decorator]
-    def _pandas(cls, column_A: pd.Series, column_B: pd.Series, **kwargs: Any) -> pd.Series:
-        return icd10cm_billable_on(column_A, column_B)
-
-
-class ExpectColumnValuesToBeBillableIcd10cm(ColumnPairMapExpectation):
-    """Expect ICD-10-CM codes (column_A) to be billable in the code set in force on the date (column_B).
-
-    The code set is the shipped CMS releases (``expectations/codesets``); only their names reach the
-    expectation's configuration, never the 74,000 codes.
-    """
-
-    ignore_row_if: Literal["both_values_are_missing", "either_value_is_missing", "neither"] = "either_value_is_missing"
-    map_metric = "column_pair_values.icd10cm_billable_on_date"
-    success_keys = ("column_A", "column_B", "ignore_row_if", "mostly")
-
-    examples: ClassVar[list[dict[str, Any]]] = [
-        {
-            "data": {
-                "dx_good": ["E11.9", "I10", "M5450", "Z23", None],
-                "dx_unknown": ["E11", "M545", "E1199", "I10", "I109"],
-                "dx_new_code": ["E11A", "E11A", "I10", "I10", "I10"],
-                "dx_malformed": ["1I0", "E1.9", "I10", "I10", None],
-                "dos": ["2025-06-01", "2025-06-01", "2026-05-01", "2026-05-01", "2026-05-01"],
-            },
-            "only_for": ["pandas"],
-            "tests": [
-                {
-                    "title": "billable_codes_pass",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column_A": "dx_good", "column_B": "dos"},
-                    "out": {"success": True},
-                },
-                {
-                    "title": "categories_deleted_and_invented_codes_fail",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column_A": "dx_unknown", "column_B": "dos"},
-                    "out": {"success": False, "unexpected_count": 4},
-                },
-                {
-                    "title": "a_code_added_later_fails_before_its_release",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column_A": "dx_new_code", "column_B": "dos"},
-                    "out": {"success": False, "unexpected_count": 2},
-                },
-                {
-                    "title": "malformed_values_are_left_to_the_format_rule",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column_A": "dx_malformed", "column_B": "dos"},
-                    "out": {"success": True},
-                },
-            ],
-        }
-    ]
 
 
 class MulticolumnFirstOfDuplicates(MulticolumnMapMetricProvider):

@@ -1,6 +1,6 @@
 """Run the charges suite over a charge export and turn GX results into rejections, warnings and a summary.
 
-Row-level GX results (COMPLETE, indexed by charge_id and row position, failing values excluded) serve only
+Row-level GX results (COMPLETE, indexed by row position, failing values excluded) serve only
 to quarantine rows; the value shown on a rejection is re-read from the frame and masked. The summary and its
 markdown carry rule names, columns and counts, never values.
 """
@@ -8,18 +8,23 @@ markdown carry rule names, columns and counts, never values.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
+from unittest import mock
 
 import great_expectations as gx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.execution_engine import pandas_execution_engine as _pandas_engine
 
 from expectations.charges import ERROR, PayerChargeRules, add_typed_views, build_charges_suite
+from expectations.custom_cells import failing_cells, judges_cells
 from expectations.masking import mask_value
 from revcycle.charge_export import COLUMN_NAMES, REQUIRED_COLUMNS
 from revcycle.errors import RunFailure
@@ -91,7 +96,7 @@ class ChargeValidation:
 
 
 def prepare_charges(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame the suite runs on: export columns as text, blanks as null, typed views, row positions.
+    """The frame the suite runs on: export columns as text, blanks as null, typed views.
 
     An absent optional column is added empty (absent and empty mean the same); an absent required column
     stays absent so the structure rule reports it.
@@ -100,31 +105,34 @@ def prepare_charges(frame: pd.DataFrame) -> pd.DataFrame:
     columns: dict[str, pd.Series] = {}
     for name in COLUMN_NAMES:
         if name in frame.columns:
-            text = frame[name].reset_index(drop=True).astype("str")
-            columns[name] = _one_chunk(text.mask(text.str.strip().eq("")))
+            columns[name] = _text_column(frame[name].reset_index(drop=True))
         elif name not in REQUIRED_COLUMNS:
             columns[name] = pd.Series(np.nan, index=index, dtype="str")
     prepared = pd.DataFrame(columns, index=index)
-    prepared[ROW_COLUMN] = np.arange(len(frame), dtype=np.int64)
     missing_required = [name for name in REQUIRED_COLUMNS if name not in prepared.columns]
     if missing_required:
         return prepared
     return add_typed_views(prepared)
 
 
-def _one_chunk(text: pd.Series) -> pd.Series:
-    """The column with its Arrow data in one contiguous chunk.
+def _text_column(values: pd.Series) -> pd.Series:
+    """The column as text with blank values null, its Arrow data in one contiguous chunk.
 
-    GX selects rows of the whole frame several times per rule; on a column split in many Arrow chunks each
-    selection costs several times more (measured: 30 s instead of 12 s for the suite on 200,000 rows).
+    GX selects rows of the frame for some rules; on a column split in many Arrow chunks each selection costs
+    several times more (measured: 30 s instead of 12 s for the suite on 200,000 rows).
     """
+    text = values.astype("str")
     arrow = getattr(text.array, "__arrow_array__", None)
     if arrow is None:
-        return text
+        return text.mask(text.str.strip().eq(""))
     data = arrow()
-    if getattr(data, "num_chunks", 1) <= 1:
-        return text
-    return pd.Series(pd.array(pa.chunked_array([data.combine_chunks()]), dtype=text.dtype), index=text.index)
+    if isinstance(data, pa.ChunkedArray):
+        data = data.combine_chunks()
+    # Whitespace-only or empty; computed without building stripped copies of a million strings.
+    blank = pc.or_(pc.equal(pc.binary_length(data), 0), pc.utf8_is_space(data))
+    if pc.any(blank).as_py():
+        data = pc.if_else(blank, pa.scalar(None, type=data.type), data)
+    return pd.Series(pd.array(pa.chunked_array([data]), dtype=text.dtype), index=text.index)
 
 
 def validate_charges(
@@ -136,29 +144,80 @@ def validate_charges(
     """Validate a charge export (all values text) against the charges suite with GX."""
     prepared = prepare_charges(frame)
     suite = build_charges_suite(payer_rules, today=today)
-    result = _run_suite(prepared, suite)
+    result = _run_suite(_gx_frame(prepared, suite), suite)
     collected = _collect(result.results, prepared)
     return replace(collected, gx_result=result)
+
+
+def columns_read(suite: gx.ExpectationSuite) -> set[str] | None:
+    """The columns the suite's expectations read (domains and row conditions); None when it cannot tell."""
+    read: set[str] = set()
+    for expectation in suite.expectations:
+        kwargs = expectation.configuration.kwargs
+        read.update(kwargs[key] for key in ("column", "column_A", "column_B") if kwargs.get(key))
+        read.update(kwargs.get("column_list") or ())
+        condition = kwargs.get("row_condition")
+        if condition is None:
+            continue
+        if not hasattr(condition, "dict"):
+            return None  # a condition string: its columns are not known without parsing it
+        read.update(_condition_columns(condition.dict()))
+    return read
+
+
+def _condition_columns(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return {name for item in node for name in _condition_columns(item)}
+    if not isinstance(node, dict):
+        return set()
+    names = {node["column"]["name"]} if isinstance(node.get("column"), dict) else set()
+    return names | {name for value in node.values() for name in _condition_columns(value)}
+
+
+def _gx_frame(prepared: pd.DataFrame, suite: gx.ExpectationSuite) -> pd.DataFrame:
+    """The frame GX validates: the columns some rule reads, indexed by row position (index named ``__row``).
+
+    GX selects rows of the whole frame for some rules: every column it carries costs on each selection.
+    With the row position as a named index GX lists failing rows by it without a per-row lookup.
+    """
+    read = columns_read(suite)
+    narrow = prepared if read is None else prepared[[c for c in prepared.columns if c in read]]
+    return narrow.set_axis(pd.RangeIndex(len(narrow), name=ROW_COLUMN), axis=0)
 
 
 def _run_suite(prepared: pd.DataFrame, suite: gx.ExpectationSuite) -> Any:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     asset = context.data_sources.add_pandas("charges").add_dataframe_asset("charge_export")
-    batch = asset.add_batch_definition_whole_dataframe("whole_export").get_batch(
-        batch_parameters={"dataframe": prepared}
-    )
-    index_columns = ["charge_id", ROW_COLUMN] if "charge_id" in prepared.columns else [ROW_COLUMN]
-    return batch.validate(
-        suite,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": index_columns,
-            "exclude_unexpected_values": True,
-            # The query string costs a whole-frame row selection per rule and is never used.
-            "return_unexpected_index_query": False,
-        },
-    )
+    with _no_data_fingerprint():
+        batch = asset.add_batch_definition_whole_dataframe("whole_export").get_batch(
+            batch_parameters={"dataframe": prepared}
+        )
+        return batch.validate(suite, result_format=_ROW_RESULTS)
+
+
+@contextmanager
+def _no_data_fingerprint() -> Iterator[None]:
+    """Keep GX from hashing every value of a frame under 1 GB into a batch marker, twice per validation.
+
+    The fingerprint (an md5 over the data, so derived from PHI) is not used by any rule, yet costs 10 s
+    on a million charge lines. GX skips it above ``HASH_THRESHOLD`` bytes; this lowers the threshold for
+    the duration of the validation. Without that constant (another GX release) nothing changes.
+    """
+    if not hasattr(_pandas_engine, "HASH_THRESHOLD"):
+        yield
+        return
+    with mock.patch.object(_pandas_engine, "HASH_THRESHOLD", 0):
+        yield
+
+
+_ROW_RESULTS: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": [ROW_COLUMN],
+    "exclude_unexpected_values": True,
+    # The query string costs a whole-frame row selection per rule and is never used.
+    "return_unexpected_index_query": False,
+}
 
 
 def _raised(exception_info: Any) -> bool:
@@ -185,12 +244,20 @@ def _collect(results: Iterable[Any], prepared: pd.DataFrame) -> ChargeValidation
         if _raised(result.exception_info):
             # Only names go in the message: the traceback may quote data.
             raise ChargeRuleNotEvaluated(f"GX could not evaluate rule {rule!r} on column {column!r}")
-        found = _findings(result.result, prepared, rule, column, severity, expectation_type)
+        rows = _failing_rows(result.result)
+        if judges_cells(expectation_type) and meta.get("columns"):
+            found = _cell_findings(rows, prepared, result.expectation_config.kwargs, rule, severity, expectation_type)
+            # One summary line per judged column, as if each were its own rule: counts per column.
+            failing_by_column = {name: 0 for name in meta["columns"]}
+            for finding in found:
+                failing_by_column[finding.column] = failing_by_column.get(finding.column, 0) + 1
+        else:
+            found = _findings(rows, prepared, rule, column, severity, expectation_type)
+            failing_by_column = {column: int(result.result.get("unexpected_count") or 0)}
         (rejections if severity == ERROR else warnings).extend(found)
-        failing = int(result.result.get("unexpected_count") or 0)
-        summary.append(
-            RuleSummary(rule, column, severity, expectation_type, failing, failing / rows_total if rows_total else 0.0)
-        )
+        for name, failing in failing_by_column.items():
+            share = failing / rows_total if rows_total else 0.0
+            summary.append(RuleSummary(rule, name, severity, expectation_type, failing, share))
     rejections.sort(key=lambda r: (r.row, r.rule, r.column))
     warnings.sort(key=lambda r: (r.row, r.rule, r.column))
     summary.sort(key=lambda s: (s.severity, s.rule, s.column))
@@ -212,21 +279,41 @@ def _check_structure(results: list[Any]) -> None:
         raise MissingChargeColumns(f"charge export lacks required columns: {missing}")
 
 
+def _failing_rows(gx_result: Mapping[str, Any]) -> list[int]:
+    indexed = gx_result.get("unexpected_index_list") or []
+    # With exclude_unexpected_values and a named index GX gives one dict: {"__row": [..]}.
+    return [int(r) for entry in indexed for r in entry[ROW_COLUMN]]
+
+
+def _rejection(
+    prepared: pd.DataFrame, row: int, rule: str, expectation_type: str, column: str, severity: str
+) -> Rejection:
+    charge_id = prepared["charge_id"].iat[row] if "charge_id" in prepared.columns else None
+    value = prepared[column].iat[row] if column in prepared.columns else None
+    return Rejection(
+        charge_id=charge_id if isinstance(charge_id, str) else None,
+        rule=rule,
+        expectation_type=expectation_type,
+        column=column,
+        severity=severity,
+        masked_value=mask_value(column, value),
+        row=row,
+    )
+
+
 def _findings(
-    gx_result: Mapping[str, Any],
+    rows: list[int],
     prepared: pd.DataFrame,
     rule: str,
     column: str,
     severity: str,
     expectation_type: str,
 ) -> list[Rejection]:
-    indexed = gx_result.get("unexpected_index_list") or []
-    if not indexed:
+    if not rows:
         return []
-    # With exclude_unexpected_values GX gives one dict of parallel lists: {"charge_id": [..], "__row": [..]}.
-    rows = [int(r) for entry in indexed for r in entry[ROW_COLUMN]]
-    charge_ids = prepared["charge_id"].to_numpy()[rows] if "charge_id" in prepared.columns else [None] * len(rows)
-    values = prepared[column].to_numpy()[rows]
+    # Only the failing rows are read: a whole column as Python objects costs a second per million rows.
+    charge_ids = prepared["charge_id"].take(rows).to_numpy() if "charge_id" in prepared.columns else [None] * len(rows)
+    values = prepared[column].take(rows).to_numpy()
     found: list[Rejection] = []
     for row, charge_id, value in zip(rows, charge_ids, values, strict=True):
         found.append(
@@ -240,6 +327,29 @@ def _findings(
                 row=row,
             )
         )
+    return found
+
+
+def _cell_findings(
+    rows: list[int],
+    prepared: pd.DataFrame,
+    kwargs: Mapping[str, Any],
+    rule: str,
+    severity: str,
+    expectation_type: str,
+) -> list[Rejection]:
+    """One rejection per failing cell of the rows GX failed: the rule's own cell check names the columns."""
+    if not rows:
+        return []
+    judged = prepared[list(kwargs["column_list"])].iloc[rows]
+    cells = failing_cells(expectation_type, judged, kwargs)
+    flags = cells.to_numpy(dtype=bool)
+    found: list[Rejection] = []
+    for position, row in enumerate(rows):
+        columns = [str(name) for name, failed in zip(cells.columns, flags[position], strict=True) if failed]
+        if not columns:
+            raise ChargeRuleNotEvaluated(f"rule {rule!r} failed row {row} but names no failing column")
+        found += [_rejection(prepared, row, rule, expectation_type, name, severity) for name in columns]
     return found
 
 

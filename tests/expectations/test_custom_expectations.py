@@ -10,26 +10,44 @@ import pandas as pd
 import pytest
 
 from expectations.custom import (
-    ExpectColumnValuesToBeBillableIcd10cm,
     ExpectColumnValuesToBeIsoDate,
     ExpectColumnValuesToBeValidNpi,
     ExpectDiagnosisPointersToReferencePresentDiagnoses,
     ExpectRowsToBeFirstOfTheirValues,
     diagnosis_pointers_resolve,
-    icd10cm_billable_on,
     npi_check_digit_valid,
+)
+from expectations.custom_cells import (
+    ExpectColumnsValuesToBeBillableIcd10cm,
+    ExpectColumnsValuesToMatchRegex,
+    ExpectColumnsValuesToNotBeNull,
+    failing_cells,
+    icd10cm_billable_on,
+    judges_cells,
 )
 from expectations.custom_claims import (
     ExpectAmountsToBalance,
     ExpectColumnValueCountsToBeAtMost,
     ExpectGroupTotalToEqualSumOfParts,
 )
+from expectations.custom_conditional import (
+    ExpectColumnPairValuesToBeOrderedWherePresent,
+    ExpectColumnValuesToBeAtLeastWhen,
+    ExpectColumnValuesToBePresentWhen,
+    ExpectColumnValuesToMatchRegexWhen,
+)
 
 CUSTOM = (
     ExpectColumnValuesToBeValidNpi,
     ExpectColumnValuesToBeIsoDate,
     ExpectDiagnosisPointersToReferencePresentDiagnoses,
-    ExpectColumnValuesToBeBillableIcd10cm,
+    ExpectColumnsValuesToBeBillableIcd10cm,
+    ExpectColumnsValuesToMatchRegex,
+    ExpectColumnsValuesToNotBeNull,
+    ExpectColumnValuesToBePresentWhen,
+    ExpectColumnValuesToMatchRegexWhen,
+    ExpectColumnValuesToBeAtLeastWhen,
+    ExpectColumnPairValuesToBeOrderedWherePresent,
     ExpectRowsToBeFirstOfTheirValues,
     ExpectGroupTotalToEqualSumOfParts,
     ExpectAmountsToBalance,
@@ -116,3 +134,32 @@ def test_icd10cm_release_follows_the_date_of_service() -> None:
     codes = pd.Series(["E11A", "E11.A", "E11A", "e119", "E119", "M545"], dtype="str")
     dates = pd.Series(["2025-09-30", "2026-04-01", "2026-11-01", "2026-11-01", "2019-01-01", "2019-01-01"])
     assert icd10cm_billable_on(codes, dates).tolist() == [False, True, True, True, True, False]
+
+
+def test_failing_cells_name_the_columns_the_rule_failed_on() -> None:
+    frame = pd.DataFrame(
+        {
+            "dx1": ["E11.9", "1I0", None, "I10"],
+            "dx2": ["Z23", "E1", "I1O", None],
+            "dos": ["2025-06-01", "2025-06-01", "2025-06-01", None],
+        },
+        dtype="str",
+    )
+    required = ExpectColumnsValuesToNotBeNull.expectation_type
+    regex = ExpectColumnsValuesToMatchRegex.expectation_type
+    assert judges_cells(required) and judges_cells(regex)
+    assert not judges_cells(ExpectColumnValuesToBeValidNpi.expectation_type)
+    missing = failing_cells(required, frame, {})
+    assert missing.to_dict("list") == {
+        "dx1": [False, False, True, False],
+        "dx2": [False, False, False, True],
+        "dos": [False, False, False, True],
+    }
+    # Two digits after the letter: "1I0" and "E1" fail; "I1O" has a letter O where a digit belongs.
+    mismatched = failing_cells(regex, frame[["dx1", "dx2"]], {"regex": "^[A-Z][0-9]{2}"})
+    assert mismatched.to_dict("list") == {"dx1": [False, True, False, False], "dx2": [False, True, True, False]}
+    # The date column is the rule's input, not a judged column; a row without a date is not judged. Values
+    # not shaped like a code ("1I0", "E1") are the format rule's; "I1O" has the shape but is no code.
+    unbillable = failing_cells(ExpectColumnsValuesToBeBillableIcd10cm.expectation_type, frame, {})
+    assert list(unbillable.columns) == ["dx1", "dx2"]
+    assert unbillable.to_dict("list") == {"dx1": [False, False, False, False], "dx2": [False, False, True, False]}
