@@ -2,6 +2,9 @@
 
 The export is a synthetic block of 20,000 lines repeated with fresh charge ids and MRNs (generating a
 million lines row by row would take longer than validating them), with 3 % defects planted in the block.
+Measured on the 2-core machine: 60.6 s and 2.2 GB peak before the suite was reworked for speed (117
+expectations, many copying rows of the whole frame), about 7 s and 1.5 GB after (54 expectations, the same
+116 rule-column checks and the same rejections).
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ def run(scale: float) -> list[Measurement]:
             peak_rss_mb=peak_rss_mb(),
             notes={
                 "expectations": str(expectations),
+                # Rules per column: a rule over several columns is one expectation but reports per column.
+                "rule_columns": str(len(validation.summary)),
                 "rejected_rows": str(len(validation.rejected_rows)),
                 "string_dtype": str(frame["charge_id"].dtype),
             },

@@ -13,6 +13,7 @@ from expectations.charges import ERROR, WARNING, PayerChargeRules, build_charges
 from expectations.runner import (
     ChargeValidation,
     MissingChargeColumns,
+    columns_read,
     validate_charges,
     validation_summary_markdown,
 )
@@ -119,6 +120,20 @@ DEFECTS: dict[str, tuple[dict[str, str], set[tuple[str, str]]]] = {
         {("original_claim_number_required", "original_claim_number")},
     ),
     "NO-PAYER": ({"payer_id": "NOPE9"}, {("payer_known", "payer_id")}),
+    # A rule over several columns is reported per column: two missing values, two rejections.
+    "TWO-MISSING": (
+        {"member_id": "", "patient_city": " "},
+        {("required", "member_id"), ("required", "patient_city")},
+    ),
+    "TWO-BAD-DX": (
+        {"diagnosis2": "I1", "diagnosis3": "E11", "modifier2": "2", "modifier4": "XYZ"},
+        {
+            ("diagnosis_format", "diagnosis2"),
+            ("diagnosis_code_set", "diagnosis3"),
+            ("modifier_format", "modifier2"),
+            ("modifier_format", "modifier4"),
+        },
+    ),
     "TWO-FAULTS": (
         {"units": "0", "procedure_code": "ABCDE"},
         {("units_positive", "units"), ("procedure_code_format", "procedure_code")},
@@ -289,6 +304,26 @@ def test_row_positions_follow_the_input_frame() -> None:
     assert [(r.charge_id, r.row) for r in result.rejections] == [("B", 1)]
 
 
+def test_the_suite_reads_its_columns_without_row_conditions() -> None:
+    # GX copies the selected rows of the whole frame for a row_condition: conditional rules read two columns.
+    suite = build_charges_suite(PAYERS, today=TODAY)
+    assert all(e.configuration.kwargs.get("row_condition") is None for e in suite.expectations)
+    read = columns_read(suite)
+    assert read is not None
+    named = {c for e in suite.expectations for c in e.meta.get("columns", [e.meta["column"]])} - {"*"}
+    assert named <= read
+    assert {"payer_id", "claim_type", "claim_frequency_code", "service_date_from__date"} <= read
+    assert not {"group_number", "prior_authorization", "rendering_last_name"} & read  # no rule reads them
+
+
+def test_validation_leaves_gx_settings_as_it_found_them() -> None:
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    before = pandas_execution_engine.HASH_THRESHOLD
+    validate_charges(charges_frame([CLEAN_ROW]), today=TODAY)
+    assert pandas_execution_engine.HASH_THRESHOLD == before > 0
+
+
 def test_every_expectation_is_labelled_and_unique() -> None:
     suite = build_charges_suite(PAYERS, today=date(2025, 1, 1))
     keys = []
@@ -300,4 +335,5 @@ def test_every_expectation_is_labelled_and_unique() -> None:
         assert getattr(expectation, "mostly", 1) == 1
         keys.append((meta["rule"], meta["column"]))
     assert len(keys) == len(set(keys))
+    assert ("required", "*") in keys and ("diagnosis_code_set", "diagnosis1..diagnosis12") in keys
     assert ("member_id_format.ACME1", "member_id") in keys and ("member_id_format.BETA2", "member_id") in keys
