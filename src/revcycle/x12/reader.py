@@ -21,7 +21,7 @@ from typing import BinaryIO
 CHUNK_SIZE = 32 * 1024
 # Characters split into one batch of segments. Small enough that a batch (and the objects a reader builds from
 # it) mostly dies before the cyclic GC's youngest generation fills up (700 objects), so collections stay cheap:
-# measured on a synthetic 835, 32 KB batches cost the 835 reader 12 % more time than 4-8 KB ones.
+# measured on a synthetic 835, 32 KB batches cost the 835 reader 12-20 % more time than 4-8 KB ones.
 BLOCK_SIZE = 6 * 1024
 
 # Longest stretch scanned for the 16 ISA element separators; a real ISA is 106 characters.
