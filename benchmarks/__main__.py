@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     print(render_table(("benchmark", "seconds", "work", "rate", "peak RSS MB"), rows))
     out = Path(benchmarks.__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps([asdict(m) | {"rate": m.rate} for m in results], indent=2))
+    latest = out / "latest.json"
+    # Merge by name so running one benchmark keeps the others' last figures.
+    kept = {entry["name"]: entry for entry in (json.loads(latest.read_text()) if latest.exists() else [])}
+    kept.update({m.name: asdict(m) | {"rate": m.rate} for m in results})
+    latest.write_text(json.dumps(list(kept.values()), indent=2))
     return 0
 
 
