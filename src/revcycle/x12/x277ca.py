@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from revcycle.x12.reader import Problem, Segment, read_segments
+from revcycle.x12.transactions import build_transactions
 from revcycle.x12.x835 import parse_amount
 
 ACCEPTED_CATEGORIES = frozenset({"A1", "A2", "A5"})
@@ -155,31 +156,7 @@ class Read277CA:
 def read_277ca(source: bytes | str | os.PathLike[str] | BinaryIO) -> Read277CA:
     """Parse every 277 transaction set of a file as a 277CA; others are reported as problems."""
     problems: list[Problem] = []
-    acks: list[Ack277CA] = []
-    builder: Builder277CA | None = None
-    for seg in read_segments(source, problems):
-        if seg.id == "ST":
-            if builder is not None:
-                acks.append(builder.finish())
-            builder = None
-            if seg.get(1).strip() == "277":
-                builder = Builder277CA(seg)
-            else:
-                problems.append(
-                    Problem(
-                        seg.index,
-                        "UNEXPECTED_TRANSACTION",
-                        f"transaction set {seg.get(1).strip()!r} is not a 277",
-                    )
-                )
-        elif seg.id == "SE":
-            if builder is not None:
-                acks.append(builder.finish())
-            builder = None
-        elif builder is not None:
-            builder.feed(seg)
-    if builder is not None:
-        acks.append(builder.finish())
+    acks = build_transactions(read_segments(source, problems), "277", Builder277CA, problems)
     for ack in acks:
         problems.extend(ack.problems)
     return Read277CA(acks, problems)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from revcycle.x12.reader import Problem, Segment, read_segments
+from revcycle.x12.transactions import build_transactions
 
 
 @dataclass(frozen=True)
@@ -174,34 +175,13 @@ class Read999:
 def read_999(source: bytes | str | os.PathLike[str] | BinaryIO) -> Read999:
     """Parse every 999 transaction set and TA1 of a file; other transaction sets are reported as problems."""
     problems: list[Problem] = []
-    acks: list[Ack999] = []
     ta1s: list[TA1Ack] = []
-    builder: Builder999 | None = None
-    for seg in read_segments(source, problems):
+
+    def take_ta1(seg: Segment) -> None:
         if seg.id == "TA1":
             ta1s.append(parse_ta1(seg))
-        elif seg.id == "ST":
-            if builder is not None:
-                acks.append(builder.finish())
-            builder = None
-            if seg.get(1).strip() == "999":
-                builder = Builder999(seg)
-            else:
-                problems.append(
-                    Problem(
-                        seg.index,
-                        "UNEXPECTED_TRANSACTION",
-                        f"transaction set {seg.get(1).strip()!r} is not a 999",
-                    )
-                )
-        elif seg.id == "SE":
-            if builder is not None:
-                acks.append(builder.finish())
-            builder = None
-        elif builder is not None:
-            builder.feed(seg)
-    if builder is not None:
-        acks.append(builder.finish())
+
+    acks = build_transactions(read_segments(source, problems), "999", Builder999, problems, outside=take_ta1)
     for ack in acks:
         problems.extend(ack.problems)
     return Read999(acks, ta1s, problems)
