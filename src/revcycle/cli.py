@@ -119,7 +119,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(render_table(("KPI", "Value"), list(result["kpis"].items())))
     print(
         f"\nLook around in {workdir}: outbound/ (837s sent), inbound/ (999, 277CA, 835 received), "
-        f"warehouse.db, logs/{log_file.name}"
+        f"warehouse.db, report.html (charts), data-docs/ (validation results), logs/{log_file.name}"
     )
     return 0
 

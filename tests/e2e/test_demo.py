@@ -42,6 +42,8 @@ def test_every_x12_file_of_the_demo_passes_pyx12(demo_run: dict[str, object]) ->
 def test_the_workdir_keeps_what_a_person_wants_to_see(demo_run: dict[str, object]) -> None:
     workdir = Path(str(demo_run["workdir"]))
     assert (workdir / "warehouse.db").is_file()
+    assert (workdir / "report.html").is_file()
+    assert "report.html" in str(demo_run["stdout"])
     assert list((workdir / "logs").glob("run-*.log"))
     assert (workdir / "outbound").stat().st_mode & 0o777 == 0o700
     assert (workdir / "inbound").stat().st_mode & 0o777 == 0o700
