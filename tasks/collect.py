@@ -58,7 +58,7 @@ def collect(warehouse_url: str, inbound_dir: str, clearinghouse_block: str | Non
     kinds: dict[str, int] = {}
     for _name, kind in report.loaded:
         kinds[kind] = kinds.get(kind, 0) + 1
-    check_remittances(Path(inbound_dir), [name for name, kind in report.loaded if kind == "835"])
+    check_remittances(Path(inbound_dir), [report.stored[name] for name, kind in report.loaded if kind == "835"])
     return {"loaded": kinds, "duplicates": len(report.skipped_duplicates), "refused": report.refused_names}
 
 
@@ -95,7 +95,8 @@ def flag_overdue_acknowledgments(warehouse_url: str, overdue_hours: float) -> li
 
 
 def check_remittances(inbound_dir: Path, names: list[str]) -> list[dict[str, Any]]:
-    """Run the remittances suite over the 835s just loaded; problems become warnings and a table artifact.
+    """Run the remittances suite over the 835s just loaded (``names``: their stored names in ``inbound_dir``);
+    problems become warnings and a table artifact.
 
     Amounts are reported as received, never adjusted. The artifact names files, rules and counts only.
     """

@@ -84,14 +84,18 @@ def register_source_file(
 
 
 def stored_file_name(name: str, sha256: str) -> str:
-    """The name a received file is kept under, locally and in the remote archive: its name, a dot, its sha256.
+    """The name a received file is kept under, locally and in the remote archive: its sha256 before its extension.
 
-    Two different files sent under one name (payers reuse ``ERA.835``) get two names; the same bytes get the
-    same name, whatever else happens. The original name is cut (at a character, to 190 bytes) so the whole
-    stays within the 255 bytes a file name may have.
+    ``ERA.835`` with content hash ``h`` is kept as ``ERA.h.835``: two different files sent under one name
+    (payers reuse ``ERA.835``) get two names, the same bytes always the same one, and the extension stays
+    last for the tools that go by it. The name before the hash is cut (at a character, to 170 bytes) and an
+    extension of more than 16 bytes is not treated as one, so the whole stays well within 255 bytes.
     """
-    cut = name.encode("utf-8")[:190].decode("utf-8", "ignore")
-    return f"{cut}.{sha256}"
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension.encode("utf-8")) > 16:
+        stem, extension = name, ""
+    stem = stem.encode("utf-8")[:170].decode("utf-8", "ignore")
+    return f"{stem}.{sha256}.{extension}" if extension else f"{stem}.{sha256}"
 
 
 def mark_source_file_loaded(
