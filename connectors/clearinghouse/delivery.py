@@ -62,8 +62,10 @@ Guard = Callable[[], None]
 """Raises (``RunFailure``) when the run may no longer act on the clearinghouse; called before remote moves."""
 
 
-def _no_guard() -> None:
-    """Outside a lease (tests of the delivery procedure alone): nothing to check."""
+def _check(guard: Guard | None) -> None:
+    # Without a guard (the delivery procedure used on its own, as in its tests) there is no lease to check.
+    if guard is not None:
+        guard()
 
 
 @dataclass
@@ -121,12 +123,13 @@ def upload_interchanges(
     outbound_dir: Path,
     upload_dir: str,
     crash_hook: Callable[[str, str], None] | None = None,
-    guard: Guard = _no_guard,
+    guard: Guard | None = None,
 ) -> UploadReport:
     """Upload every staged or interrupted interchange, reconciling interrupted ones with the server first.
 
     ``crash_hook(step, file_name)`` is called between steps; tests use it to kill the process there.
-    ``guard()`` runs before each rename into the upload folder (the step the clearinghouse acts on).
+    ``guard()`` runs before each interchange's first remote step and again before its rename into the upload
+    folder (the step the clearinghouse acts on).
     """
     report = UploadReport()
     with engine.connect() as conn:
@@ -135,6 +138,7 @@ def upload_interchanges(
         data = _read_staged(outbound_dir, record)
         final = join_remote(upload_dir, record.file_name)
         part = final + PART_SUFFIX
+        _check(guard)
         if record.state == "uploading":
             remote = transport.stat(final)
             if remote is not None and remote.size == record.size:
@@ -157,7 +161,7 @@ def upload_interchanges(
             raise TransientError(f"{record.file_name}.part has the wrong size on the server; will resend")
         if crash_hook:
             crash_hook("before_rename", record.file_name)
-        guard()
+        _check(guard)
         transport.rename(part, final)
         if crash_hook:
             crash_hook("after_rename", record.file_name)
@@ -264,7 +268,7 @@ def collect_responses(
     inbound_local_dir: Path,
     load: ResponseLoader,
     crash_hook: Callable[[str, str], None] | None = None,
-    guard: Guard = _no_guard,
+    guard: Guard | None = None,
 ) -> CollectReport:
     """Download, record, load and archive every file in the inbox; a file loaded before is not loaded again.
 
@@ -309,7 +313,7 @@ def collect_responses(
         if crash_hook:
             crash_hook("after_load", remote.name)
         if archive_dir:
-            guard()
+            _check(guard)
             _archive(transport, remote_path, archive_dir, stored, data)
             with engine.begin() as conn:
                 mark_source_file_archived(conn, entry.id)

@@ -1,7 +1,8 @@
-"""Against a real OpenSSH sshd: uploads land 0600, and a response name reused by the payer loses nothing.
+"""Against a real OpenSSH sshd: uploads land 0600, a response name reused by the payer loses nothing, and a
+run that lost the clearinghouse lease sends nothing.
 
-Issue 9, case 6 (uploaded 837s were created 0666 and landed 0644) and case 4 (a second ``ERA.835`` replaced
-the first one locally, and the first remote archive copy was deleted).
+Issue 9, case 6 (uploaded 837s were created 0666 and landed 0644), case 4 (a second ``ERA.835`` replaced
+the first one locally, and the first remote archive copy was deleted) and case 7 (the lease).
 """
 
 from __future__ import annotations
@@ -9,15 +10,18 @@ from __future__ import annotations
 import hashlib
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from delivery_world import StagedWorld, simulated_responses, staged_world
+from delivery_world import StagedWorld, interchange_states, simulated_responses, staged_world
 from sqlalchemy import select
 from sshd import OpenSshServer
 
 from connectors.clearinghouse.delivery import collect_responses, upload_interchanges
+from revcycle.clock import SimulatedClock
 from revcycle.responses import load_response
+from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, LeaseLost, acquire_lease, held_lease
 from revcycle.warehouse.schema import remittance, source_file
 
 pytestmark = pytest.mark.e2e
@@ -124,3 +128,34 @@ def test_the_same_file_delivered_twice_is_archived_once_and_leaves_the_inbox(
     assert list(inbox.iterdir()) == []
     assert [p.read_bytes() for p in (sshd.served / ARCHIVE).iterdir()] == [era]
     assert [p.read_bytes() for p in world.inbound_dir.iterdir()] == [era]
+
+
+def test_an_upload_whose_lease_was_lost_sends_nothing_and_the_next_holder_sends_everything(
+    sshd: OpenSshServer, world: StagedWorld
+) -> None:
+    clock = SimulatedClock(datetime(2026, 11, 20, 21, 30, tzinfo=UTC))
+    with held_lease(world.engine, CLEARINGHOUSE_LEASE, "nightly-1", 60, clock, renew_every=3600) as lease:
+        clock.advance(timedelta(seconds=61))  # the run stalled past its lease, and the next run took it
+        assert acquire_lease(world.engine, CLEARINGHOUSE_LEASE, "nightly-2", 60, now=clock.now())
+        with sshd.transport() as transport, pytest.raises(LeaseLost):
+            transport.makedirs(UPLOAD)
+            upload_interchanges(
+                world.engine, transport, outbound_dir=world.outbound_dir, upload_dir=UPLOAD, guard=lease.check
+            )
+    assert list((sshd.served / UPLOAD).iterdir()) == []  # not even a .part
+    assert [sshd.opens_for_write(sshd.served / UPLOAD / f"{name}.part") for name in world.names] == [0] * len(
+        world.names
+    )  # the server saw no write at all
+    assert set(interchange_states(world.engine).values()) == {"staged"}
+
+    with (
+        held_lease(world.engine, CLEARINGHOUSE_LEASE, "nightly-2", 60, clock, renew_every=3600) as lease,
+        sshd.transport() as transport,
+    ):
+        report = upload_interchanges(
+            world.engine, transport, outbound_dir=world.outbound_dir, upload_dir=UPLOAD, guard=lease.check
+        )
+    assert report.uploaded == world.names
+    assert sorted(p.name for p in (sshd.served / UPLOAD).iterdir()) == sorted(world.names)
+    parts = [sshd.opens_for_write(sshd.served / UPLOAD / f"{name}.part") for name in world.names]
+    assert parts == [1] * len(world.names)  # the count above can see a write

@@ -1,4 +1,6 @@
-"""The warehouse ledgers: files received, control numbers, interchanges sent, and clearinghouse leases.
+"""The warehouse ledgers: files received (and transaction sets refused), control numbers, interchanges sent.
+
+The clearinghouse lease lives in ``revcycle.warehouse.lease``.
 
 Every side effect outside the warehouse is recorded here first (claimed), then confirmed; a rerun reads
 the ledger to decide what is left to do, so a crash at any point converges on the same state.
@@ -10,10 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, CursorResult, insert, select, update
 
-from revcycle.warehouse.schema import control_counter, interchange, lease, refused_transaction_set, source_file
+from revcycle.warehouse.schema import control_counter, interchange, refused_transaction_set, source_file
 
 
 def inserted_id(result: CursorResult[Any]) -> int:
@@ -224,35 +225,6 @@ def insert_interchange(
         )
     )
     return inserted_id(result)
-
-
-def acquire_lease(engine: Engine, name: str, holder: str, seconds: int) -> bool:
-    """Take the named lease for ``seconds`` unless another holder has an unexpired one."""
-    now = utcnow()
-    with engine.begin() as conn:
-        taken = conn.execute(
-            update(lease)
-            .where(and_(lease.c.name == name, or_(lease.c.expires_at < now, lease.c.holder == holder)))
-            .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds))
-        )
-        if taken.rowcount:
-            return True
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                insert(lease).values(
-                    name=name, holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds)
-                )
-            )
-        return True
-    except IntegrityError:
-        return False
-
-
-def release_lease(engine: Engine, name: str, holder: str) -> None:
-    """Give the lease back (only the holder can)."""
-    with engine.begin() as conn:
-        conn.execute(delete(lease).where(and_(lease.c.name == name, lease.c.holder == holder)))
 
 
 @dataclass(frozen=True)
