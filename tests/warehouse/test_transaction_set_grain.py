@@ -198,6 +198,28 @@ def test_an_835_set_without_a_trace_number_is_refused(warehouse: Engine) -> None
     assert _refused(warehouse) == [("835", 1, "0001", "MISSING_TRACE")]
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "code"),
+    [
+        # CLP04 of ten quintillion dollars: no 64-bit integer holds its cents
+        ("CLP*B1*1*100*80*0*12*PCNB1*11*1", "CLP*B1*1*100*10000000000000000000*0*12*PCNB1*11*1", "AMOUNT_OUT_OF_RANGE"),
+        # SVC05 units of 17 digits: longer than the 16 characters remittance_service.units keeps
+        ("SVC*HC:99213*100*80**1", "SVC*HC:99213*100*80**12345678901234567", "VALUE_TOO_LONG"),
+    ],
+)
+def test_an_835_set_whose_values_the_warehouse_cannot_hold_is_refused_and_the_others_post(
+    warehouse: Engine, old: str, new: str, code: str
+) -> None:
+    _claims(warehouse, "A1", "B1")
+    data = _835(27, _payment("TRACE-A", "A1"), _payment("TRACE-B", "B1"))
+    segments = _segments(data)
+    second = segments.index("ST*835*0002")
+    segments[segments.index(old, second)] = new
+    ingest(warehouse, _join(segments), "ERA.835")
+    assert _traces(warehouse) == ["TRACE-A"]
+    assert _refused(warehouse) == [("835", 2, "0002", code)]
+
+
 # -- GE and IEA errors refuse every set of their group or interchange --------------------------------------
 
 
