@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from revcycle.clock import Clock
 from revcycle.errors import RunFailure
@@ -149,10 +149,13 @@ class Lease:
             try:
                 if not self.renew():
                     return
-            except OperationalError:
-                # A busy database (SQLite's write lock held by a long load): try again next period. If the
-                # lease expires meanwhile, the next renewal or check finds it lost.
-                log.info("could not renew the %s lease this time (database busy); retrying", self.name)
+            except DBAPIError as problem:
+                # A busy or briefly unreachable database (SQLite's write lock held by a long load, a dropped
+                # PostgreSQL connection): try again next period. If the lease expires meanwhile, the next
+                # renewal or check finds it lost.
+                log.info(
+                    "could not renew the %s lease this time (%s); retrying", self.name, type(problem.orig).__name__
+                )
 
     def start_heartbeat(self) -> None:
         """Renew the lease every period from a daemon thread until ``stop_heartbeat`` or until it is lost."""
