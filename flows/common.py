@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 from prefect.runtime import flow_run
 
-from revcycle.errors import RunFailure
+from revcycle.clock import SystemClock
 from revcycle.settings import Settings
-from revcycle.warehouse.ledger import acquire_lease, release_lease
+from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, Lease, held_lease
 from tasks.runtime import warehouse
 
-CLEARINGHOUSE_LEASE = "clearinghouse:default"
+__all__ = ["CLEARINGHOUSE_LEASE", "RunPaths", "batch_date_of_run", "clearinghouse_lease"]
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,12 @@ def batch_date_of_run(settings: Settings, override: str | None = None) -> tuple[
 
 
 @contextmanager
-def clearinghouse_lease(warehouse_url: str, holder: str, seconds: int) -> Iterator[None]:
-    """Hold the clearinghouse lease for the block, or fail the run if another run holds it."""
-    engine = warehouse(warehouse_url)
-    if not acquire_lease(engine, CLEARINGHOUSE_LEASE, holder, seconds):
-        raise RunFailure(
-            "another run is working the clearinghouse (lease held in the warehouse table 'lease'); "
-            "retry when it has finished, or after the lease expires if that run crashed"
-        )
-    try:
-        yield
-    finally:
-        release_lease(engine, CLEARINGHOUSE_LEASE, holder)
+def clearinghouse_lease(warehouse_url: str, holder: str, seconds: int) -> Iterator[Lease]:
+    """Hold the clearinghouse lease for the block (renewed by a heartbeat), or fail the run (``LeaseHeld``).
+
+    A subflow holding it for the same holder inside the block (submit and ingest under the nightly flow)
+    joins the holding and releases nothing; the tasks find it with ``lease_guard`` and check it before each
+    remote rename or archive move.
+    """
+    with held_lease(warehouse(warehouse_url), CLEARINGHOUSE_LEASE, holder, seconds, SystemClock()) as lease:
+        yield lease

@@ -18,6 +18,9 @@ def ingest_responses(
 ) -> dict[str, Any]:
     """Pick up and load every response waiting at the clearinghouse (under the clearinghouse lease).
 
+    Under the nightly flow, ``lease_holder`` is the nightly run: its lease is joined, not taken again, and
+    leaving this flow releases nothing.
+
     Interchanges still without a 999 after REVCYCLE_ACK_OVERDUE_HOURS are flagged (warning and artifact).
     ``clearinghouse_block`` names a saved Clearinghouse SFTP block; without it the REVCYCLE_SFTP_* settings apply.
     """
@@ -25,6 +28,6 @@ def ingest_responses(
     paths = RunPaths.resolve(config, workdir)
     holder = lease_holder or str(flow_run.id or "local")
     with clearinghouse_lease(paths.warehouse_url, holder, config.lock_lease_seconds):
-        collected = collect(paths.warehouse_url, str(paths.inbound_dir), clearinghouse_block)
+        collected = collect(paths.warehouse_url, str(paths.inbound_dir), clearinghouse_block, holder)
     overdue = flag_overdue_acknowledgments(paths.warehouse_url, config.ack_overdue_hours)
     return {**collected, "overdue_acknowledgments": len(overdue)}

@@ -36,7 +36,9 @@ def nightly_revenue_cycle(
     intake = [intake_export(str(path), paths.warehouse_url, batch, config.reject_threshold) for path in exports]
     holder = str(flow_run.id or "local")
     with clearinghouse_lease(paths.warehouse_url, holder, config.lock_lease_seconds):
-        submitted = submit_claims(batch, created, workdir=str(paths.workdir), clearinghouse_block=clearinghouse_block)
+        submitted = submit_claims(
+            batch, created, workdir=str(paths.workdir), clearinghouse_block=clearinghouse_block, lease_holder=holder
+        )
         ingested = ingest_responses(
             workdir=str(paths.workdir), lease_holder=holder, clearinghouse_block=clearinghouse_block
         )

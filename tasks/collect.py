@@ -13,7 +13,9 @@ from connectors.clearinghouse.delivery import collect_responses
 from connectors.clearinghouse.factory import clearinghouse_endpoint, operator_guidance
 from expectations.gate import failures_by_rule
 from expectations.remittances import validate_remittances
+from revcycle.clock import SystemClock
 from revcycle.responses import load_response
+from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, lease_guard
 from revcycle.warehouse.ledger import overdue_interchanges
 from revcycle.x12.x835 import read_835
 from tasks.runtime import retry_on_transient, settings, warehouse
@@ -25,22 +27,35 @@ from tasks.runtime import retry_on_transient, settings, warehouse
     retry_delay_seconds=[10, 60, 300],
     retry_condition_fn=retry_on_transient,
 )
-def collect(warehouse_url: str, inbound_dir: str, clearinghouse_block: str | None = None) -> dict[str, Any]:
+def collect(
+    warehouse_url: str,
+    inbound_dir: str,
+    clearinghouse_block: str | None = None,
+    lease_holder: str | None = None,
+) -> dict[str, Any]:
     """Download, load and archive every response file waiting in the clearinghouse inbox.
 
     ``clearinghouse_block`` names a saved Clearinghouse SFTP block; without it the REVCYCLE_SFTP_* settings apply.
+    ``lease_holder`` is the run holding the clearinghouse lease: it is checked before each archive move.
+    Refused transaction sets are logged and published as the ``refused-transaction-sets`` table artifact
+    (file, set, ST02, code: no values).
     """
     config = settings()
+    engine = warehouse(warehouse_url)
+    guard = (
+        lease_guard(engine, CLEARINGHOUSE_LEASE, lease_holder, SystemClock(config.timezone)) if lease_holder else None
+    )
     with operator_guidance(clearinghouse_block):
         endpoint = clearinghouse_endpoint(config, clearinghouse_block)
         with endpoint.transport as transport:
             report = collect_responses(
-                warehouse(warehouse_url),
+                engine,
                 transport,
                 inbox_dir=endpoint.inbox_dir,
                 archive_dir=endpoint.archive_dir,
                 inbound_local_dir=Path(inbound_dir),
                 load=load_response,
+                guard=guard,
             )
     logger = get_run_logger()
     logger.info(
@@ -55,11 +70,31 @@ def collect(warehouse_url: str, inbound_dir: str, clearinghouse_block: str | Non
             len(report.refused_names),
             ", ".join(report.refused_names),
         )
+    if report.refused_sets:
+        refused = [
+            {"file": name, "set": item.ordinal, "kind": item.kind, "st02": item.control_number, "problem": item.code}
+            for name, item in report.refused_sets
+        ]
+        logger.warning(
+            "refused %d transaction set(s); nothing of them was posted and the files are kept: %s",
+            len(refused),
+            ", ".join(f"{r['file']} set {r['set']} ({r['problem']})" for r in refused),
+        )
+        create_table_artifact(
+            key="refused-transaction-sets",
+            table=refused,
+            description="Transaction sets refused at this pickup (cut, miscounted or in a broken envelope)",
+        )
     kinds: dict[str, int] = {}
     for _name, kind in report.loaded:
         kinds[kind] = kinds.get(kind, 0) + 1
-    check_remittances(Path(inbound_dir), [name for name, kind in report.loaded if kind == "835"])
-    return {"loaded": kinds, "duplicates": len(report.skipped_duplicates), "refused": report.refused_names}
+    check_remittances(Path(inbound_dir), [report.stored[name] for name, kind in report.loaded if kind == "835"])
+    return {
+        "loaded": kinds,
+        "duplicates": len(report.skipped_duplicates),
+        "refused": report.refused_names,
+        "refused_sets": len(report.refused_sets),
+    }
 
 
 @task(name="flag-overdue-acknowledgments", retries=2, retry_delay_seconds=10, retry_condition_fn=retry_on_transient)
@@ -95,7 +130,8 @@ def flag_overdue_acknowledgments(warehouse_url: str, overdue_hours: float) -> li
 
 
 def check_remittances(inbound_dir: Path, names: list[str]) -> list[dict[str, Any]]:
-    """Run the remittances suite over the 835s just loaded; problems become warnings and a table artifact.
+    """Run the remittances suite over the 835s just loaded (``names``: their stored names in ``inbound_dir``);
+    problems become warnings and a table artifact.
 
     Amounts are reported as received, never adjusted. The artifact names files, rules and counts only.
     """

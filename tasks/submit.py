@@ -11,7 +11,9 @@ from prefect import get_run_logger, task
 from connectors.clearinghouse.delivery import upload_interchanges
 from connectors.clearinghouse.factory import clearinghouse_endpoint, operator_guidance
 from connectors.payers import registered_payers
+from revcycle.clock import SystemClock
 from revcycle.submission import SenderIdentity, stage_interchanges
+from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, lease_guard
 from revcycle.x12.write837p import Submitter
 from tasks.runtime import retry_on_transient, settings, warehouse
 
@@ -48,21 +50,32 @@ def stage_claims(warehouse_url: str, outbound_dir: str, batch_date: date, create
     retry_delay_seconds=[10, 60, 300],
     retry_condition_fn=retry_on_transient,
 )
-def upload_claims(warehouse_url: str, outbound_dir: str, clearinghouse_block: str | None = None) -> dict[str, Any]:
+def upload_claims(
+    warehouse_url: str,
+    outbound_dir: str,
+    clearinghouse_block: str | None = None,
+    lease_holder: str | None = None,
+) -> dict[str, Any]:
     """Upload staged interchanges (and reconcile interrupted ones) to the clearinghouse.
 
     ``clearinghouse_block`` names a saved Clearinghouse SFTP block; without it the REVCYCLE_SFTP_* settings apply.
+    ``lease_holder`` is the run holding the clearinghouse lease: it is checked before each remote step.
     """
     config = settings()
+    engine = warehouse(warehouse_url)
+    guard = (
+        lease_guard(engine, CLEARINGHOUSE_LEASE, lease_holder, SystemClock(config.timezone)) if lease_holder else None
+    )
     with operator_guidance(clearinghouse_block):
         endpoint = clearinghouse_endpoint(config, clearinghouse_block)
         with endpoint.transport as transport:
             transport.makedirs(endpoint.upload_dir)
             report = upload_interchanges(
-                warehouse(warehouse_url),
+                engine,
                 transport,
                 outbound_dir=Path(outbound_dir),
                 upload_dir=endpoint.upload_dir,
+                guard=guard,
             )
     get_run_logger().info(
         "uploaded %d, reconciled %d, resent %d interchanges",

@@ -8,14 +8,20 @@ removed and the very same bytes are sent again. Where the clearinghouse took the
 landed, the rerun cannot tell, resends the same bytes, and the clearinghouse's duplicate check answers with
 a TA1 (note 025), which ingest records as "already received".
 
-Collect: each inbox file is downloaded (temp file, size check, fsync, rename), recorded by sha256, loaded in
-one transaction with its ``loaded`` mark, and only then moved to the remote archive.
+Collect: each inbox file is downloaded (temp file, size check, fsync, rename), recorded by sha256, kept under
+its stored name (its name and its sha256, so a payer reusing ``ERA.835`` never replaces an earlier file),
+loaded in one transaction with its ``loaded`` mark, and only then moved to the remote archive under the
+same stored name, never replacing an archive entry.
+
+Both passes take a ``guard``: called before each remote rename (upload) and each archive move (collect),
+it raises ``RunFailure`` when this run no longer holds the clearinghouse lease, so nothing remote happens.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,18 +32,20 @@ from connectors.clearinghouse.transport import (
     HostileRemoteName,
     RemoteFile,
     Transport,
+    fsync_directory,
     join_remote,
     validate_remote_name,
 )
 from revcycle.domain import ClaimStatus
 from revcycle.errors import LedgerConflict, TransientError
-from revcycle.responses import LoadSummary
+from revcycle.responses import LoadSummary, RefusedSet
 from revcycle.warehouse.ledger import (
     InterchangeRecord,
     interchanges_to_upload,
     mark_source_file_archived,
     register_source_file,
     set_interchange_state,
+    stored_file_name,
     utcnow,
 )
 from revcycle.warehouse.schema import claim, claim_event
@@ -45,6 +53,19 @@ from revcycle.warehouse.schema import claim, claim_event
 log = logging.getLogger(__name__)
 
 PART_SUFFIX = ".part"
+# A download waits under this prefix (in inbound/) until its hash, and so its stored name, is known.
+INCOMING_PREFIX = ".incoming."
+# How many ``.N`` suffixes the archive move tries beside a foreign file under the stored name.
+ARCHIVE_SUFFIXES = 99
+
+Guard = Callable[[], None]
+"""Raises (``RunFailure``) when the run may no longer act on the clearinghouse; called before remote moves."""
+
+
+def _check(guard: Guard | None) -> None:
+    # Without a guard (the delivery procedure used on its own, as in its tests) there is no lease to check.
+    if guard is not None:
+        guard()
 
 
 @dataclass
@@ -102,10 +123,13 @@ def upload_interchanges(
     outbound_dir: Path,
     upload_dir: str,
     crash_hook: Callable[[str, str], None] | None = None,
+    guard: Guard | None = None,
 ) -> UploadReport:
     """Upload every staged or interrupted interchange, reconciling interrupted ones with the server first.
 
     ``crash_hook(step, file_name)`` is called between steps; tests use it to kill the process there.
+    ``guard()`` runs before each interchange's first remote step and again before its rename into the upload
+    folder (the step the clearinghouse acts on).
     """
     report = UploadReport()
     with engine.connect() as conn:
@@ -114,6 +138,7 @@ def upload_interchanges(
         data = _read_staged(outbound_dir, record)
         final = join_remote(upload_dir, record.file_name)
         part = final + PART_SUFFIX
+        _check(guard)
         if record.state == "uploading":
             remote = transport.stat(final)
             if remote is not None and remote.size == record.size:
@@ -136,6 +161,7 @@ def upload_interchanges(
             raise TransientError(f"{record.file_name}.part has the wrong size on the server; will resend")
         if crash_hook:
             crash_hook("before_rename", record.file_name)
+        _check(guard)
         transport.rename(part, final)
         if crash_hook:
             crash_hook("after_rename", record.file_name)
@@ -154,12 +180,18 @@ ResponseLoader = Callable[[Connection, int, bytes, str], LoadSummary]
 
 @dataclass
 class CollectReport:
-    """What one collect pass did (file names and kinds only)."""
+    """What one collect pass did (file names, kinds and refused transaction sets only).
+
+    ``loaded`` holds (name as received, kind); ``stored`` maps each name as received to the name the file is
+    kept under in ``inbound/`` and the remote archive (the last one, when a name came twice).
+    """
 
     loaded: list[tuple[str, str]] = field(default_factory=list)
     skipped_duplicates: list[str] = field(default_factory=list)
     refused_names: list[str] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
+    stored: dict[str, str] = field(default_factory=dict)
+    refused_sets: list[tuple[str, RefusedSet]] = field(default_factory=list)
 
 
 def _escaped(name: str) -> str:
@@ -189,9 +221,42 @@ def _safe_listing(transport: Transport, inbox_dir: str, report: CollectReport) -
 
 
 def _remove_stale_downloads(inbound_local_dir: Path) -> None:
-    # A process killed mid-download leaves the temporary file of atomic_local_write; never a final name.
-    for stale in inbound_local_dir.glob(".*.tmp"):
-        stale.unlink(missing_ok=True)
+    # A process killed mid-download leaves the temporary file of atomic_local_write, or a whole download not
+    # yet under its stored name; never a stored name (the rerun downloads the file again).
+    for pattern in (".*.tmp", f"{INCOMING_PREFIX}*"):
+        for stale in inbound_local_dir.glob(pattern):
+            stale.unlink(missing_ok=True)
+
+
+def _archive(transport: Transport, remote_path: str, archive_dir: str, stored: str, data: bytes) -> str:
+    """Move the inbox file into the archive under its stored name, never replacing an archive entry.
+
+    When the stored name is taken by the very same bytes (read back and compared by sha256), the file is
+    archived already: the inbox copy is removed. A different file under that name (put there by someone
+    else) is left alone, and the file goes beside it as ``NAME.1``, ``NAME.2`` ... Returns the archive path.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    for suffix in ("", *(f".{n}" for n in range(1, ARCHIVE_SUFFIXES + 1))):
+        target = join_remote(archive_dir, stored + suffix)
+        try:
+            transport.rename_no_replace(remote_path, target)
+            return target
+        except FileExistsError:
+            existing = transport.stat(target)
+            same_size = existing is not None and existing.size == len(data)
+            if same_size and hashlib.sha256(transport.read(target)).hexdigest() == digest:
+                transport.remove(remote_path)
+                return target
+    raise LedgerConflict(
+        f"archive/{stored} and {ARCHIVE_SUFFIXES} suffixed names are taken by other files; "
+        "move them out of the remote archive folder and rerun"
+    )
+
+
+def _keep_locally(incoming: Path, inbound_local_dir: Path, stored: str) -> None:
+    """Put a finished download under its stored name (the same bytes if a copy is there already)."""
+    os.replace(incoming, inbound_local_dir / stored)
+    fsync_directory(inbound_local_dir)
 
 
 def collect_responses(
@@ -203,8 +268,14 @@ def collect_responses(
     inbound_local_dir: Path,
     load: ResponseLoader,
     crash_hook: Callable[[str, str], None] | None = None,
+    guard: Guard | None = None,
 ) -> CollectReport:
-    """Download, record, load and archive every file in the inbox; a file loaded before is not loaded again."""
+    """Download, record, load and archive every file in the inbox; a file loaded before is not loaded again.
+
+    Each file is kept in ``inbound_local_dir`` and archived remotely under ``stored_file_name`` (its name and
+    its sha256): two different files sent under one name both survive, byte for byte. ``guard()`` runs before
+    each archive move.
+    """
     report = CollectReport()
     inbound_local_dir.mkdir(parents=True, exist_ok=True)
     inbound_local_dir.chmod(0o700)
@@ -213,29 +284,37 @@ def collect_responses(
         transport.makedirs(archive_dir)
     for remote in _safe_listing(transport, inbox_dir, report):
         remote_path = join_remote(inbox_dir, remote.name)
-        local = inbound_local_dir / remote.name
-        transport.download(remote_path, local)
-        local.chmod(0o600)
-        data = local.read_bytes()
+        incoming = inbound_local_dir / f"{INCOMING_PREFIX}{remote.name}"
+        transport.download(remote_path, incoming)
+        incoming.chmod(0o600)
+        data = incoming.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         if crash_hook:
             crash_hook("after_download", remote.name)
         with engine.begin() as conn:
             entry = register_source_file(
-                conn, kind="unknown", name=remote.name, sha256=digest, size=len(data), origin="sftp"
+                conn,
+                kind="unknown",
+                name=remote.name,
+                sha256=digest,
+                size=len(data),
+                origin="sftp",
+                stored_name=stored_file_name(remote.name, digest),
             )
+            stored = entry.stored_name or stored_file_name(remote.name, digest)
+            _keep_locally(incoming, inbound_local_dir, stored)
+            report.stored[remote.name] = stored
             if entry.already_loaded:
                 report.skipped_duplicates.append(remote.name)
             else:
                 summary = load(conn, entry.id, data, remote.name)
                 report.loaded.append((remote.name, summary.kind))
+                report.refused_sets.extend((remote.name, item) for item in summary.refused)
         if crash_hook:
             crash_hook("after_load", remote.name)
         if archive_dir:
-            archived = join_remote(archive_dir, remote.name)
-            if transport.stat(archived) is not None:
-                transport.remove(archived)
-            transport.rename(remote_path, archived)
+            _check(guard)
+            _archive(transport, remote_path, archive_dir, stored, data)
             with engine.begin() as conn:
                 mark_source_file_archived(conn, entry.id)
             report.archived.append(remote.name)

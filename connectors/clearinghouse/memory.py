@@ -26,7 +26,9 @@ from connectors.clearinghouse.transport import (
 
 _T = TypeVar("_T")
 
-OPERATIONS = frozenset({"list_dir", "read", "download", "write", "stat", "rename", "remove", "makedirs"})
+OPERATIONS = frozenset(
+    {"list_dir", "read", "download", "write", "stat", "rename", "rename_no_replace", "remove", "makedirs"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +219,23 @@ class MemoryTransport:
                 self.on_rename(src, dst)
 
         self._run("rename", (src, dst), action)
+
+    def rename_no_replace(self, src: str, dst: str) -> None:
+        """Move ``src`` to ``dst`` unless ``dst`` exists (``FileExistsError``), then call ``on_rename``."""
+
+        def action() -> None:
+            src_key, dst_key = self._key(src), self._key(dst)
+            if src_key not in self.files:
+                raise FileNotFoundError(f"remote file {src!r} does not exist")
+            self._require_parent(dst_key)
+            if dst_key in self.files or dst_key in self.directories:
+                raise FileExistsError(f"remote path {dst!r} exists")
+            self.files[dst_key] = self.files.pop(src_key)
+            self.mtimes[dst_key] = self.mtimes.pop(src_key, self._now())
+            if self.on_rename is not None:
+                self.on_rename(src, dst)
+
+        self._run("rename_no_replace", (src, dst), action)
 
     def remove(self, path: str) -> None:
         """Delete ``path``."""

@@ -21,8 +21,20 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 import paramiko
-from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+from paramiko.sftp import (
+    CMD_CLOSE,
+    CMD_HANDLE,
+    CMD_NAME,
+    CMD_OPEN,
+    CMD_OPENDIR,
+    CMD_READDIR,
+    SFTP_FLAG_CREATE,
+    SFTP_FLAG_TRUNC,
+    SFTP_FLAG_WRITE,
+    SFTPError,
+)
 from paramiko.sftp_attr import SFTPAttributes
+from paramiko.sftp_file import SFTPFile
 from paramiko.ssh_exception import IncompatiblePeer
 
 from connectors.clearinghouse.keys import load_private_key, parse_known_host_key
@@ -46,6 +58,7 @@ from revcycle.errors import (
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 32 * 1024
+UPLOAD_MODE = 0o600  # an uploaded 837 holds PHI: readable by its owner only
 _T = TypeVar("_T")
 
 
@@ -116,6 +129,24 @@ def _listing(sftp: paramiko.SFTPClient, path: str) -> list[tuple[str, int, int, 
     finally:
         request(CMD_CLOSE, handle)
     return entries
+
+
+def _open_owner_only(sftp: paramiko.SFTPClient, path: str) -> SFTPFile:
+    """Open ``path`` for writing (created or truncated) with permissions ``0600`` in the OPEN request itself.
+
+    paramiko's ``open`` sends no attributes, so the server creates the file ``0666`` less its umask (``0644``
+    on OpenSSH's defaults): readable by every account on the server from the first byte. The server applies
+    the requested permissions (less its umask) when it creates the file; a file that already existed keeps
+    its mode, so the caller sets it too before writing.
+    """
+    attributes = SFTPAttributes()
+    attributes.st_mode = UPLOAD_MODE
+    flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC
+    # paramiko has no public open that takes attributes: the same request as its open, with them.
+    kind, message = sftp._request(CMD_OPEN, path, flags, attributes)  # type: ignore[attr-defined]
+    if kind != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    return SFTPFile(sftp, message.get_binary(), "wb", -1)
 
 
 def _is_safe_name(name: str) -> bool:
@@ -323,6 +354,8 @@ class SftpTransport:
     def _remote_error(operation: str, path: str, error: Exception) -> Exception:
         if isinstance(error, FileNotFoundError):
             return FileNotFoundError(errno.ENOENT, f"remote {path!r} does not exist ({operation})")
+        if isinstance(error, FileExistsError):  # rename_no_replace's refusal: part of the contract
+            return error
         if isinstance(error, OSError):
             return RemoteOperationFailed(f"SFTP {operation} of {path!r} refused: {type(error).__name__}")
         return error
@@ -395,11 +428,12 @@ class SftpTransport:
         return self._call("download", path, action, idempotent=True)
 
     def write(self, path: str, data: bytes) -> None:
-        """Create or replace ``path`` with ``data``; the remote size is checked before returning."""
+        """Create or replace ``path`` with ``data``, mode ``0600``; the remote size is checked before returning."""
         validate_remote_path(path)
 
         def action(sftp: paramiko.SFTPClient) -> None:
-            with sftp.open(self._remote(path), "wb") as handle:
+            with _open_owner_only(sftp, self._remote(path)) as handle:
+                self._restrict(handle, path)
                 handle.set_pipelined(True)
                 view = memoryview(data)
                 for offset in range(0, len(view), CHUNK_SIZE):
@@ -410,6 +444,22 @@ class SftpTransport:
                 raise TransientError(f"SFTP write of {path!r} stored {written} of {len(data)} bytes")
 
         self._call("write", path, action, idempotent=False)
+
+    def _restrict(self, handle: SFTPFile, path: str) -> None:
+        """Set ``0600`` on an open file: one that existed before the open keeps its old mode otherwise.
+
+        Some managed SFTP services refuse SETSTAT; the file was still created ``0600`` by the open itself,
+        and the upload procedure removes a leftover ``.part`` before it resends, so the refusal is noted and
+        the write goes on.
+        """
+        try:
+            handle.chmod(UPLOAD_MODE)
+        except OSError:
+            if not self._alive():
+                raise
+            logger.info(
+                "SFTP server %s refused to set mode 0600 on %r; kept the mode set at creation", self.where, path
+            )
 
     def stat(self, path: str) -> RemoteFile | None:
         """The regular file at ``path``, or None when there is none."""
@@ -474,6 +524,31 @@ class SftpTransport:
             )
         sftp.remove(dst)
         sftp.rename(src, dst)
+
+    def rename_no_replace(self, src: str, dst: str) -> None:
+        """Move ``src`` to ``dst`` with SFTP's plain rename, which refuses an existing target.
+
+        OpenSSH's sftp-server carries it out with ``link`` and ``unlink``, so nothing at ``dst`` is ever
+        replaced, even by a concurrent writer. A refusal with a file at ``dst`` raises ``FileExistsError``.
+        """
+        validate_remote_path(src)
+        validate_remote_path(dst)
+
+        def action(sftp: paramiko.SFTPClient) -> None:
+            try:
+                sftp.rename(self._remote(src), self._remote(dst))
+            except FileNotFoundError:
+                raise
+            except OSError:
+                if not self._alive():
+                    raise
+                try:
+                    sftp.stat(self._remote(dst))
+                except FileNotFoundError:
+                    raise RemoteOperationFailed(f"SFTP rename of {src!r} to {dst!r} refused") from None
+                raise FileExistsError(errno.EEXIST, f"remote {dst!r} exists (rename of {src!r})") from None
+
+        self._call("rename_no_replace", f"{src} -> {dst}", action, idempotent=False)
 
     def remove(self, path: str) -> None:
         """Delete the remote file ``path``."""

@@ -9,6 +9,7 @@ of its directory.
 Error contract shared by every implementation:
 
 - a missing remote file or directory raises the built-in ``FileNotFoundError`` (``stat`` returns ``None``);
+- ``rename_no_replace`` onto an existing file raises the built-in ``FileExistsError`` and changes nothing;
 - a connection problem raises ``revcycle.errors.TransientError``;
 - a pinned host key that does not match raises ``HostKeyMismatch``; refused credentials raise
   ``AuthenticationFailed`` (both ``RunFailure``: never retried);
@@ -121,12 +122,12 @@ def atomic_local_write(local_path: Path, chunks: Iterable[bytes], *, expected_si
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_directory(local_path.parent)
+    fsync_directory(local_path.parent)
     return size
 
 
-def _fsync_directory(directory: Path) -> None:
-    # The rename is only durable once the directory entry is on disk.
+def fsync_directory(directory: Path) -> None:
+    """Make the renames in ``directory`` durable (its entries on disk); a no-op where that is not possible."""
     try:
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -166,7 +167,11 @@ class Transport(Protocol):
         ...
 
     def write(self, path: str, data: bytes) -> None:
-        """Create or replace the remote file ``path`` with ``data`` (used for ``NAME.part``)."""
+        """Create or replace the remote file ``path`` with ``data``, readable by its owner only (``0600``).
+
+        Used for ``NAME.part``: it holds PHI from the first byte, so it is created ``0600`` and an existing
+        file is set to ``0600`` before a byte is written.
+        """
         ...
 
     def stat(self, path: str) -> RemoteFile | None:
@@ -175,6 +180,14 @@ class Transport(Protocol):
 
     def rename(self, src: str, dst: str) -> None:
         """Move ``src`` to ``dst``, replacing ``dst`` if it exists, atomically where the server allows."""
+        ...
+
+    def rename_no_replace(self, src: str, dst: str) -> None:
+        """Move ``src`` to ``dst`` only if nothing is at ``dst``; else raise ``FileExistsError``, changing nothing.
+
+        The archive move: an archived file is never replaced (SFTP's plain rename, which OpenSSH carries out
+        with ``link`` and ``unlink``, so the check and the move are one step on the server).
+        """
         ...
 
     def remove(self, path: str) -> None:

@@ -225,7 +225,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for o in outcomes
     ]
     print(render_table(("File", "Kind", "Outcome", "Rows", "Events", "Unmatched", "Note"), rows, right_align_from=3))
-    return 1 if any(o.outcome in ("failed", "refused") for o in outcomes) else 0
+    refused = [(o.name, item) for o in outcomes for item in o.refused_sets]
+    if refused:
+        print(f"\n{len(refused)} transaction set(s) refused: nothing of them was posted; the files are kept.")
+        print(
+            render_table(
+                ("File", "Set", "Kind", "ST02", "Problem", "What to do"),
+                [(name, str(i.ordinal), i.kind, i.control_number, i.code, i.message) for name, i in refused],
+                right_align_from=6,
+            )
+        )
+    return 1 if refused or any(o.outcome in ("failed", "refused") for o in outcomes) else 0
 
 
 def cmd_fee_schedule(args: argparse.Namespace) -> int:

@@ -1,24 +1,34 @@
 """Load what the clearinghouse sends back (TA1, 999, 277CA, 835) into the warehouse, in one transaction.
 
+Grain: the transaction set. A 999, 277CA or 835 set posts whole, and only when it is intact: its own
+ST..SE, its group's GS..GE and its interchange's ISA..IEA (``revcycle.refusals``), and for an 835 a trace
+number and amounts the warehouse can hold. Every other set is recorded in ``refused_transaction_set``
+with a code and a message without values, and nothing of it is written; the file's intact sets post.
+Each set is checked before anything of it is written, and posted by one function of its own
+(``_post_ack999``, ``_post_277ca_set``, ``_post_remittance``), so a loader that streams set by set can call
+the same functions.
+
 Matching: a 999's AK1 (GS06) and a TA1's TA101 name our interchange (we write GS06 = ISA13); a 277CA's
 TRN02 and an 835's CLP01 name our claim (CLM01). A remittance claim that matches no claim we sent goes
-to ``remittance_suspense``. A remittance whose payer trace number was posted before is not posted again.
+to ``remittance_suspense``. A remittance whose payer trace number was posted before is not posted again;
+the trace number is recorded only for sets that posted, so a complete copy of a refused set posts later.
 Every claim state change is an event naming the file; the current status is derived from the events.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from revcycle.domain import ClaimStatus
 from revcycle.lifecycle import adjudication_status, derive_status
 from revcycle.money import to_cents
+from revcycle.refusals import SetRefusal, envelope_refusal, refusal
 from revcycle.warehouse.bulk import insert_new_rows, insert_once, reserve_ids
 from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
 from revcycle.warehouse.schema import (
@@ -29,31 +39,61 @@ from revcycle.warehouse.schema import (
     claim_status,
     interchange,
     provider_adjustment,
+    refused_transaction_set,
     remark,
     remittance,
     remittance_claim,
     remittance_service,
     remittance_suspense,
 )
-from revcycle.x12.reader import read_segments
-from revcycle.x12.x277ca import read_277ca
+from revcycle.x12.reader import TransactionSetEnvelope, read_segments
+from revcycle.x12.x277ca import Ack277CA, read_277ca
 from revcycle.x12.x835 import Adjustment, ClaimPayment, Remittance835, read_835
-from revcycle.x12.x999 import read_999
+from revcycle.x12.x999 import Ack999, read_999
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_INTERCHANGE_NOTE = "025"
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RefusedSet:
+    """A transaction set that did not post: its place in the file, its ST02, and why (no values)."""
+
+    ordinal: int
+    kind: str
+    control_number: str
+    code: str
+    message: str
+
+
 @dataclass(frozen=True)
 class LoadSummary:
-    """What loading one file did (kinds and counts only)."""
+    """What loading one file did (kinds and counts only, and the transaction sets it refused)."""
 
     kind: str
     rows: int
     problems: int
     events: int = 0
     unmatched: int = 0
+    refused: tuple[RefusedSet, ...] = ()
+    sets: int = 0
+
+    @property
+    def status(self) -> str:
+        """The file's ledger status: ``refused`` when it held transaction sets and every one was refused."""
+        return "refused" if self.sets and len(self.refused) == self.sets else "loaded"
+
+
+# The largest amount a set may carry: cents are kept in 64-bit integers (about 9.2e16 dollars), and sums of
+# several amounts must fit too. No payment comes near it; an amount beyond it is a damaged or hostile file.
+MAX_AMOUNT = Decimal(10) ** 16
+# Quantities (SVC05, CAS quantities) are kept as text of at most this many characters.
+MAX_QUANTITY_LENGTH = 16
+MAX_TRACE_LENGTH = 50  # TRN02, its X12 maximum and the width of remittance.trace_number
 
 
 def detect_kind(data: bytes) -> str:
@@ -70,6 +110,67 @@ def detect_kind(data: bytes) -> str:
                 return "837I" if "X223" in version else "837P"
             return set_id or "unknown"
     return "unknown"
+
+
+def _intact_sets(
+    envelopes: Sequence[TransactionSetEnvelope],
+    set_id: str,
+    kind: str,
+    built: Mapping[int, T],
+    refused: list[RefusedSet],
+) -> list[T]:
+    """The built transaction sets whose envelopes are intact, in file order; every other set goes to ``refused``.
+
+    ``built`` maps an ST position to the set the reader built from it. A set of another type than ``set_id``
+    is refused as UNEXPECTED_TRANSACTION (the file's reader does not build it).
+    """
+    intact: list[T] = []
+    for envelope in envelopes:
+        transaction = built.get(envelope.start) if envelope.set_id == set_id else None
+        if transaction is None:
+            refused.append(_refused(envelope, envelope.set_id[:8] or "?", refusal("UNEXPECTED_TRANSACTION")))
+            continue
+        reason = envelope_refusal(envelope)
+        if reason is None:
+            intact.append(transaction)
+        else:
+            refused.append(_refused(envelope, kind, reason))
+    return intact
+
+
+def _refused(envelope: TransactionSetEnvelope, kind: str, reason: SetRefusal) -> RefusedSet:
+    return RefusedSet(envelope.ordinal, kind, envelope.control_number[:9], reason.code, reason.message)
+
+
+def _record_refusals(conn: Connection, source_file_id: int, name: str, refused: Sequence[RefusedSet]) -> None:
+    """Keep every refused set in ``refused_transaction_set`` and say so in the log (ST02 and code, no values)."""
+    if not refused:
+        return
+    now = utcnow()
+    conn.execute(
+        insert(refused_transaction_set),
+        [
+            {
+                "source_file_id": source_file_id,
+                "kind": item.kind,
+                "set_ordinal": item.ordinal,
+                "control_number": item.control_number,
+                "problem_code": item.code,
+                "message": item.message[:255],
+                "created_at": now,
+            }
+            for item in refused
+        ],
+    )
+    for item in refused:
+        log.warning(
+            "file %s: transaction set %d (%s, ST02 %s) refused: %s",
+            name,
+            item.ordinal,
+            item.kind,
+            item.control_number,
+            item.code,
+        )
 
 
 def _known_claims(conn: Connection, keys: Iterable[str]) -> set[str]:
@@ -138,44 +239,53 @@ def _int_or_none(text: str) -> int | None:
     return int(text) if text.strip().isdigit() else None
 
 
-def _load_999(conn: Connection, source_file_id: int, data: bytes) -> LoadSummary:
-    parsed = read_999(data)
+def _post_ack999(conn: Connection, source_file_id: int, ack: Ack999) -> tuple[int, int]:
+    """Post one intact 999 transaction set: its acknowledgment rows and its verdict on our interchange."""
     rows = 0
-    events: list[tuple[str, ClaimStatus, str]] = []
-    for ack in parsed.acks:
-        control_number = _int_or_none(ack.group_control_number)
-        for transaction in ack.transactions or []:
-            conn.execute(
-                insert(acknowledgment).values(
-                    source_file_id=source_file_id,
-                    kind="999",
-                    interchange_control_number=control_number,
-                    transaction_control_number=transaction.control_number[:9],
-                    code=(transaction.status or "?")[:2],
-                    error_count=len(transaction.segment_errors) + len(transaction.error_codes),
-                )
-            )
-            rows += 1
-        if control_number is None:
-            continue
-        interchange_id, keys = _claims_of_interchange(conn, control_number)
-        if interchange_id is None:
-            log.warning("999 acknowledges interchange %s, which we did not send", control_number)
-            continue
-        rejected = ack.status in {"R", "M", "W", "X"} or any(t.status == "R" for t in ack.transactions)
+    control_number = _int_or_none(ack.group_control_number)
+    for transaction in ack.transactions or []:
         conn.execute(
-            update(interchange)
-            .where(interchange.c.id == interchange_id)
-            .values(
-                state="rejected" if rejected else "accepted",
-                acknowledged_at=utcnow(),
-                ack_code=ack.status[:2],
+            insert(acknowledgment).values(
+                source_file_id=source_file_id,
+                kind="999",
+                interchange_control_number=control_number,
+                transaction_control_number=transaction.control_number[:9],
+                code=(transaction.status or "?")[:2],
+                error_count=len(transaction.segment_errors) + len(transaction.error_codes),
             )
         )
-        if rejected:
-            events.extend((key, ClaimStatus.REJECTED, f"999 {ack.status}") for key in keys)
-    count = _add_events(conn, events, source_file_id)
-    return LoadSummary("999", rows, len(parsed.problems), count)
+        rows += 1
+    if control_number is None:
+        return rows, 0
+    interchange_id, keys = _claims_of_interchange(conn, control_number)
+    if interchange_id is None:
+        log.warning("999 acknowledges interchange %s, which we did not send", control_number)
+        return rows, 0
+    rejected = ack.status in {"R", "M", "W", "X"} or any(t.status == "R" for t in ack.transactions)
+    conn.execute(
+        update(interchange)
+        .where(interchange.c.id == interchange_id)
+        .values(
+            state="rejected" if rejected else "accepted",
+            acknowledged_at=utcnow(),
+            ack_code=ack.status[:2],
+        )
+    )
+    events = [(key, ClaimStatus.REJECTED, f"999 {ack.status}") for key in keys] if rejected else []
+    return rows, _add_events(conn, events, source_file_id)
+
+
+def _load_999(conn: Connection, source_file_id: int, data: bytes, name: str) -> LoadSummary:
+    parsed = read_999(data)
+    refused: list[RefusedSet] = []
+    intact = _intact_sets(parsed.sets, "999", "999", {ack.segment: ack for ack in parsed.acks}, refused)
+    rows = events = 0
+    for ack in intact:
+        posted_rows, posted_events = _post_ack999(conn, source_file_id, ack)
+        rows += posted_rows
+        events += posted_events
+    _record_refusals(conn, source_file_id, name, refused)
+    return LoadSummary("999", rows, len(parsed.problems), events, refused=tuple(refused), sets=len(parsed.sets))
 
 
 def _load_ta1(conn: Connection, source_file_id: int, data: bytes) -> LoadSummary:
@@ -209,9 +319,12 @@ def _load_ta1(conn: Connection, source_file_id: int, data: bytes) -> LoadSummary
     return LoadSummary("TA1", len(parsed.ta1s), len(parsed.problems), count)
 
 
-def _load_277ca(conn: Connection, source_file_id: int, data: bytes) -> LoadSummary:
-    parsed = read_277ca(data)
-    statuses = [s for ack in parsed.acks for s in ack.claims]
+def _post_277ca_set(conn: Connection, source_file_id: int, ack: Ack277CA) -> tuple[int, int, int]:
+    """Post one intact 277CA transaction set: a claim_status row per claim and the events of our claims.
+
+    Returns (claim statuses, events, statuses matching no claim we sent).
+    """
+    statuses = ack.claims
     known = _known_claims(conn, (s.claim_key for s in statuses))
     events: list[tuple[str, ClaimStatus, str]] = []
     rows: list[dict[str, object]] = []
@@ -227,7 +340,7 @@ def _load_277ca(conn: Connection, source_file_id: int, data: bytes) -> LoadSumma
                 "status_code": (first.code if first else "")[:8],
                 "entity": (first.entity if first else "")[:4],
                 "accepted": bool(accepted),
-                "payer_claim_number": status.payer_claim_number or None,
+                "payer_claim_number": status.payer_claim_number[:50] or None,
                 "matched": status.claim_key in known,
             }
         )
@@ -236,7 +349,7 @@ def _load_277ca(conn: Connection, source_file_id: int, data: bytes) -> LoadSumma
         new_status = ClaimStatus.ACCEPTED if accepted else ClaimStatus.REJECTED
         events.append((status.claim_key, new_status, f"277CA {status.category}:{first.code if first else ''}"))
         if status.payer_claim_number:
-            numbers.append({"claim_key_": status.claim_key, "number_": status.payer_claim_number})
+            numbers.append({"claim_key_": status.claim_key, "number_": status.payer_claim_number[:50]})
     if rows:
         conn.execute(insert(claim_status), rows)
     if numbers:
@@ -246,13 +359,23 @@ def _load_277ca(conn: Connection, source_file_id: int, data: bytes) -> LoadSumma
             .values(payer_claim_number=bindparam("number_")),
             numbers,
         )
-    count = _add_events(conn, events, source_file_id)
+    unmatched = sum(1 for status in statuses if status.claim_key not in known)
+    return len(statuses), _add_events(conn, events, source_file_id), unmatched
+
+
+def _load_277ca(conn: Connection, source_file_id: int, data: bytes, name: str) -> LoadSummary:
+    parsed = read_277ca(data)
+    refused: list[RefusedSet] = []
+    intact = _intact_sets(parsed.sets, "277", "277CA", {ack.segment: ack for ack in parsed.acks}, refused)
+    rows = events = unmatched = 0
+    for ack in intact:
+        posted_rows, posted_events, posted_unmatched = _post_277ca_set(conn, source_file_id, ack)
+        rows += posted_rows
+        events += posted_events
+        unmatched += posted_unmatched
+    _record_refusals(conn, source_file_id, name, refused)
     return LoadSummary(
-        "277CA",
-        len(statuses),
-        len(parsed.problems),
-        count,
-        len(statuses) - len(known & {s.claim_key for s in statuses}),
+        "277CA", rows, len(parsed.problems), events, unmatched, refused=tuple(refused), sets=len(parsed.sets)
     )
 
 
@@ -263,23 +386,9 @@ def _has_denied_line(payment: ClaimPayment) -> bool:
     )
 
 
-def _posted_traces(conn: Connection, remits: Sequence[Remittance835]) -> set[tuple[str, str]]:
-    traces = sorted({r.payment.trace_number for r in remits})
-    posted: set[tuple[str, str]] = set()
-    for start in range(0, len(traces), 500):
-        posted.update(
-            (row.trace_number, row.payer_identifier)
-            for row in conn.execute(
-                select(remittance.c.trace_number, remittance.c.payer_identifier).where(
-                    remittance.c.trace_number.in_(traces[start : start + 500])
-                )
-            )
-        )
-    return posted
-
-
 def _payer_identifier(remit: Remittance835) -> str:
-    return remit.payment.originator_id or remit.payer_id or remit.payer.name
+    # The second half of the duplicate key: cut to the column's width the same way every time.
+    return (remit.payment.originator_id or remit.payer_id or remit.payer.name)[:50]
 
 
 def _claim_remittance(conn: Connection, source_file_id: int, remit: Remittance835) -> int | None:
@@ -289,7 +398,7 @@ def _claim_remittance(conn: Connection, source_file_id: int, remit: Remittance83
         remittance,
         {
             "source_file_id": source_file_id,
-            "trace_number": remit.payment.trace_number,
+            "trace_number": remit.payment.trace_number.strip(),
             "payer_identifier": _payer_identifier(remit),
             "payer_name": remit.payer.name[:120] or None,
             "payment_cents": to_cents(remit.payment.amount),
@@ -304,7 +413,7 @@ def _claim_remittance(conn: Connection, source_file_id: int, remit: Remittance83
 
 @dataclass
 class _Posting:
-    """The rows of one 835 file's fresh remittances, built in memory and then inserted in bulk."""
+    """The rows of one fresh remittance (one 835 transaction set), built in memory and then inserted in bulk."""
 
     claims: list[tuple[Any, ...]] = field(default_factory=list)
     services: list[tuple[Any, ...]] = field(default_factory=list)
@@ -458,44 +567,100 @@ def _link_reversals(conn: Connection, reversals: Sequence[tuple[int, str, int, i
         )
 
 
-def _load_835(conn: Connection, source_file_id: int, data: bytes) -> LoadSummary:
-    parsed = read_835(data)
-    known = _known_claims(conn, (c.patient_control_number for r in parsed.remittances for c in r.claims))
-    posted = _posted_traces(conn, parsed.remittances)
-    fresh: list[tuple[int, Remittance835]] = []
-    for remit in parsed.remittances:
-        trace = (remit.payment.trace_number, _payer_identifier(remit))
-        remittance_id = None if trace in posted else _claim_remittance(conn, source_file_id, remit)
-        if remittance_id is None:
-            log.info("remittance trace %s was posted before; not posted again", remit.payment.trace_number)
-            continue
-        posted.add(trace)
-        fresh.append((remittance_id, remit))
-    # Every row below hangs from a remittance this transaction just inserted, under ids it just reserved:
+def _amounts(remit: Remittance835) -> Iterator[Decimal]:
+    yield remit.payment.amount
+    for payment in remit.claims:
+        yield payment.charge
+        yield payment.paid
+        if payment.patient_responsibility is not None:
+            yield payment.patient_responsibility
+        for item in payment.adjustments:
+            yield item.amount
+        for service in payment.services:
+            yield service.charge
+            yield service.paid
+            for item in service.adjustments:
+                yield item.amount
+    for plb in remit.provider_adjustments:
+        yield plb.amount
+
+
+def _quantities(remit: Remittance835) -> Iterator[Decimal]:
+    for payment in remit.claims:
+        for item in payment.adjustments:
+            if item.quantity is not None:
+                yield item.quantity
+        for service in payment.services:
+            if service.units is not None:
+                yield service.units
+            for item in service.adjustments:
+                if item.quantity is not None:
+                    yield item.quantity
+
+
+def remittance_refusal(remit: Remittance835) -> SetRefusal | None:
+    """Why an 835 set with an intact envelope still may not post, checked before anything of it is written.
+
+    A payment needs its TRN02 trace number (the duplicate key), and every amount and quantity must fit the
+    warehouse's columns: a value that does not would fail the file's whole transaction instead of this set.
+    """
+    trace = remit.payment.trace_number.strip()
+    if not trace:
+        return refusal("MISSING_TRACE")
+    if len(trace) > MAX_TRACE_LENGTH:
+        return refusal("TRACE_TOO_LONG")
+    if any(abs(amount) >= MAX_AMOUNT for amount in _amounts(remit)):
+        return refusal("AMOUNT_OUT_OF_RANGE")
+    if any(len(str(quantity)) > MAX_QUANTITY_LENGTH for quantity in _quantities(remit)):
+        return refusal("VALUE_TOO_LONG")
+    return None
+
+
+@dataclass(frozen=True)
+class _Posted:
+    """What posting one remittance wrote: claims, claim events, and claims matching no claim we sent."""
+
+    claims: int
+    events: int
+    unmatched: int
+
+
+def _post_remittance(conn: Connection, source_file_id: int, remit: Remittance835) -> _Posted | None:
+    """Post one intact 835 transaction set whole; None when its payer trace number was posted before.
+
+    The remittance row is the duplicate key (trace number, payer): it is written here and only here, so a
+    set that never posted leaves no key behind.
+    """
+    remittance_id = _claim_remittance(conn, source_file_id, remit)
+    if remittance_id is None:
+        log.info("remittance trace %s was posted before; not posted again", remit.payment.trace_number)
+        return None
+    known = _known_claims(conn, (c.patient_control_number for c in remit.claims))
+    # Every row below hangs from the remittance this transaction just inserted, under ids it just reserved:
     # none can exist yet, so they go straight into their tables (a duplicate would be a bug, and fails).
-    claim_ids = reserve_ids(conn, remittance_claim, sum(len(r.claims) for _id, r in fresh))
-    service_ids = reserve_ids(conn, remittance_service, sum(len(c.services) for _id, r in fresh for c in r.claims))
+    claim_ids = reserve_ids(conn, remittance_claim, len(remit.claims))
+    service_ids = reserve_ids(conn, remittance_service, sum(len(c.services) for c in remit.claims))
     ids = (iter(claim_ids), iter(service_ids))
     posting = _Posting()
-    plb_rows: list[dict[str, object]] = []
-    for remittance_id, remit in fresh:
-        for sequence, payment in enumerate(remit.claims, start=1):
-            _build_claim_rows(posting, remittance_id, payment, sequence, ids, known)
-        plb_rows.extend(
-            {
-                "remittance_id": remittance_id,
-                "reason": plb.reason[:4],
-                "reference": plb.reference[:50] or None,
-                "amount_cents": to_cents(plb.amount),
-            }
-            for plb in remit.provider_adjustments
-        )
+    for sequence, payment in enumerate(remit.claims, start=1):
+        _build_claim_rows(posting, remittance_id, payment, sequence, ids, known)
     insert_new_rows(conn, remittance_claim, _CLAIM_COLUMNS, posting.claims)
     insert_new_rows(conn, remittance_service, _SERVICE_COLUMNS, posting.services)
     insert_new_rows(conn, adjustment, _ADJUSTMENT_COLUMNS, posting.adjustments)
     insert_new_rows(conn, remark, _REMARK_COLUMNS, posting.remarks)
-    if plb_rows:
-        conn.execute(insert(provider_adjustment), plb_rows)
+    if remit.provider_adjustments:
+        conn.execute(
+            insert(provider_adjustment),
+            [
+                {
+                    "remittance_id": remittance_id,
+                    "reason": plb.reason[:4],
+                    "reference": plb.reference[:50] or None,
+                    "amount_cents": to_cents(plb.amount),
+                }
+                for plb in remit.provider_adjustments
+            ],
+        )
     if posting.suspense:
         now = utcnow()
         conn.execute(
@@ -513,24 +678,56 @@ def _load_835(conn: Connection, source_file_id: int, data: bytes) -> LoadSummary
             .values(payer_claim_number=bindparam("number_")),
             [{"claim_key_": key, "number_": number} for key, number in posting.payer_claim_numbers.items()],
         )
-    count = _add_events(conn, posting.events, source_file_id)
+    events = _add_events(conn, posting.events, source_file_id)
+    return _Posted(len(posting.claims), events, len(posting.suspense))
+
+
+def _load_835(conn: Connection, source_file_id: int, data: bytes, name: str) -> LoadSummary:
+    parsed = read_835(data)
+    refused: list[RefusedSet] = []
+    by_start = {remit.segment: remit for remit in parsed.remittances}
+    envelopes = {envelope.start: envelope for envelope in parsed.sets}
+    rows = events = unmatched = 0
+    for remit in _intact_sets(parsed.sets, "835", "835", by_start, refused):
+        reason = remittance_refusal(remit)
+        if reason is not None:
+            refused.append(_refused(envelopes[remit.segment], "835", reason))
+            continue
+        posted = _post_remittance(conn, source_file_id, remit)
+        if posted is not None:
+            rows += posted.claims
+            events += posted.events
+            unmatched += posted.unmatched
+    refused.sort(key=lambda item: item.ordinal)
+    _record_refusals(conn, source_file_id, name, refused)
     problems = len(parsed.problems) + sum(len(r.balance_problems) for r in parsed.remittances)
-    return LoadSummary("835", len(posting.claims), problems, count, len(posting.suspense))
+    return LoadSummary("835", rows, problems, events, unmatched, refused=tuple(refused), sets=len(parsed.sets))
 
 
 def load_response(conn: Connection, source_file_id: int, data: bytes, name: str) -> LoadSummary:
-    """Load one received X12 file of any kind and mark it loaded, in the caller's transaction."""
+    """Load one received X12 file of any kind and mark it loaded (or refused), in the caller's transaction.
+
+    Its intact transaction sets post; the others are kept in ``refused_transaction_set`` and listed in the
+    summary. The file is marked ``refused`` when it held transaction sets and every one was refused.
+    """
     kind = detect_kind(data)
     if kind == "999":
-        summary = _load_999(conn, source_file_id, data)
+        summary = _load_999(conn, source_file_id, data, name)
     elif kind == "TA1":
         summary = _load_ta1(conn, source_file_id, data)
     elif kind == "277CA":
-        summary = _load_277ca(conn, source_file_id, data)
+        summary = _load_277ca(conn, source_file_id, data, name)
     elif kind == "835":
-        summary = _load_835(conn, source_file_id, data)
+        summary = _load_835(conn, source_file_id, data, name)
     else:
         log.warning("file %s holds %s, which revcycle does not load; kept in the ledger", name, kind)
         summary = LoadSummary(kind, 0, 1)
-    mark_source_file_loaded(conn, source_file_id, rows=summary.rows, problems=summary.problems, kind=summary.kind)
+    mark_source_file_loaded(
+        conn,
+        source_file_id,
+        rows=summary.rows,
+        problems=summary.problems,
+        kind=summary.kind,
+        status=summary.status,
+    )
     return summary

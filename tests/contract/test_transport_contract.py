@@ -83,6 +83,22 @@ class TestTransportContract:
         assert t.list_dir("inbox") == []
         assert [f.name for f in t.list_dir("archive")] == ["R.835"]
 
+    def test_rename_no_replace_moves_and_never_replaces(self, remote: RemoteHarness) -> None:
+        t = remote.transport
+        t.makedirs("inbox")
+        t.makedirs("archive")
+        t.write("inbox/ERA.835", b"second")
+        t.write("archive/ERA.835", b"first")
+        with pytest.raises(FileExistsError):
+            t.rename_no_replace("inbox/ERA.835", "archive/ERA.835")
+        assert t.read("archive/ERA.835") == b"first"  # the archived file is untouched ...
+        assert t.read("inbox/ERA.835") == b"second"  # ... and the inbox file still there
+        t.rename_no_replace("inbox/ERA.835", "archive/ERA.835.2")
+        assert t.list_dir("inbox") == []
+        assert t.read("archive/ERA.835.2") == b"second"
+        with pytest.raises(FileNotFoundError):
+            t.rename_no_replace("inbox/ERA.835", "archive/ERA.835.3")
+
     def test_write_replaces_an_existing_file(self, remote: RemoteHarness) -> None:
         t = remote.transport
         t.makedirs("upload")

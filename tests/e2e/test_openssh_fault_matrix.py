@@ -8,6 +8,7 @@ one ``submitted`` event per claim, and every inbound file loaded exactly once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -256,11 +257,18 @@ def expected_remittances(responses: list[ResponseFile]) -> int:
     return sum(1 for r in responses if r.kind == "835" for segment in segments(r.content) if segment.startswith("TRN*"))
 
 
+def stored_names(responses: list[ResponseFile]) -> list[str]:
+    """The names collect keeps each response under, locally and in the archive: ``NAME.sha256.EXT``."""
+    return sorted(
+        "{0}.{2}.{1}".format(*r.name.rsplit(".", 1), hashlib.sha256(r.content).hexdigest()) for r in responses
+    )
+
+
 def assert_collect_converged(world: StagedWorld, sshd: OpenSshServer, responses: list[ResponseFile]) -> None:
     names = sorted(r.name for r in responses)
     assert remote_names(sshd, INBOX) == []
-    assert remote_names(sshd, ARCHIVE) == names
-    assert sorted(p.name for p in world.inbound_dir.iterdir()) == names  # no temp file left behind
+    assert remote_names(sshd, ARCHIVE) == stored_names(responses)
+    assert sorted(p.name for p in world.inbound_dir.iterdir()) == stored_names(responses)  # no temp file left
     with world.engine.connect() as conn:
         files = conn.execute(
             select(source_file.c.name, source_file.c.status, source_file.c.archived_at).where(
@@ -284,7 +292,8 @@ def test_collect_killed_at_each_step_loads_every_file_exactly_once(
     assert crashed.returncode == KILLED, crashed.stderr[-2000:]
 
     assert victim in remote_names(sshd, INBOX), "a file must stay in the inbox until its load committed"
-    assert remote_names(sshd, ARCHIVE) == names[:1]
+    first = next(r for r in responses if r.name == names[0])
+    assert remote_names(sshd, ARCHIVE) == stored_names([first])
     with world.engine.connect() as conn:
         loaded = set(conn.execute(select(source_file.c.name).where(source_file.c.status == "loaded")).scalars())
     assert (victim in loaded) == (step == "after_load")

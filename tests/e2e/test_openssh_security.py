@@ -3,6 +3,7 @@ credentials are not retried, and hostile inbox entries are refused, reported, an
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,10 +192,13 @@ def test_hostile_inbox_entries_are_refused_reported_and_nothing_is_written_outsi
     after = snapshot(tmp_path, sshd.base)
     revcycle_dir = os.path.relpath(world.root, tmp_path)
     served = os.path.relpath(sshd.served, tmp_path)
+    # kept under its stored name (the content's sha256 before the extension), locally and in the archive
+    stem, extension = valid.name.rsplit(".", 1)
+    stored = f"{stem}.{hashlib.sha256(valid.content).hexdigest()}.{extension}"
     assert after - before == {
-        f"{revcycle_dir}/inbound/{valid.name}",
+        f"{revcycle_dir}/inbound/{stored}",
         f"{served}/archive",
-        f"{served}/archive/{valid.name}",
+        f"{served}/archive/{stored}",
     }
     assert before - after == {f"{served}/responses/{valid.name}"}  # the hostile entries stay where they were
     assert outside.read_bytes() == valid.content

@@ -2,6 +2,8 @@
 
 Each file is recorded by sha256 and loaded in its own transaction together with its ``loaded`` mark; a file
 loaded before is skipped, and a remittance whose payer trace number was posted before is not posted again.
+A transaction set that is cut, miscounted or in a broken group or interchange is refused and listed in the
+outcome (``refused_sets``); the file's other sets post.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from revcycle.responses import LoadSummary, detect_kind, load_response
+from revcycle.responses import LoadSummary, RefusedSet, detect_kind, load_response
 from revcycle.warehouse.ledger import register_source_file
 
 log = logging.getLogger(__name__)
@@ -24,13 +26,19 @@ LOADABLE_KINDS = frozenset({"835", "999", "277CA", "TA1"})
 
 @dataclass(frozen=True)
 class IngestOutcome:
-    """What happened to one file: loaded, skipped (seen before), refused (not a response) or failed."""
+    """What happened to one file: loaded, skipped (seen before), refused (not a response, or every
+    transaction set refused) or failed; ``refused_sets`` lists the sets that did not post."""
 
     name: str
     outcome: str
     kind: str
     summary: LoadSummary | None = None
     reason: str = ""
+
+    @property
+    def refused_sets(self) -> tuple[RefusedSet, ...]:
+        """The file's transaction sets that were refused (none when it was not loaded)."""
+        return self.summary.refused if self.summary is not None else ()
 
 
 def ingest_file(engine: Engine, path: Path, *, origin: str = "manual") -> IngestOutcome:
@@ -45,7 +53,16 @@ def ingest_file(engine: Engine, path: Path, *, origin: str = "manual") -> Ingest
         if entry.already_loaded:
             return IngestOutcome(path.name, "skipped", kind, reason="loaded before (same sha256)")
         summary = load_response(conn, entry.id, data, path.name)
-    log.info("ingested %s (%s): %d rows, %d problems", path.name, kind, summary.rows, summary.problems)
+    log.info(
+        "ingested %s (%s): %d rows, %d problems, %d transaction sets refused",
+        path.name,
+        kind,
+        summary.rows,
+        summary.problems,
+        len(summary.refused),
+    )
+    if summary.status == "refused":
+        return IngestOutcome(path.name, "refused", kind, summary, reason="every transaction set refused")
     return IngestOutcome(path.name, "loaded", kind, summary)
 
 

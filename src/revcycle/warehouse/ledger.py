@@ -1,4 +1,6 @@
-"""The warehouse ledgers: files received, control numbers, interchanges sent, and clearinghouse leases.
+"""The warehouse ledgers: files received (and transaction sets refused), control numbers, interchanges sent.
+
+The clearinghouse lease lives in ``revcycle.warehouse.lease``.
 
 Every side effect outside the warehouse is recorded here first (claimed), then confirmed; a rerun reads
 the ledger to decide what is left to do, so a crash at any point converges on the same state.
@@ -10,10 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, CursorResult, insert, select, update
 
-from revcycle.warehouse.schema import control_counter, interchange, lease, source_file
+from revcycle.warehouse.schema import control_counter, interchange, refused_transaction_set, source_file
 
 
 def inserted_id(result: CursorResult[Any]) -> int:
@@ -29,23 +30,44 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# A file in one of these states was processed whole: loading the same bytes again would change nothing.
+PROCESSED_STATUSES = frozenset({"loaded", "refused"})
+
+
 @dataclass(frozen=True)
 class SourceFileEntry:
-    """A file in the ledger: its id and whether it has been fully loaded already."""
+    """A file in the ledger: its id, whether it was processed already (loaded or refused), its stored name."""
 
     id: int
     already_loaded: bool
+    stored_name: str | None = None
 
 
 def register_source_file(
-    conn: Connection, *, kind: str, name: str, sha256: str, size: int, origin: str
+    conn: Connection,
+    *,
+    kind: str,
+    name: str,
+    sha256: str,
+    size: int,
+    origin: str,
+    stored_name: str | None = None,
 ) -> SourceFileEntry:
-    """Record a received file by content hash; a file seen before returns its existing entry."""
+    """Record a received file by content hash; a file seen before returns its existing entry.
+
+    ``stored_name`` is the name the file is kept under (``stored_file_name``); the first arrival's is kept.
+    """
     existing = conn.execute(
-        select(source_file.c.id, source_file.c.status).where(source_file.c.sha256 == sha256)
+        select(source_file.c.id, source_file.c.status, source_file.c.stored_name).where(source_file.c.sha256 == sha256)
     ).first()
     if existing is not None:
-        return SourceFileEntry(id=existing.id, already_loaded=existing.status == "loaded")
+        if existing.stored_name is None and stored_name is not None:
+            conn.execute(update(source_file).where(source_file.c.id == existing.id).values(stored_name=stored_name))
+        return SourceFileEntry(
+            id=existing.id,
+            already_loaded=existing.status in PROCESSED_STATUSES,
+            stored_name=existing.stored_name or stored_name,
+        )
     result = conn.execute(
         insert(source_file).values(
             kind=kind,
@@ -56,17 +78,39 @@ def register_source_file(
             status="received",
             received_at=utcnow(),
             problem_count=0,
+            stored_name=stored_name,
         )
     )
-    return SourceFileEntry(id=inserted_id(result), already_loaded=False)
+    return SourceFileEntry(id=inserted_id(result), already_loaded=False, stored_name=stored_name)
+
+
+def stored_file_name(name: str, sha256: str) -> str:
+    """The name a received file is kept under, locally and in the remote archive: its sha256 before its extension.
+
+    ``ERA.835`` with content hash ``h`` is kept as ``ERA.h.835``: two different files sent under one name
+    (payers reuse ``ERA.835``) get two names, the same bytes always the same one, and the extension stays
+    last for the tools that go by it. The name before the hash is cut (at a character, to 170 bytes) and an
+    extension of more than 16 bytes is not treated as one, so the whole stays well within 255 bytes.
+    """
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension.encode("utf-8")) > 16:
+        stem, extension = name, ""
+    stem = stem.encode("utf-8")[:170].decode("utf-8", "ignore")
+    return f"{stem}.{sha256}.{extension}" if extension else f"{stem}.{sha256}"
 
 
 def mark_source_file_loaded(
-    conn: Connection, file_id: int, *, rows: int, problems: int, kind: str | None = None
+    conn: Connection,
+    file_id: int,
+    *,
+    rows: int,
+    problems: int,
+    kind: str | None = None,
+    status: str = "loaded",
 ) -> None:
-    """Mark a file loaded, in the same transaction as its rows."""
+    """Mark a file processed (``loaded``, or ``refused`` when nothing of it could post), with its rows."""
     values: dict[str, object] = {
-        "status": "loaded",
+        "status": status,
         "loaded_at": utcnow(),
         "row_count": rows,
         "problem_count": problems,
@@ -183,35 +227,6 @@ def insert_interchange(
     return inserted_id(result)
 
 
-def acquire_lease(engine: Engine, name: str, holder: str, seconds: int) -> bool:
-    """Take the named lease for ``seconds`` unless another holder has an unexpired one."""
-    now = utcnow()
-    with engine.begin() as conn:
-        taken = conn.execute(
-            update(lease)
-            .where(and_(lease.c.name == name, or_(lease.c.expires_at < now, lease.c.holder == holder)))
-            .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds))
-        )
-        if taken.rowcount:
-            return True
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                insert(lease).values(
-                    name=name, holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds)
-                )
-            )
-        return True
-    except IntegrityError:
-        return False
-
-
-def release_lease(engine: Engine, name: str, holder: str) -> None:
-    """Give the lease back (only the holder can)."""
-    with engine.begin() as conn:
-        conn.execute(delete(lease).where(and_(lease.c.name == name, lease.c.holder == holder)))
-
-
 @dataclass(frozen=True)
 class OverdueInterchange:
     """An uploaded interchange still waiting for its 999: file name, ISA13 and when it went up."""
@@ -244,4 +259,58 @@ def overdue_interchanges(
             uploaded_at=row.uploaded_at if row.uploaded_at.tzinfo else row.uploaded_at.replace(tzinfo=UTC),
         )
         for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class RefusedSetRecord:
+    """A refused transaction set as an operator sees it: the file's name, the set, its ST02, code and message."""
+
+    source_file_id: int
+    file_name: str
+    stored_name: str | None
+    kind: str
+    set_ordinal: int
+    control_number: str
+    problem_code: str
+    message: str
+    created_at: datetime
+
+
+def refused_transaction_sets(conn: Connection, *, since: datetime | None = None) -> list[RefusedSetRecord]:
+    """Every refused transaction set (recorded at or after ``since`` when given), oldest first.
+
+    Names, control numbers, codes and messages only: safe for a log, an artifact or a needs-attention list.
+    """
+    query = (
+        select(
+            refused_transaction_set.c.source_file_id,
+            source_file.c.name,
+            source_file.c.stored_name,
+            refused_transaction_set.c.kind,
+            refused_transaction_set.c.set_ordinal,
+            refused_transaction_set.c.control_number,
+            refused_transaction_set.c.problem_code,
+            refused_transaction_set.c.message,
+            refused_transaction_set.c.created_at,
+        )
+        .join(source_file, source_file.c.id == refused_transaction_set.c.source_file_id)
+        .order_by(refused_transaction_set.c.id)
+    )
+    if since is not None:
+        query = query.where(refused_transaction_set.c.created_at >= since)
+    return [
+        RefusedSetRecord(
+            source_file_id=int(row.source_file_id),
+            file_name=row.name,
+            stored_name=row.stored_name,
+            kind=row.kind,
+            set_ordinal=int(row.set_ordinal),
+            control_number=row.control_number,
+            problem_code=row.problem_code,
+            message=row.message,
+            # SQLite hands timestamps back without their zone; every ledger timestamp is written in UTC.
+            created_at=row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC),
+        )
+        for row in conn.execute(query)
     ]

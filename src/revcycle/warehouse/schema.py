@@ -84,17 +84,28 @@ source_file = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("kind", String(16), nullable=False, comment="charges, 837P, 999, 277CA, 835, TA1, unknown"),
-    Column("name", String(255), nullable=False),
+    Column("name", String(255), nullable=False, comment="the name it arrived under"),
     Column("sha256", String(64), nullable=False, unique=True),
     Column("size", BigInteger, nullable=False),
     Column("origin", String(16), nullable=False, comment="export, sftp or manual"),
-    Column("status", String(16), nullable=False, comment="received, loaded, failed"),
+    Column(
+        "status",
+        String(16),
+        nullable=False,
+        comment="received, loaded, refused (a response none of whose transaction sets posted), failed",
+    ),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("loaded_at", DateTime(timezone=True)),
     Column("archived_at", DateTime(timezone=True), comment="remote file moved to the archive folder"),
     Column("row_count", Integer),
     Column("problem_count", Integer, nullable=False, default=0),
     Column("detail", String(500)),
+    Column(
+        "stored_name",
+        String(255),
+        comment="the name it is kept under in inbound/ and the remote archive (name and sha256); "
+        "null when it was not collected over SFTP",
+    ),
 )
 
 charge = Table(
@@ -336,6 +347,20 @@ remittance_suspense = Table(
     Column("reason", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
+)
+
+refused_transaction_set = Table(
+    "refused_transaction_set",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source_file_id", ForeignKey("source_file.id"), nullable=False, index=True),
+    Column("kind", String(8), nullable=False, comment="835, 999, 277CA, or the ST01 of a set of another type"),
+    Column("set_ordinal", Integer, nullable=False, comment="its place among the file's transaction sets, from 1"),
+    Column("control_number", String(9), nullable=False, comment="ST02"),
+    Column("problem_code", String(32), nullable=False, comment="why it was refused (revcycle.refusals)"),
+    Column("message", String(255), nullable=False, comment="what to do, without values"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("source_file_id", "set_ordinal", name="uq_refused_transaction_set_file_ordinal"),
 )
 
 lease = Table(

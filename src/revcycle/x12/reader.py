@@ -12,7 +12,7 @@ import codecs
 import os
 import re
 from collections.abc import Generator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO
@@ -204,6 +204,46 @@ def _text_chunks(source: bytes | str | os.PathLike[str] | BinaryIO) -> Iterator[
 # envelope checks
 
 
+@dataclass(eq=False)
+class EnvelopeLevel:
+    """One interchange (ISA..IEA) or functional group (GS..GE) as read.
+
+    ``problems`` holds what is wrong with its own header and trailer: a missing trailer, a count or a control
+    number that disagrees, a header outside its parent envelope. It fills as the file is read: a group's GE
+    problems are known once its GE (or what replaced it) was read.
+    """
+
+    start: int
+    control_number: str
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class TransactionSetEnvelope:
+    """How one ST..SE transaction set arrived: its place in the file, and what is wrong with it or around it.
+
+    ``ordinal`` counts the file's transaction sets from 1, whatever their type; ``start`` and ``end`` are the
+    positions of its ST and its last segment (``end`` is None while the set is still open). ``problems`` are
+    its own: a missing SE, an SE01 or SE02 that disagrees, an ST outside a group, a segment cut by the end of
+    the file or with an id that is not one. ``group`` and ``interchange`` are the envelopes around it (None
+    when it has none). Whether such a set may post is decided by ``revcycle.refusals``.
+    """
+
+    ordinal: int
+    start: int
+    set_id: str
+    control_number: str
+    group: EnvelopeLevel | None
+    interchange: EnvelopeLevel | None
+    end: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+# Syntax problems that damage the transaction set they fall in (a segment cut by the end of the file, a segment
+# id that is not one); the others are repaired in place (JUNK_BEFORE_SEGMENT) or lie outside any set.
+SET_DAMAGE_CODES = frozenset({"MISSING_TERMINATOR", "BAD_SEGMENT_ID"})
+
+
 @dataclass
 class _Open:
     """An envelope level that has seen its header and waits for its trailer."""
@@ -211,58 +251,82 @@ class _Open:
     control: str
     start: int
     children: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    record: TransactionSetEnvelope | None = None
 
 
 @dataclass
 class _EnvelopeChecker:
-    """Follows ISA/GS/ST and their trailers, appending a Problem for every count or number that disagrees."""
+    """Follows ISA/GS/ST and their trailers, appending a Problem for every count or number that disagrees.
+
+    Each problem also goes to the envelope it belongs to, and every transaction set gets a
+    ``TransactionSetEnvelope`` (appended to ``sets`` when a list is given).
+    """
 
     problems: list[Problem]
+    sets: list[TransactionSetEnvelope] | None = None
     isa: _Open | None = None
     gs: _Open | None = None
     st: _Open | None = None
+    isa_level: EnvelopeLevel | None = None
+    gs_level: EnvelopeLevel | None = None
+    ordinal: int = 0
+    # the sets that may still receive a syntax problem of the batch being read (see ``assign_damage``)
+    recent: list[TransactionSetEnvelope] = field(default_factory=list)
 
-    def _add(self, index: int | None, code: str, message: str) -> None:
-        self.problems.append(Problem(index, code, message))
+    def _add(self, index: int | None, code: str, message: str, owner: _Open | None = None) -> None:
+        problem = Problem(index, code, message)
+        self.problems.append(problem)
+        if owner is not None:
+            owner.problems.append(problem)
 
-    def _close_st_missing(self, index: int | None) -> None:
-        if self.st is not None:
+    def _close_st_missing(self, index: int | None, end: int | None) -> None:
+        st = self.st
+        if st is not None:
             self._add(
                 index,
                 "MISSING_SE",
-                f"transaction set {self.st.control} (segment {self.st.start}) has no SE trailer",
+                f"transaction set {st.control} (segment {st.start}) has no SE trailer",
+                st,
             )
+            if st.record is not None:
+                st.record.end = end if end is not None else st.start
             self.st = None
 
-    def _close_gs_missing(self, index: int | None) -> None:
-        self._close_st_missing(index)
+    def _close_gs_missing(self, index: int | None, end: int | None) -> None:
+        self._close_st_missing(index, end)
         if self.gs is not None:
             self._add(
                 index,
                 "MISSING_GE",
                 f"functional group {self.gs.control} (segment {self.gs.start}) has no GE trailer",
+                self.gs,
             )
             self.gs = None
+            self.gs_level = None
 
-    def _close_isa_missing(self, index: int | None) -> None:
-        self._close_gs_missing(index)
+    def _close_isa_missing(self, index: int | None, end: int | None) -> None:
+        self._close_gs_missing(index, end)
         if self.isa is not None:
             self._add(
                 index,
                 "MISSING_IEA",
                 f"interchange {self.isa.control} (segment {self.isa.start}) has no IEA trailer",
+                self.isa,
             )
             self.isa = None
+            self.isa_level = None
 
     def feed(self, i: int, parts: list[str]) -> None:
         """Check one envelope segment (ISA, IEA, GS, GE, ST, SE, TA1) against the envelope state."""
         sid = parts[0]
         seg = _Fields(parts)
         if sid == "ISA":
-            self._close_isa_missing(i)
+            self._close_isa_missing(i, i - 1)
             self.isa = _Open(seg.get(13).strip(), i)
+            self.isa_level = EnvelopeLevel(i, self.isa.control, self.isa.problems)
         elif sid == "IEA":
-            self._close_gs_missing(i)
+            self._close_gs_missing(i, i - 1)
             if self.isa is None:
                 self._add(i, "UNEXPECTED_IEA", "IEA without an open interchange")
                 return
@@ -271,23 +335,27 @@ class _EnvelopeChecker:
                     i,
                     "CONTROL_MISMATCH",
                     f"IEA02 {seg.get(2).strip()!r} does not match ISA13 {self.isa.control!r}",
+                    self.isa,
                 )
             if _as_int(seg.get(1)) != self.isa.children:
                 self._add(
                     i,
                     "IEA01_COUNT",
                     f"IEA01 says {seg.get(1).strip()!r} functional groups, the interchange has {self.isa.children}",
+                    self.isa,
                 )
             self.isa = None
+            self.isa_level = None
         elif sid == "GS":
-            self._close_gs_missing(i)
+            self._close_gs_missing(i, i - 1)
+            self.gs = _Open(seg.get(6).strip(), i)
+            self.gs_level = EnvelopeLevel(i, self.gs.control, self.gs.problems)
             if self.isa is None:
-                self._add(i, "SEGMENT_OUTSIDE_ENVELOPE", "GS outside an interchange")
+                self._add(i, "SEGMENT_OUTSIDE_ENVELOPE", "GS outside an interchange", self.gs)
             else:
                 self.isa.children += 1
-            self.gs = _Open(seg.get(6).strip(), i)
         elif sid == "GE":
-            self._close_st_missing(i)
+            self._close_st_missing(i, i - 1)
             if self.gs is None:
                 self._add(i, "UNEXPECTED_GE", "GE without an open functional group")
                 return
@@ -296,39 +364,55 @@ class _EnvelopeChecker:
                     i,
                     "CONTROL_MISMATCH",
                     f"GE02 {seg.get(2).strip()!r} does not match GS06 {self.gs.control!r}",
+                    self.gs,
                 )
             if _as_int(seg.get(1)) != self.gs.children:
                 self._add(
                     i,
                     "GE01_COUNT",
                     f"GE01 says {seg.get(1).strip()!r} transaction sets, the group has {self.gs.children}",
+                    self.gs,
                 )
             self.gs = None
+            self.gs_level = None
         elif sid == "ST":
-            self._close_st_missing(i)
+            self._close_st_missing(i, i - 1)
+            self.ordinal += 1
+            st = self.st = _Open(seg.get(2).strip(), i)
+            st.record = TransactionSetEnvelope(
+                self.ordinal, i, seg.get(1).strip(), st.control, self.gs_level, self.isa_level, problems=st.problems
+            )
+            self.recent.append(st.record)
+            if self.sets is not None:
+                self.sets.append(st.record)
             if self.gs is None:
-                self._add(i, "SEGMENT_OUTSIDE_ENVELOPE", "ST outside a functional group")
+                self._add(i, "SEGMENT_OUTSIDE_ENVELOPE", "ST outside a functional group", st)
             else:
                 self.gs.children += 1
-            self.st = _Open(seg.get(2).strip(), i)
         elif sid == "SE":
-            if self.st is None:
+            closing = self.st
+            if closing is None:
                 self._add(i, "UNEXPECTED_SE", "SE without an open transaction set")
                 return
-            if seg.get(2).strip() != self.st.control:
+            st = closing
+            if seg.get(2).strip() != st.control:
                 self._add(
                     i,
                     "CONTROL_MISMATCH",
-                    f"SE02 {seg.get(2).strip()!r} does not match ST02 {self.st.control!r}",
+                    f"SE02 {seg.get(2).strip()!r} does not match ST02 {st.control!r}",
+                    st,
                 )
             # every segment between ST and SE got a position, so the count is the distance
-            count = i - self.st.start + 1
+            count = i - st.start + 1
             if _as_int(seg.get(1)) != count:
                 self._add(
                     i,
                     "SE01_COUNT",
-                    f"SE01 says {seg.get(1).strip()!r} segments, transaction set {self.st.control} has {count}",
+                    f"SE01 says {seg.get(1).strip()!r} segments, transaction set {st.control} has {count}",
+                    st,
                 )
+            if st.record is not None:
+                st.record.end = i
             self.st = None
         elif sid == "TA1" and (self.isa is None or self.gs is not None):
             self._add(i, "SEGMENT_OUTSIDE_ENVELOPE", "TA1 outside an interchange header level")
@@ -337,9 +421,26 @@ class _EnvelopeChecker:
         """Report a non-envelope segment found while no transaction set is open."""
         self._add(i, "SEGMENT_OUTSIDE_ENVELOPE", f"{sid} outside a transaction set")
 
+    def assign_damage(self, found: Iterable[Problem]) -> None:
+        """Give each syntax problem of the batch just checked to the transaction set it falls in.
+
+        ``recent`` holds the set open when the batch began and every set started in it, in file order.
+        """
+        recent = self.recent
+        for problem in found:
+            index = problem.segment
+            if problem.code not in SET_DAMAGE_CODES or index is None:
+                continue
+            for record in reversed(recent):
+                if record.start <= index:
+                    if record.end is None or index <= record.end:
+                        record.problems.append(problem)
+                    break
+        self.recent = [record for record in recent if record.end is None]
+
     def finish(self, index: int | None) -> None:
         """Report every envelope level still open at the end of the file."""
-        self._close_isa_missing(index)
+        self._close_isa_missing(index, index)
 
 
 class _Fields:
@@ -708,16 +809,19 @@ class _Tokenizer:
 
 
 def read_batches(
-    source: bytes | str | os.PathLike[str] | BinaryIO, problems: list[Problem] | None = None
+    source: bytes | str | os.PathLike[str] | BinaryIO,
+    problems: list[Problem] | None = None,
+    sets: list[TransactionSetEnvelope] | None = None,
 ) -> Iterator[tuple[int, list[list[str]], Delimiters]]:
     """The fast form of ``read_segments``: batches of (first position, segments as parts lists, delimiters).
 
     Each parts list is one segment split on the element delimiter, id first; the segment at ``batch[k]``
-    has position ``first + k``. Envelope and syntax problems are appended to ``problems`` as in
-    ``read_segments``. Used by readers that must keep up with very large files.
+    has position ``first + k``. Envelope and syntax problems are appended to ``problems``, and the envelope
+    of every transaction set to ``sets``, as in ``read_segments``. Used by readers that must keep up with
+    very large files.
     """
     found = problems if problems is not None else []
-    checker = _EnvelopeChecker(found)
+    checker = _EnvelopeChecker(found, sets)
     last: int | None = None
     try:
         chunks = _text_chunks(source)
@@ -743,7 +847,10 @@ def read_batches(
                     index += 1
             last = first + len(batch) - 1
             if pending:
+                checker.assign_damage(pending)
                 _merge(found, mark, pending)
+            elif len(checker.recent) > 1:
+                checker.assign_damage(())
             yield first, batch, delims
     except OSError as exc:
         pending.append(Problem(last, "UNREADABLE", f"the file cannot be read: {type(exc).__name__}"))
@@ -765,13 +872,17 @@ def _merge(found: list[Problem], mark: int, pending: list[Problem]) -> None:
 
 
 def read_segments(
-    source: bytes | str | os.PathLike[str] | BinaryIO, problems: list[Problem] | None = None
+    source: bytes | str | os.PathLike[str] | BinaryIO,
+    problems: list[Problem] | None = None,
+    sets: list[TransactionSetEnvelope] | None = None,
 ) -> Iterator[Segment]:
     """Yield every segment of an X12 file in order, appending envelope and syntax problems to ``problems``.
 
     ``source`` is the file's bytes, its text, a path (a ``str`` naming an existing file that does not itself
-    start with ``ISA``) or a binary stream. The source is read in chunks, so memory stays flat.
+    start with ``ISA``) or a binary stream. The source is read in chunks, so memory stays flat. When ``sets``
+    is given, the ``TransactionSetEnvelope`` of every transaction set is appended to it as its ST is read;
+    its problems fill in as the rest of its envelope is read.
     """
-    for first, batch, delims in read_batches(source, problems):
+    for first, batch, delims in read_batches(source, problems, sets):
         for k, parts in enumerate(batch, first):
             yield Segment(k, parts, delims)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
 
-from revcycle.x12.reader import Problem, Segment, read_segments
+from revcycle.x12.reader import Problem, Segment, TransactionSetEnvelope, read_segments
 from revcycle.x12.transactions import build_transactions
 from revcycle.x12.x835 import parse_amount
 
@@ -147,16 +147,21 @@ class Builder277CA:
 
 @dataclass
 class Read277CA:
-    """The 277CA transaction sets of a file, and the problems found reading it."""
+    """The 277CA transaction sets of a file, the problems found reading it, and every set's envelope.
+
+    An acknowledgment's envelope is the one in ``sets`` whose ``start`` is the acknowledgment's ``segment``.
+    """
 
     acks: list[Ack277CA]
     problems: list[Problem]
+    sets: list[TransactionSetEnvelope] = field(default_factory=list)
 
 
 def read_277ca(source: bytes | str | os.PathLike[str] | BinaryIO) -> Read277CA:
     """Parse every 277 transaction set of a file as a 277CA; others are reported as problems."""
     problems: list[Problem] = []
-    acks = build_transactions(read_segments(source, problems), "277", Builder277CA, problems)
+    sets: list[TransactionSetEnvelope] = []
+    acks = build_transactions(read_segments(source, problems, sets), "277", Builder277CA, problems)
     for ack in acks:
         problems.extend(ack.problems)
-    return Read277CA(acks, problems)
+    return Read277CA(acks, problems, sets)

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
-from revcycle.x12.reader import Problem, Segment, read_batches
+from revcycle.x12.reader import Problem, Segment, TransactionSetEnvelope, read_batches
 
 ZERO = Decimal("0")
 
@@ -885,7 +885,9 @@ Event835 = Remittance835 | ClaimPayment | RemittanceEnd
 
 
 def iter_835(
-    source: bytes | str | os.PathLike[str] | BinaryIO, problems: list[Problem] | None = None
+    source: bytes | str | os.PathLike[str] | BinaryIO,
+    problems: list[Problem] | None = None,
+    sets: list[TransactionSetEnvelope] | None = None,
 ) -> Iterator[Event835]:
     """Stream the 835 transaction sets of a file, one claim at a time, with memory that stays flat.
 
@@ -893,20 +895,26 @@ def iter_835(
     LX/CLP/PLB or at SE), then every ``ClaimPayment`` in order with its service and claim balance problems
     filled in, then a ``RemittanceEnd``. Envelope and syntax problems go to ``problems``; problems found
     inside a transaction set go to its remittance's ``problems``. Other transaction sets are reported as
-    problems and skipped.
+    problems and skipped. ``sets`` receives the envelope of every transaction set as its ST is read; by the
+    time a set's ``RemittanceEnd`` is yielded, the set's own envelope problems are known (those of its group
+    and interchange come with their trailers).
     """
-    return _events(source, problems if problems is not None else [], keep_claims=False)
+    return _events(source, problems if problems is not None else [], keep_claims=False, sets=sets)
 
 
 def _events(
-    source: bytes | str | os.PathLike[str] | BinaryIO, found: list[Problem], *, keep_claims: bool
+    source: bytes | str | os.PathLike[str] | BinaryIO,
+    found: list[Problem],
+    *,
+    keep_claims: bool,
+    sets: list[TransactionSetEnvelope] | None = None,
 ) -> Iterator[Event835]:
     """The events of ``iter_835``; with ``keep_claims`` the claims stay on their remittance instead."""
     builder: Builder835 | None = None
     isa13 = ""
     version = ""
     boundary = _BOUNDARY_IDS
-    for first, batch, delims in read_batches(source, found):
+    for first, batch, delims in read_batches(source, found, sets):
         n = len(batch)
         k = 0
         if builder is not None:
@@ -976,10 +984,15 @@ def _end(builder: Builder835) -> Iterator[Event835]:
 
 @dataclass
 class Read835:
-    """Every 835 transaction set of a file, and the problems found reading it."""
+    """Every 835 transaction set of a file, the problems found reading it, and every set's envelope.
+
+    ``sets`` holds the envelope of each transaction set of the file in order (of any type); a remittance's
+    is the one whose ``start`` is the remittance's ``segment``.
+    """
 
     remittances: list[Remittance835]
     problems: list[Problem]
+    sets: list[TransactionSetEnvelope] = field(default_factory=list)
 
 
 def read_835(source: bytes | str | os.PathLike[str] | BinaryIO) -> Read835:
@@ -988,10 +1001,13 @@ def read_835(source: bytes | str | os.PathLike[str] | BinaryIO) -> Read835:
     Every claim is kept in memory: for very large files use ``iter_835``.
     """
     problems: list[Problem] = []
+    sets: list[TransactionSetEnvelope] = []
     remittances = [
-        event.remittance for event in _events(source, problems, keep_claims=True) if isinstance(event, RemittanceEnd)
+        event.remittance
+        for event in _events(source, problems, keep_claims=True, sets=sets)
+        if isinstance(event, RemittanceEnd)
     ]
     for remit in remittances:
         problems.extend(remit.problems)
     problems.sort(key=lambda p: -1 if p.segment is None else p.segment)
-    return Read835(remittances, problems)
+    return Read835(remittances, problems, sets)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from revcycle.x12.reader import Problem, Segment, read_segments
+from revcycle.x12.reader import Problem, Segment, TransactionSetEnvelope, read_segments
 from revcycle.x12.transactions import build_transactions
 
 
@@ -165,23 +165,28 @@ class Builder999:
 
 @dataclass
 class Read999:
-    """The 999 transaction sets and TA1 segments of a file, and the problems found reading it."""
+    """The 999 transaction sets and TA1 segments of a file, the problems found reading it, every set's envelope.
+
+    An acknowledgment's envelope is the one in ``sets`` whose ``start`` is the acknowledgment's ``segment``.
+    """
 
     acks: list[Ack999]
     ta1s: list[TA1Ack]
     problems: list[Problem]
+    sets: list[TransactionSetEnvelope] = field(default_factory=list)
 
 
 def read_999(source: bytes | str | os.PathLike[str] | BinaryIO) -> Read999:
     """Parse every 999 transaction set and TA1 of a file; other transaction sets are reported as problems."""
     problems: list[Problem] = []
     ta1s: list[TA1Ack] = []
+    sets: list[TransactionSetEnvelope] = []
 
     def take_ta1(seg: Segment) -> None:
         if seg.id == "TA1":
             ta1s.append(parse_ta1(seg))
 
-    acks = build_transactions(read_segments(source, problems), "999", Builder999, problems, outside=take_ta1)
+    acks = build_transactions(read_segments(source, problems, sets), "999", Builder999, problems, outside=take_ta1)
     for ack in acks:
         problems.extend(ack.problems)
-    return Read999(acks, ta1s, problems)
+    return Read999(acks, ta1s, problems, sets)
