@@ -35,6 +35,11 @@ SUMMARY_KEYS: frozenset[str] = frozenset(
     }
 )
 
+WITHHELD_EXCEPTION = (
+    "the rule could not be evaluated; its error is left out of Data Docs because it can quote the data "
+    "(the run failed naming the rule and column)"
+)
+
 
 def mask_result(result: ExpectationSuiteValidationResult) -> ExpectationSuiteValidationResult:
     """A copy of ``result`` holding counts, rule configuration and statistics only (no values, no batch)."""
@@ -50,11 +55,26 @@ def mask_result(result: ExpectationSuiteValidationResult) -> ExpectationSuiteVal
             success=item.success,
             expectation_config=item.expectation_config,
             result={k: v for k, v in (item.result or {}).items() if k in SUMMARY_KEYS},
-            # The traceback of a failed metric may quote data: keep only that it failed.
-            exception_info={"raised_exception": _raised(item.exception_info)},
+            exception_info=_masked_exception_info(item.exception_info),
         )
         copy.results.append(masked)
     return copy
+
+
+def _masked_exception_info(info: Any) -> dict[str, Any]:
+    """Whether the rule raised, in the flat shape GX's renderers read, without the message or traceback.
+
+    GX's unexpected-statement renderer reads all three keys as soon as ``raised_exception`` is present (a
+    missing one logs a KeyError with a traceback per rule, even on a clean run). The message and the
+    traceback of a failed metric may quote data, so they are replaced by a fixed text.
+    """
+    if not _raised(info):
+        return {"raised_exception": False, "exception_message": None, "exception_traceback": None}
+    return {
+        "raised_exception": True,
+        "exception_message": WITHHELD_EXCEPTION,
+        "exception_traceback": WITHHELD_EXCEPTION,
+    }
 
 
 def _raised(info: Any) -> bool:
