@@ -21,6 +21,8 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 
+from revcycle.filemodes import private_dir, private_tree
+
 SITE_NAME = "revcycle"
 # Counts only: everything else GX may put in a result can quote the data.
 SUMMARY_KEYS: frozenset[str] = frozenset(
@@ -86,8 +88,12 @@ def _raised(info: Any) -> bool:
 
 
 def build_data_docs(results: Sequence[tuple[str, ExpectationSuiteValidationResult]], site_dir: Path) -> Path:
-    """Render masked results (batch name, result) as GX Data Docs in ``site_dir``; returns its index.html."""
-    site_dir.mkdir(parents=True, exist_ok=True)
+    """Render masked results (batch name, result) as GX Data Docs in ``site_dir``; returns its index.html.
+
+    The site lives in the workdir, whose folders are ``0700`` and files ``0600``: GX writes with the umask's
+    modes, so the site is tightened after each build.
+    """
+    private_dir(site_dir)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     context.add_data_docs_site(
@@ -107,4 +113,5 @@ def build_data_docs(results: Sequence[tuple[str, ExpectationSuiteValidationResul
         )
         context.validation_results_store.set(key, mask_result(result))
     context.build_data_docs(site_names=[SITE_NAME])
+    private_tree(site_dir)
     return site_dir / "index.html"
