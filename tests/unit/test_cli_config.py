@@ -3,6 +3,7 @@ closest setting, invalid settings are one line, and the README documents every s
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,7 +102,8 @@ def test_every_command_warns_about_an_unknown_variable_once_per_process(tmp_path
         "import sys\nfrom revcycle.cli import main\n"
         f"main(['x12', 'parse', {str(missing)!r}])\nmain(['x12', 'parse', {str(missing)!r}])\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "REVCYCLE_SFTP_UPLOAD_DIR": "inbound-claims"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVCYCLE_")}
+    env["REVCYCLE_SFTP_UPLOAD_DIR"] = "inbound-claims"
     completed = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, check=False
     )
