@@ -349,7 +349,9 @@ def _configuration_problem(error: Exception) -> str | None:
     """One line naming the variables a settings validation error is about (never their values), else None."""
     from pydantic import ValidationError
 
-    if not isinstance(error, ValidationError):
+    from revcycle.settings import Settings
+
+    if not isinstance(error, ValidationError) or error.title != Settings.__name__:
         return None
     problems = []
     for item in error.errors(include_input=False, include_url=False):
