@@ -21,6 +21,8 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 
+from revcycle.filemodes import private_dir, private_tree
+
 SITE_NAME = "revcycle"
 # Counts only: everything else GX may put in a result can quote the data.
 SUMMARY_KEYS: frozenset[str] = frozenset(
@@ -33,6 +35,11 @@ SUMMARY_KEYS: frozenset[str] = frozenset(
         "missing_count",
         "missing_percent",
     }
+)
+
+WITHHELD_EXCEPTION = (
+    "the rule could not be evaluated; its error is left out of Data Docs because it can quote the data "
+    "(the run failed naming the rule and column)"
 )
 
 
@@ -50,11 +57,26 @@ def mask_result(result: ExpectationSuiteValidationResult) -> ExpectationSuiteVal
             success=item.success,
             expectation_config=item.expectation_config,
             result={k: v for k, v in (item.result or {}).items() if k in SUMMARY_KEYS},
-            # The traceback of a failed metric may quote data: keep only that it failed.
-            exception_info={"raised_exception": _raised(item.exception_info)},
+            exception_info=_masked_exception_info(item.exception_info),
         )
         copy.results.append(masked)
     return copy
+
+
+def _masked_exception_info(info: Any) -> dict[str, Any]:
+    """Whether the rule raised, in the flat shape GX's renderers read, without the message or traceback.
+
+    GX's unexpected-statement renderer reads all three keys as soon as ``raised_exception`` is present (a
+    missing one logs a KeyError with a traceback per rule, even on a clean run). The message and the
+    traceback of a failed metric may quote data, so they are replaced by a fixed text.
+    """
+    if not _raised(info):
+        return {"raised_exception": False, "exception_message": None, "exception_traceback": None}
+    return {
+        "raised_exception": True,
+        "exception_message": WITHHELD_EXCEPTION,
+        "exception_traceback": WITHHELD_EXCEPTION,
+    }
 
 
 def _raised(info: Any) -> bool:
@@ -66,8 +88,12 @@ def _raised(info: Any) -> bool:
 
 
 def build_data_docs(results: Sequence[tuple[str, ExpectationSuiteValidationResult]], site_dir: Path) -> Path:
-    """Render masked results (batch name, result) as GX Data Docs in ``site_dir``; returns its index.html."""
-    site_dir.mkdir(parents=True, exist_ok=True)
+    """Render masked results (batch name, result) as GX Data Docs in ``site_dir``; returns its index.html.
+
+    The site lives in the workdir, whose folders are ``0700`` and files ``0600``: GX writes with the umask's
+    modes, so the site is tightened after each build.
+    """
+    private_dir(site_dir)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     context.add_data_docs_site(
@@ -87,4 +113,5 @@ def build_data_docs(results: Sequence[tuple[str, ExpectationSuiteValidationResul
         )
         context.validation_results_store.set(key, mask_result(result))
     context.build_data_docs(site_names=[SITE_NAME])
+    private_tree(site_dir)
     return site_dir / "index.html"

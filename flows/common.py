@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from prefect.runtime import flow_run
 
 from revcycle.clock import SystemClock
+from revcycle.filemodes import private_dir
 from revcycle.settings import Settings
 from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, Lease, held_lease
 from tasks.runtime import warehouse
@@ -31,8 +32,8 @@ class RunPaths:
 
     @classmethod
     def resolve(cls, settings: Settings, workdir: str | None = None, export_dir: str | None = None) -> RunPaths:
-        """Paths from the settings, overridden by flow parameters."""
-        root = Path(workdir) if workdir else settings.workdir
+        """Paths from the settings, overridden by flow parameters; the workdir is created or tightened ``0700``."""
+        root = private_dir(Path(workdir) if workdir else settings.workdir)
         if workdir:
             settings = settings.model_copy(update={"workdir": root})
         return cls(

@@ -2,32 +2,43 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
-from pathlib import Path
 from typing import Any
 
+from prefect import get_run_logger
+from prefect.exceptions import MissingContextError
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from revcycle.errors import TransientError
-from revcycle.settings import Settings
+from revcycle.settings import Settings, warn_unknown_variables
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 
 
 @cache
 def warehouse(url: str) -> Engine:
     """The engine of the warehouse at ``url``, migrated to the latest revision once per process."""
-    database = make_url(url).database
-    if make_url(url).get_backend_name() == "sqlite" and database not in (None, "", ":memory:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)  # a fresh worker has no workdir yet
     engine = create_warehouse_engine(url)
     upgrade_warehouse(engine)
     return engine
 
 
 def settings() -> Settings:
-    """The run's settings from ``REVCYCLE_*`` environment variables."""
-    return Settings()
+    """The run's settings from ``REVCYCLE_*`` environment variables.
+
+    An unknown ``REVCYCLE_*`` variable (a typo) is reported once per process as a warning in the run's log.
+    """
+    loaded = Settings()
+    warn_unknown_variables(_run_logger().warning)
+    return loaded
+
+
+def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The Prefect run logger inside a flow or task run (its lines reach the UI), else this module's logger."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
 
 
 def retry_on_transient(_task: Any, _task_run: Any, state: Any) -> bool:

@@ -42,7 +42,7 @@ def sftp_transport_from_settings(settings: Settings) -> SftpTransport:
         settings.sftp_host,
         settings.sftp_port,
         settings.sftp_username,
-        password=settings.sftp_password,
+        password=settings.sftp_password.get_secret_value() if settings.sftp_password is not None else None,
         private_key=private_key,
         known_host_key=settings.sftp_known_host,
         remote_root=settings.sftp_remote_root,

@@ -20,6 +20,7 @@ from typing import Self, TypedDict
 
 from connectors.clearinghouse.keys import generate_ed25519_private_key, load_private_key
 from connectors.clearinghouse.sandbox_server import SandboxSftpServer
+from revcycle.filemodes import private_dir, private_file
 from revcycle.sandbox.payer_simulator import ResponseFile, respond
 from revcycle.x12.reader import Segment, read_segments
 from revcycle.x12.write999 import InterchangeAck, write_ta1
@@ -84,10 +85,9 @@ class EmbeddedClearinghouse:
         self.seed_salt = seed_salt
         self._state_file = self.state_dir / "sandbox-state.json"
         self._lock = threading.Lock()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.state_dir.chmod(0o700)
+        private_dir(self.state_dir)
         for folder in (upload_dir, inbox_dir, archive_dir):
-            (self.root / folder).mkdir(parents=True, exist_ok=True)
+            private_dir(self.root / folder)  # the clearinghouse holds PHI too: folders 0700, files 0600
         client_key_text = generate_ed25519_private_key()
         self.client_key_file = self.state_dir / "client_ed25519"
         self.client_key_file.touch(mode=0o600, exist_ok=True)
@@ -136,7 +136,7 @@ class EmbeddedClearinghouse:
         return {"seen_isa13": [], "received": [], "next_control_number": 1}
 
     def _save_state(self, state: _State) -> None:
-        tmp = self._state_file.with_suffix(".tmp")
+        tmp = private_file(self._state_file.with_suffix(".tmp"))
         tmp.write_text(json.dumps(state))
         os.replace(tmp, self._state_file)
 
@@ -189,7 +189,7 @@ class EmbeddedClearinghouse:
                     seen.append(isa13)
             for response in responses:
                 target = self.root / self.inbox_dir / response.name
-                tmp = target.with_name("." + response.name + ".tmp")
+                tmp = private_file(target.with_name("." + response.name + ".tmp"))
                 tmp.write_bytes(response.content)
                 os.replace(tmp, target)
             self._save_state({"seen_isa13": seen, "received": received, "next_control_number": counter})

@@ -136,6 +136,11 @@ class SandboxSftpServer:
             transport.close()
         return len(transports)
 
+    def open_connections(self) -> int:
+        """How many client connections are being served right now (ended ones are gone)."""
+        with self._state_lock:
+            return len(self._transports)
+
     def __enter__(self) -> Self:
         """Start the server (if not started) and return it."""
         if self._listener is None:

@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 32 * 1024
 UPLOAD_MODE = 0o600  # an uploaded 837 holds PHI: readable by its owner only
+# How long a clean close waits for the server to close the SFTP channel before closing the socket anyway.
+CLOSE_WAIT_SECONDS = 2.0
 _T = TypeVar("_T")
 
 
@@ -155,6 +157,23 @@ def _is_safe_name(name: str) -> bool:
     except HostileRemoteName:
         return False
     return True
+
+
+def _close_channel_cleanly(sftp: paramiko.SFTPClient) -> None:
+    """End the SFTP session as OpenSSH's client does: send EOF, then wait (bounded) until the server closes.
+
+    Closing the socket while the server's closing messages are still on their way leaves unread data, and the
+    kernel then answers with a TCP reset instead of a FIN: the server logs it as an error ("Socket exception:
+    Connection reset by peer" in paramiko, "Read error ... Connection reset by peer" in sshd). After EOF the
+    server's SFTP process ends and the server closes the channel; once that close is read, nothing is left.
+    """
+    channel = sftp.get_channel()
+    if channel is None or channel.closed:
+        return
+    channel.shutdown_write()
+    deadline = time.monotonic() + CLOSE_WAIT_SECONDS
+    while not channel.closed and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 class SftpTransport:
@@ -303,12 +322,14 @@ class SftpTransport:
             return False
         return bool(transport.is_active() and not channel.closed)
 
-    def _disconnect(self) -> None:
+    def _disconnect(self, *, graceful: bool = False) -> None:
         sftp, client = self._sftp, self._client
         self._sftp = None
         self._client = None
         try:
             if sftp is not None:
+                if graceful:
+                    _close_channel_cleanly(sftp)
                 sftp.close()
         except Exception:  # closing a dead connection may fail in many ways; it is gone either way
             logger.debug("SFTP close failed", exc_info=True)
@@ -582,7 +603,7 @@ class SftpTransport:
     def close(self) -> None:
         """Close the connection; further operations raise ``RuntimeError``."""
         self._closed = True
-        self._disconnect()
+        self._disconnect(graceful=True)
 
     def __enter__(self) -> Self:
         """Return self (the connection opens on the first operation)."""

@@ -17,14 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from revcycle import __version__
-from revcycle.errors import RunFailure
+from revcycle.errors import ConfigurationError, RunFailure
 
 QUIET_ENVIRONMENT = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "GX_ANALYTICS_ENABLED": "false",
 }
-LOGGERS = ("revcycle", "connectors", "tasks", "flows", "expectations", "prefect")
+# Prefect waits 20 s by default for its temporary API server; on a busy 2-core machine the server alone can
+# take longer than that to start. An operator's own value wins.
+EPHEMERAL_STARTUP_VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+EPHEMERAL_STARTUP_SECONDS = 300
+# Our loggers, logged at INFO into the run log; other libraries' lines go there from WARNING up.
+RUN_LOGGERS = ("revcycle", "connectors", "tasks", "flows", "expectations")
+RUN_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(run_name)s%(message)s"
 
 
 def _step(number: int, total: int, text: str) -> None:
@@ -32,47 +38,110 @@ def _step(number: int, total: int, text: str) -> None:
 
 
 def _prepare_run_environment(workdir: Path) -> Path:
-    """Quiet analytics, keep Prefect's state in the workdir, and log the run to ``workdir/logs``."""
+    """Quiet analytics, keep Prefect's state in the workdir, and create the run log (``0600``) in ``workdir/logs``."""
+    from revcycle.filemodes import private_dir, private_file
+
     for name, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
-    if "PREFECT_API_URL" not in os.environ:
-        os.environ.setdefault("PREFECT_HOME", str(workdir / "prefect"))
+    os.environ.setdefault(EPHEMERAL_STARTUP_VARIABLE, str(EPHEMERAL_STARTUP_SECONDS))
+    # Our loggers also log outside flow runs (the sandbox server, this command): that is no mistake to warn of.
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    if "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ:
+        # Prefect's temporary server keeps its SQLite database here; created 0600 so that its WAL files are too.
+        prefect_home = private_dir(workdir / "prefect")
+        os.environ["PREFECT_HOME"] = str(prefect_home)
+        private_file(prefect_home / "prefect.db")
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "revcycle,connectors,expectations")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     os.environ["REVCYCLE_WORKDIR"] = str(workdir)
-    logs = workdir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log_file = logs / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    logs = private_dir(workdir / "logs")
+    return private_file(logs / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log")
+
+
+class _RunLogFormatter(logging.Formatter):
+    """Names the flow or task run of a Prefect run-logger line, as Prefect's console does."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        task_run = getattr(record, "task_run_name", None)
+        flow_run = getattr(record, "flow_run_name", None)
+        record.run_name = f"task run {task_run!r}: " if task_run else (f"flow run {flow_run!r}: " if flow_run else "")
+        return super().format(record)
+
+
+class _RunLogFilter(logging.Filter):
+    """Our loggers and Prefect's from INFO up; every other library from WARNING up."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.split(".")[0] in (*RUN_LOGGERS, "prefect")
+
+
+def _log_run_to(log_file: Path) -> None:
+    """Send every log line of this process to ``log_file`` once: one handler, on the root logger.
+
+    Prefect configures logging (its console handler on the root) when it is first imported, replacing the
+    handlers of the loggers it configures; so this runs after that. Every logger propagates to the root
+    except Prefect's own internal ones, so no line reaches the file twice, and none is missed.
+    """
+    from prefect.logging.configuration import ensure_logging_setup
+
+    ensure_logging_setup()
     handler = logging.FileHandler(log_file, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_RunLogFormatter(RUN_LOG_FORMAT))
+    handler.addFilter(_RunLogFilter())
     handler.setLevel(logging.INFO)
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    return log_file
+    logging.getLogger().addHandler(handler)
+    for name in RUN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
-def _attach_file_handler_to_prefect(log_file: Path) -> None:
-    # Prefect configures its own loggers (without propagation) when it is imported: attach again after.
-    handler = logging.FileHandler(log_file, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
-        logging.getLogger(name).addHandler(handler)
+def _ephemeral_startup_seconds() -> int:
+    text = os.environ.get(EPHEMERAL_STARTUP_VARIABLE, str(EPHEMERAL_STARTUP_SECONDS))
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{EPHEMERAL_STARTUP_VARIABLE} must be a whole number of seconds") from None
+    if seconds <= 0:
+        raise ConfigurationError(f"{EPHEMERAL_STARTUP_VARIABLE} must be a positive number of seconds")
+    return seconds
+
+
+def _start_prefect_api() -> None:
+    """Start Prefect's temporary API server now, when no ``PREFECT_API_URL`` names one, so a slow start fails
+    here with one line saying what to set, instead of with a traceback in the middle of the flow call.
+
+    The flow run that follows finds the server already running (Prefect keeps one per process).
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    seconds = _ephemeral_startup_seconds()
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    try:
+        server.start(timeout=seconds)
+    except Exception as problem:
+        server.stop()
+        cause = str(problem).split(". ", 1)[0].strip().rstrip(".")[:200]
+        raise RunFailure(
+            f"Prefect's temporary API server did not start within {seconds} s ({type(problem).__name__}: "
+            f"{cause}); the machine may be busy: set {EPHEMERAL_STARTUP_VARIABLE} higher (e.g. "
+            f"{seconds * 2}) or PREFECT_API_URL to a running Prefect server, then run the command again"
+        ) from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the whole nightly cycle on a synthetic export against the embedded sandbox clearinghouse."""
-    workdir = Path(args.workdir).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    workdir.chmod(0o700)
+    from revcycle.filemodes import private_dir, private_file
+
+    workdir = private_dir(Path(args.workdir).resolve())
     log_file = _prepare_run_environment(workdir)
+    _log_run_to(log_file)
     total = 4
     _step(1, total, f"writing a synthetic EHR charge export ({args.claims} encounters, seed {args.seed})")
     from connectors.payers import registered_payers
     from revcycle.synth import generate_charge_rows, write_charge_export
 
-    export_dir = workdir / "exports"
+    export_dir = private_dir(workdir / "exports")
     export_path = export_dir / f"charges_seed{args.seed}_{args.claims}.csv"
     rows = list(
         generate_charge_rows(
@@ -85,9 +154,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         rows, defects = inject_defects(rows, defect_rate, args.seed, payers=registered_payers(), as_of=date.today())
         # Beside the exports folder, not in it: every *.csv in exports/ is read as a charge export.
-        planted = write_defects(defects, workdir / "defects.csv")
+        planted = write_defects(defects, private_file(workdir / "defects.csv"))
         print(f"      {planted} defects planted at rate {defect_rate:g} -> ground truth in defects.csv")
-    lines = write_charge_export(rows, export_path)
+    lines = write_charge_export(rows, private_file(export_path))
     print(f"      {lines} charge lines -> {export_path.relative_to(workdir.parent)}")
 
     _step(2, total, "starting the embedded sandbox clearinghouse (SFTP on 127.0.0.1)")
@@ -103,9 +172,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"      listening on 127.0.0.1:{connection.port}, host key pinned")
     try:
         _step(3, total, "running the nightly flow under Prefect (extract, validate, 837P, SFTP, 999/277CA/835)")
+        _start_prefect_api()
         from flows.nightly import nightly_revenue_cycle
 
-        _attach_file_handler_to_prefect(log_file)
         started = time.monotonic()
         result = nightly_revenue_cycle(export_dir=str(export_dir), workdir=str(workdir))
         elapsed = time.monotonic() - started
@@ -259,26 +328,46 @@ def cmd_fee_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
-SECRET_FIELDS = frozenset({"sftp_password"})
-
-
 def cmd_config(_args: argparse.Namespace) -> int:
-    """Print the settings in force (from REVCYCLE_* variables and .env), secrets masked."""
-    from revcycle.settings import Settings
+    """Print the settings in force (from REVCYCLE_* variables and .env), secrets masked, and unknown variables."""
+    from pydantic import SecretStr
+
+    from revcycle.settings import Settings, unknown_variables
     from revcycle.tables import render_table
 
-    try:
-        settings = Settings()
-    except ValueError as problem:
-        print(f"revcycle: invalid configuration: {problem}", file=sys.stderr)
-        return 1
+    settings = Settings()
     rows = []
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
-        shown = "(not set)" if value is None else ("********" if name in SECRET_FIELDS else str(value))
+        shown = "(not set)" if value is None else ("********" if isinstance(value, SecretStr) else str(value))
         rows.append((f"REVCYCLE_{name.upper()}", shown, field.description or ""))
     print(render_table(("Variable", "Value", "Meaning"), rows, right_align_from=3))
+    unknown = unknown_variables()
+    if unknown:
+        print("\nIgnored: these REVCYCLE_* variables are not settings (a typo?)")
+        print(
+            render_table(
+                ("Variable", "Found in", "Did you mean"),
+                [(u.name, u.source, u.closest or "(no close setting)") for u in unknown],
+                right_align_from=3,
+            )
+        )
     return 0
+
+
+def _configuration_problem(error: Exception) -> str | None:
+    """One line naming the variables a settings validation error is about (never their values), else None."""
+    from pydantic import ValidationError
+
+    from revcycle.settings import Settings
+
+    if not isinstance(error, ValidationError) or error.title != Settings.__name__:
+        return None
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        field = str(item["loc"][0]) if item["loc"] else ""
+        problems.append(f"REVCYCLE_{field.upper()}: {item['msg']}")
+    return "invalid configuration: " + "; ".join(problems)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -343,6 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if handler is not cmd_config:  # config lists them in its own output
+            _warn_about_unknown_variables()
         return int(handler(args))
     except RunFailure as failure:
         print(f"revcycle: {failure}", file=sys.stderr)
@@ -350,6 +441,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("revcycle: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except Exception as error:
+        problem = _configuration_problem(error)
+        if problem is None:
+            raise
+        print(f"revcycle: {problem}", file=sys.stderr)
+        return 1
+
+
+def _warn_about_unknown_variables() -> None:
+    """Print one warning line per REVCYCLE_* variable that is no setting (once per process)."""
+    from revcycle.settings import warn_unknown_variables
+
+    warn_unknown_variables(lambda line: print(f"revcycle: warning: {line}", file=sys.stderr))
 
 
 if __name__ == "__main__":

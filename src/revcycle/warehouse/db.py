@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -10,15 +11,39 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from revcycle.filemodes import private_dir, private_file
 from revcycle.warehouse.schema import TRIGGER_CHECKED
 
 CompareFilter = Callable[[Any, str | None, str, bool, Any], bool]
 
 
+# SQLite creates the WAL and shared-memory files lazily, with the database file's mode (os_unix.c,
+# findCreateFileMode and unixOpenSharedMemory), also when they are recreated after the last connection closed.
+SQLITE_COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def _private_sqlite_file(database: str) -> None:
+    """Create the SQLite file ``0600`` before SQLite does (it would use ``0644``); tighten existing ones."""
+    path = Path(database)
+    if not path.parent.exists():
+        private_dir(path.parent)  # a fresh worker has no workdir yet
+    private_file(path)
+    for suffix in SQLITE_COMPANION_SUFFIXES:
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            private_file(companion)
+
+
 def create_warehouse_engine(url: str) -> Engine:
-    """An engine for the warehouse at ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for the warehouse at ``url``; SQLite gets WAL, foreign keys, a busy timeout and mode ``0600``.
+
+    The SQLite file is created ``0600`` here (and tightened when it exists), so its WAL and shared-memory
+    files, which SQLite creates with the database file's mode whenever it needs them, are ``0600`` too.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database not in (None, "", ":memory:") and not str(parsed.database).startswith("file:"):
+            _private_sqlite_file(str(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
