@@ -138,6 +138,10 @@ class Envelope:
         return f"{self.interchange_control_number:09d}"
 
 
+class Repeated(tuple[str, ...]):
+    """An element written as repetitions (joined by the repetition separator), e.g. EB03 service types."""
+
+
 Element = str | Sequence[str] | None
 
 
@@ -160,6 +164,9 @@ class SegmentWriter:
             return ""
         if isinstance(element, str):
             return clean_value(element, self.delimiters)
+        if isinstance(element, Repeated):
+            values = [v for v in (clean_value(r, self.delimiters) for r in element) if v]
+            return self.delimiters.repetition.join(values)
         components = [clean_value(c, self.delimiters) for c in element]
         while components and components[-1] == "":
             components.pop()
