@@ -155,6 +155,7 @@ class OtherPayer:
     benefit_segment: int
     dates: tuple[DatePeriod, ...] = ()  # 2110 DTP (e.g. 290 coordination of benefits)
     references: tuple[tuple[str, str], ...] = ()  # 2110 REF (e.g. IG policy number: PHI)
+    is_person: bool = False  # NM102 1: the entity is a person, whose name is not shown outside the warehouse
 
 
 _ORDER_RANK = {"primary": 0, "secondary": 1, "tertiary": 2}
@@ -282,6 +283,7 @@ class MemberEligibility:
                         benefit.segment,
                         tuple(benefit.dates),
                         tuple(benefit.references),
+                        name.is_person,
                     )
                 )
         return sorted(found, key=lambda p: _ORDER_RANK.get(p.order or "", 3))
