@@ -24,6 +24,7 @@ from revcycle.x12.writer import (
     SegmentWriter,
     format_date,
     format_date_range,
+    inquiry_gender,
 )
 
 VERSION_270 = "005010X279A1"
@@ -87,7 +88,7 @@ def _person_segments(w: SegmentWriter, entity: str, person: InquiredPerson, memb
     tail: tuple[str | None, ...] = ("MI", member_id) if member_id else ()
     w.segment("NM1", entity, "1", person.last_name, person.first_name, person.middle_name, None, None, *tail)
     if person.birth_date is not None:
-        w.segment("DMG", "D8", format_date(person.birth_date), person.gender)
+        w.segment("DMG", "D8", format_date(person.birth_date), inquiry_gender(person.gender))
 
 
 def _dates_and_types(w: SegmentWriter, query: EligibilityQuery) -> None:

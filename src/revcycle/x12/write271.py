@@ -26,6 +26,7 @@ from revcycle.x12.writer import (
     format_date,
     format_date_range,
     format_decimal,
+    inquiry_gender,
 )
 from revcycle.x12.x270 import EligibilityInquiry270, InquiredMember
 
@@ -180,7 +181,7 @@ def _member(w: SegmentWriter, m: MemberReply, entity: str) -> None:
     w.segment("NM1", entity, "1", m.last_name, m.first_name, None, None, None, *tail)
     _aaa(w, m.answer.rejections)
     if m.birth_date is not None:
-        w.segment("DMG", "D8", format_date(m.birth_date), m.gender)
+        w.segment("DMG", "D8", format_date(m.birth_date), inquiry_gender(m.gender))
     if entity == "03" and m.relationship:
         w.segment("INS", "N", m.relationship)
     _dtp(w, m.answer.dates)

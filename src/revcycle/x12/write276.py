@@ -26,6 +26,7 @@ from revcycle.x12.writer import (
     format_amount,
     format_date,
     format_date_range,
+    inquiry_gender,
 )
 
 VERSION_276 = "005010X212"
@@ -106,7 +107,7 @@ def _claim_loop(w: SegmentWriter, q: ClaimStatusQuery) -> None:
 
 def _dmg(w: SegmentWriter, person: StatusPerson) -> None:
     if person.birth_date is not None:
-        w.segment("DMG", "D8", format_date(person.birth_date), person.gender)
+        w.segment("DMG", "D8", format_date(person.birth_date), inquiry_gender(person.gender))
 
 
 def write_276(

@@ -99,6 +99,15 @@ def format_date_range(start: date, end: date | None) -> tuple[str, str]:
     return "RD8", f"{format_date(start)}-{format_date(end)}"
 
 
+def inquiry_gender(value: str | None) -> str | None:
+    """DMG03 of a 270, 271 or 276: F or M. Any other value (U, unknown) leaves the situational DMG03 out.
+
+    The 005010X279A1 and X212 code lists for DMG03 hold F and M only (as x12sdk's models have them), unlike
+    the 837's F, M and U.
+    """
+    return value if value in ("F", "M") else None
+
+
 @dataclass(frozen=True)
 class Envelope:
     """ISA and GS values for one interchange holding one functional group."""

@@ -154,7 +154,7 @@ class OtherPayer:
     service_types: tuple[str, ...]  # EB03
     benefit_segment: int
     dates: tuple[DatePeriod, ...] = ()  # 2110 DTP (e.g. 290 coordination of benefits)
-    references: tuple[tuple[str, str], ...] = ()  # 2110 REF (e.g. IG policy number: PHI)
+    references: tuple[tuple[str, str], ...] = ()  # 2110 REF (e.g. 1W member id at that payer: PHI)
     is_person: bool = False  # NM102 1: the entity is a person, whose name is not shown outside the warehouse
 
 
