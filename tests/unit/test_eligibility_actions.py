@@ -145,7 +145,7 @@ def test_other_payers_are_ordered_primary_secondary_tertiary() -> None:
         "NM1*PRP*2*MEDICARE PART B*****PI*11111",
         "LE*2120",
         "EB*R**30*C1",
-        "REF*IG*POLICY22",
+        "REF*1W*W2222222",  # the member id at the other payer
         "DTP*290*D8*20240101",
         "LS*2120",
         "NM1*SEP*2*SECOND HEALTH*****PI*22222",
@@ -163,7 +163,7 @@ def test_other_payers_are_ordered_primary_secondary_tertiary() -> None:
         (None, "PR", "44444"),
     ]
     assert payers[0].insurance_type == "MB"
-    assert payers[1].references == (("IG", "POLICY22"),)
+    assert payers[1].references == (("1W", "W2222222"),)
     assert payers[1].dates[0].start == date(2024, 1, 1)
     primary = member.primary_payer
     assert primary is not None and primary.name == "MEDICARE PART B"
