@@ -95,7 +95,7 @@ class ClaimReply:
     member_id: str
     subscriber_last_name: str
     subscriber_first_name: str | None
-    service_date: date
+    service_date: date | None  # DTP*472 (left out when the 276 gave none)
     answer: ClaimAnswer
     service_date_end: date | None = None
     bill_type: str | None = None
@@ -157,8 +157,9 @@ def _claim(w: SegmentWriter, c: ClaimReply) -> None:
     if c.bill_type:
         w.segment("REF", "BLT", c.bill_type)
     w.segment("REF", "EJ", c.claim_key)
-    qualifier, value = format_date_range(c.service_date, c.service_date_end)
-    w.segment("DTP", "472", qualifier, value)
+    if c.service_date is not None:
+        qualifier, value = format_date_range(c.service_date, c.service_date_end)
+        w.segment("DTP", "472", qualifier, value)
     for line in c.answer.lines:
         w.segment(
             "SVC",
@@ -254,7 +255,12 @@ def answer_276(
     *,
     today: date,
 ) -> ClaimStatusReply:
-    """The reply to a 276 read back: each claim's status from ``status_of`` (None: not found, A4:35)."""
+    """The reply to a 276 read back: each claim's status from ``status_of`` (None: not found, A4:35).
+
+    ``today`` is the effective date (STC02) of a not-found answer. Claims are grouped under their service
+    provider as the 276 listed them; the subscriber, patient, trace, claim key, bill type and service dates
+    are echoed as asked.
+    """
     providers: dict[tuple[str, str], list[ClaimReply]] = {}
     names: dict[tuple[str, str], tuple[str, str | None]] = {}
     for queried in request.claims:
@@ -266,7 +272,6 @@ def answer_276(
         )
         answer = status_of(queried) or ClaimAnswer((StatusAnswer(NOT_FOUND, today, queried.total_charge),))
         period = queried.service_period
-        start = period.start if period is not None and period.start is not None else today
         subscriber = queried.subscriber
         patient = queried.patient
         providers.setdefault(key, []).append(
@@ -276,7 +281,7 @@ def answer_276(
                 member_id=subscriber.identifier if subscriber else "",
                 subscriber_last_name=subscriber.last if subscriber else "",
                 subscriber_first_name=(subscriber.first or None) if subscriber else None,
-                service_date=start,
+                service_date=period.start if period is not None else None,
                 service_date_end=period.end if period is not None else None,
                 answer=answer,
                 bill_type=queried.bill_type or None,
