@@ -603,3 +603,15 @@ def test_x12sdk_limits_shown_on_minimal_files() -> None:
     with pytest.raises(Exception, match="SE segment count"):
         _x12sdk(data)
     assert [len(c.lines) for c in read_277(data).responses[0].claims] == [2]
+
+
+def test_pyx12_still_has_no_map_for_these_transactions() -> None:
+    # pyx12 4.0 raises "Map not found" for 005010X279A1 (HS/HB) and 005010X212 (HR/HN): if a release ships
+    # and registers these maps, this test fails and the writers should be checked with pyx12 like the 837s
+    from pyx12_check import pyx12_errors
+
+    data_270, data_271 = eligibility_documents(1)
+    data_276, data_277 = claim_status_documents(1)
+    for data in (data_270, data_271, data_276, data_277):
+        errors = pyx12_errors(data)
+        assert any("Map not found" in e for e in errors), errors[:3]
