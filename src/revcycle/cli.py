@@ -207,11 +207,16 @@ def cmd_x12_parse(args: argparse.Namespace) -> int:
         return 0
     from revcycle.tables import render_table
 
+    # claims (835, 837, 277CA, 276, 277), members answered (271) or members asked about (270)
     rows = [
-        (str(t.get("type")), str(t.get("control_number", "")), str(len(t.get("claims", []) or [])))
+        (
+            str(t.get("type")),
+            str(t.get("control_number", "")),
+            str(len(t.get("claims") or t.get("members") or t.get("inquiries") or [])),
+        )
         for t in document["transactions"]
     ]
-    print(render_table(("Transaction", "Control number", "Claims"), rows, right_align_from=2))
+    print(render_table(("Transaction", "Control number", "Claims/members"), rows, right_align_from=2))
     for problem in document["problems"]:
         where = "file" if problem["segment"] is None else f"segment {problem['segment']}"
         print(f"  problem at {where}: {problem['code']}: {problem['message']}")
@@ -412,7 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     x12 = commands.add_parser("x12", help="read X12 files")
     x12_commands = x12.add_subparsers(dest="x12_command", metavar="COMMAND")
-    parse = x12_commands.add_parser("parse", help="parse any X12 file (835, 837P/I, 999, 277CA, TA1 ...)")
+    parse = x12_commands.add_parser(
+        "parse", help="parse any X12 file (835, 837P/I, 999, 277CA, TA1, 270/271, 276/277 ...)"
+    )
     parse.add_argument("file", help="the X12 file")
     parse.add_argument("--json", action="store_true", help="print the whole document as JSON")
     parse.set_defaults(handler=cmd_x12_parse)

@@ -20,13 +20,8 @@ from revcycle.x12.x835 import iter_835, read_835
 
 # Files that must report problems, with codes that must be among them (checked by hand, see docstring).
 PROBLEMS: dict[str, set[str]] = {
-    "270_271/lfh__dependent-health-benefit-check.270": {"UNSUPPORTED_TRANSACTION"},
-    "270_271/lfh__dependent-health-benefit-check.271": {"UNSUPPORTED_TRANSACTION"},
-    "270_271/lfh__subscriber-health-benefit-check-error.271": {"UNSUPPORTED_TRANSACTION"},
-    "270_271/oopfactory__270_Example1_IG_0x1D.txt": {"UNSUPPORTED_TRANSACTION"},
-    "276_277/imsweb__x12_277_x212.txt": {"UNSUPPORTED_TRANSACTION"},
-    "276_277/lfh__claim-level-status.276": {"UNSUPPORTED_TRANSACTION"},
-    "276_277/lfh__claim-level-status.277": {"UNSUPPORTED_TRANSACTION"},
+    "270_271/lfh__subscriber-health-benefit-check-error.271": {"CONTROL_MISMATCH"},  # ST*271*4321 ... SE*8*4323
+    "276_277/imsweb__x12_277_x212.txt": {"CONTROL_MISMATCH"},  # ISA13 000000001, IEA*1*842928883
     "277ca/oopfactory__277CA_FromLatitude81uk.txt": {"CONTROL_MISMATCH"},  # garbled ISA13
     "835/lfh__secondary-payment.835": {"COMPONENT_SEPARATOR_MISMATCH"},  # SVC*HC>12345>26 with ISA16 ':'
     "835/oopfactory__835_Example1.txt": {"MISSING_ELEMENT"},

@@ -63,3 +63,20 @@ def test_cli_inspect(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["x12", "inspect", str(path), "--show-values"]) == 0
     assert "TOWNSEND" in capsys.readouterr().out
     assert main(["x12", "inspect", str(path) + ".missing"]) == 2
+
+
+def test_271_and_277_loops_and_masking() -> None:
+    lines = _lines("270_271/lfh__dependent-health-benefit-check.271")
+    text = "\n".join(lines)
+    # 2000C subscriber HL*3, 2000D dependent HL*4 under it, five EB (2110) and one LS*2120 loop
+    subscriber = next(i for i, line in enumerate(lines) if line.strip() == "2000C subscriber")
+    dependent = next(i for i, line in enumerate(lines) if line.strip() == "2000D dependent")
+    assert _indent(lines[dependent]) == _indent(lines[subscriber]) + 2
+    assert sum(1 for line in lines if line.strip() == "2110 eligibility or benefit") == 5
+    assert sum(1 for line in lines if line.strip() == "2120 benefit related entity") == 1
+    for value in ("SMITH", "JOHN", "123456789", "19630519", "BROADWAY", "MARCUS"):
+        assert value not in text
+    lines = _lines("276_277/lfh__claim-level-status.277")
+    assert sum(1 for line in lines if line.strip() == "2200 claim status tracking") == 3  # three TRN*2
+    assert sum(1 for line in lines if line.strip() == "2000E dependent") == 1
+    assert "NM1*QC*1*###*###" in "\n".join(lines)

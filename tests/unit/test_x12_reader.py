@@ -151,6 +151,14 @@ def test_alphanumeric_isa11_means_no_repetition_separator() -> None:
     assert segments[0].delimiters.repetition is None
 
 
+def test_control_character_repetition_separator() -> None:
+    # ISA11 0x1D (group separator): Python counts it as whitespace, X12 allows it as a delimiter
+    text = _isa(repetition="\x1d") + "GS*HB*S*R*20240101*1200*7*X*005010X279A1~ST*271*0001~EB*1**30\x1d1\x1d98~"
+    segments, _ = _read(text + "SE*3*0001~GE*1*7~IEA*1*000000001~")
+    assert segments[0].delimiters.repetition == "\x1d"
+    assert segments[3].repetitions(3) == ["30", "1", "98"]
+
+
 def test_utf16_with_bom_both_byte_orders() -> None:
     text = _interchange()
     for encoding in ("utf-16", "utf-16-be", "utf-16-le"):

@@ -471,7 +471,9 @@ def _as_int(value: str) -> int | None:
 
 def _repetition_separator(isa11: str, isa12: str, taken: Iterable[str]) -> str | None:
     # 4010 files put 'U' (US standards) in ISA11; some 5010 files keep it: any letter or digit means none.
-    if len(isa11) != 1 or isa11.isalnum() or isa11 in taken or isa11.isspace():
+    # Blank-like characters mean none too; control characters such as 0x1D (which str.isspace counts as
+    # space) are real delimiters.
+    if len(isa11) != 1 or isa11.isalnum() or isa11 in taken or isa11 in _WHITESPACE:
         return None
     if isa12.strip() < "00501":
         return None

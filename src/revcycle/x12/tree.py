@@ -36,7 +36,22 @@ _HL_LABELS = {
         "21": "2000B information receiver",
         "19": "2000C billing provider",
         "PT": "2000D patient",
+        "22": "2000D subscriber",
+        "23": "2000E dependent",
     },
+    "276": {
+        "20": "2000A information source",
+        "21": "2000B information receiver",
+        "19": "2000C service provider",
+        "22": "2000D subscriber",
+        "23": "2000E dependent",
+    },
+}
+_HL_LABELS["270"] = _HL_LABELS["271"] = {
+    "20": "2000A information source",
+    "21": "2000B information receiver",
+    "22": "2000C subscriber",
+    "23": "2000D dependent",
 }
 
 
@@ -115,6 +130,24 @@ class _Depth:
             if sid == "PLB":
                 self.current = self.base
                 return self.base, "provider adjustment"
+        if self.set_id in ("270", "271") and sid in ("EB", "EQ"):
+            self.claim_depth = self.base + self.hl_depth.get(self.hl, 0) + 1
+            self.current = self.claim_depth
+            return self.current, "2110 eligibility or benefit" if sid == "EB" else "2110 eligibility inquiry"
+        if self.set_id == "271" and sid == "LS":
+            self.current = self.claim_depth + 1
+            return self.current, "2120 benefit related entity"
+        if self.set_id == "271" and sid == "LE":
+            self.current = self.claim_depth
+            return self.claim_depth + 1, None
+        if self.set_id in ("276", "277"):
+            if sid == "TRN" and self.hl_depth.get(self.hl, 0) >= 3:
+                self.claim_depth = self.base + self.hl_depth.get(self.hl, 0) + 1
+                self.current = self.claim_depth
+                return self.current, "2200 claim status tracking"
+            if sid == "SVC":
+                self.current = self.claim_depth + 1
+                return self.current, "2210/2220 service line"
         if self.set_id == "999":
             if sid == "AK2":
                 self.current = self.base

@@ -99,6 +99,15 @@ def format_date_range(start: date, end: date | None) -> tuple[str, str]:
     return "RD8", f"{format_date(start)}-{format_date(end)}"
 
 
+def inquiry_gender(value: str | None) -> str | None:
+    """DMG03 of a 270, 271 or 276: F or M. Any other value (U, unknown) leaves the situational DMG03 out.
+
+    The 005010X279A1 and X212 code lists for DMG03 hold F and M only (as x12sdk's models have them), unlike
+    the 837's F, M and U.
+    """
+    return value if value in ("F", "M") else None
+
+
 @dataclass(frozen=True)
 class Envelope:
     """ISA and GS values for one interchange holding one functional group."""
@@ -138,6 +147,10 @@ class Envelope:
         return f"{self.interchange_control_number:09d}"
 
 
+class Repeated(tuple[str, ...]):
+    """An element written as repetitions (joined by the repetition separator), e.g. EB03 service types."""
+
+
 Element = str | Sequence[str] | None
 
 
@@ -160,6 +173,9 @@ class SegmentWriter:
             return ""
         if isinstance(element, str):
             return clean_value(element, self.delimiters)
+        if isinstance(element, Repeated):
+            values = [v for v in (clean_value(r, self.delimiters) for r in element) if v]
+            return self.delimiters.repetition.join(values)
         components = [clean_value(c, self.delimiters) for c in element]
         while components and components[-1] == "":
             components.pop()
