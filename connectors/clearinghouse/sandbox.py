@@ -1,39 +1,50 @@
-"""The embedded sandbox clearinghouse: the SFTP server plus the payer simulator behind it.
+"""The embedded sandbox clearinghouse: the SFTP server plus the sandbox payer behind it, with its memory.
 
-An 837 landing in the upload folder is answered at once: a TA1 with note 025 when its ISA13 was received
-before (the clearinghouse's duplicate-interchange check), otherwise the simulator's 999, 277CA and 835s,
-dropped into the response folder under a temporary dot-name and then renamed, as a clearinghouse would.
-State (ISA13s seen, our own control numbers) lives in a JSON file so a restarted sandbox remembers it.
+An 837 landing in the upload folder is handed to the sandbox payer (``revcycle.sandbox.payer``), which
+decides every answer at once. Answers are dropped into the response folder when they fall due, under a
+temporary dot-name and then renamed, as a clearinghouse would:
+
+- ``timing="instant"`` (the default, what the delivery tests need): everything the moment the file lands;
+- ``timing="realistic"``: the 999 the next morning, the 277CA in 1 to 3 days, the 835 in weeks, released
+  whenever the response folder is listed over SFTP and whenever ``release_due()`` is called (the demo calls
+  it each night), always against ``clock.now()``.
+
+Every call (landing, listing, ``release_due``) runs under one lock, so the SFTP server's connection threads
+and the demo never release a file twice or half. The sandbox's state (interchanges seen, claims adjudicated,
+answers not yet released, deductibles met, forward balances) lives in ``sandbox-state.json`` in the state
+folder, so a restarted sandbox carries on; ``remittance-ledger.csv`` beside it records every CLP loop it
+released (claim key, frequency, received date, 835 date, lag): the ground truth of the lags it applied.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypedDict
+from typing import Self
 
 from connectors.clearinghouse.keys import generate_ed25519_private_key, load_private_key
 from connectors.clearinghouse.sandbox_server import SandboxSftpServer
-from revcycle.sandbox.payer_simulator import ResponseFile, respond
-from revcycle.x12.reader import Segment, read_segments
-from revcycle.x12.write999 import InterchangeAck, write_ta1
-from revcycle.x12.writer import Envelope
+from connectors.payers import registered_payers
+from revcycle.clock import Clock, SystemClock
+from revcycle.sandbox.payer import SandboxConfig, SandboxPayer, Timing
+from revcycle.sandbox.profiles import PayerTerms, kind_for_filing_indicator
+from revcycle.sandbox.render import ResponseFile
+from revcycle.sandbox.state import LedgerRow, PayerState
 
 log = logging.getLogger(__name__)
 
 SANDBOX_USER = "revcycle"
-
-
-class _State(TypedDict):
-    seen_isa13: list[str]  # ISA13s received, for the duplicate-interchange check
-    received: list[str]  # names of every interchange that landed, in order
-    next_control_number: int
+STATE_FILE = "sandbox-state.json"
+LEDGER_FILE = "remittance-ledger.csv"
 
 
 @dataclass(frozen=True)
@@ -60,8 +71,50 @@ class SandboxConnection:
         }
 
 
+def payer_terms() -> dict[str, PayerTerms]:
+    """What the sandbox takes from the payer files: each payer's behaviour and timely-filing limit."""
+    return {
+        payer_id: PayerTerms(kind_for_filing_indicator(profile.filing_indicator), profile.timely_filing_days)
+        for payer_id, profile in registered_payers().items()
+    }
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``path`` atomically (a dot-named temporary file, then a rename), readable by its owner only."""
+    tmp = path.with_name("." + path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def ledger_csv(rows: list[LedgerRow]) -> str:
+    """The remittance ledger as CSV text (one row per released CLP loop)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(LedgerRow.FIELDS)
+    for row in rows:
+        writer.writerow(
+            [
+                row.claim_key,
+                row.frequency_code,
+                row.payer_id,
+                row.payer_kind,
+                row.payer_claim_number,
+                row.status_code,
+                f"{row.paid:.2f}",
+                row.received_date.isoformat(),
+                row.payment_date.isoformat(),
+                row.lag_days,
+                row.event,
+                row.file_name,
+            ]
+        )
+    return out.getvalue()
+
+
 class EmbeddedClearinghouse:
-    """A sandbox clearinghouse on 127.0.0.1 that answers every 837 it receives."""
+    """A sandbox clearinghouse on 127.0.0.1 that answers every 837 it receives, at once or over time."""
 
     def __init__(
         self,
@@ -73,8 +126,15 @@ class EmbeddedClearinghouse:
         archive_dir: str = "archive",
         pickup_at_once: bool = False,
         seed_salt: str = "",
+        clock: Clock | None = None,
+        timing: Timing = "instant",
+        payers: Mapping[str, PayerTerms] | None = None,
     ) -> None:
-        """Keep the sandbox's files, keys and state under ``state_dir``; nothing listens until ``start``."""
+        """Keep the sandbox's files, keys and state under ``state_dir``; nothing listens until ``start``.
+
+        ``clock`` gives the sandbox its "now" (the system clock by default, a ``SimulatedClock`` for the
+        multi-night demo); ``payers`` the terms of each payer id (by default from the payer files).
+        """
         self.state_dir = Path(state_dir)
         self.root = self.state_dir / "sftp-root"
         self.usage_indicator = usage_indicator
@@ -82,16 +142,27 @@ class EmbeddedClearinghouse:
         self.inbox_dir = inbox_dir
         self.archive_dir = archive_dir
         self.seed_salt = seed_salt
-        self._state_file = self.state_dir / "sandbox-state.json"
+        self.clock: Clock = clock or SystemClock()
+        self.timing: Timing = timing
+        self._state_file = self.state_dir / STATE_FILE
+        self.ledger_file = self.state_dir / LEDGER_FILE
         self._lock = threading.Lock()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.state_dir.chmod(0o700)
         for folder in (upload_dir, inbox_dir, archive_dir):
-            (self.root / folder).mkdir(parents=True, exist_ok=True)
+            (self.root / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._received, state = self._load_state()
+        config = SandboxConfig(
+            seed_salt=seed_salt,
+            usage_indicator=usage_indicator,
+            timing=timing,
+            timezone=self.clock.timezone,
+            payers=dict(payers) if payers is not None else payer_terms(),
+        )
+        self.payer = SandboxPayer(config, state)
         client_key_text = generate_ed25519_private_key()
         self.client_key_file = self.state_dir / "client_ed25519"
-        self.client_key_file.touch(mode=0o600, exist_ok=True)
-        self.client_key_file.write_text(client_key_text)
+        _write_private(self.client_key_file, client_key_text.encode())
         self.server = SandboxSftpServer(
             self.root,
             username=SANDBOX_USER,
@@ -99,6 +170,7 @@ class EmbeddedClearinghouse:
             on_file_landed=self._answer,
             upload_dir=upload_dir,
             pickup_at_once=pickup_at_once,
+            on_list=self._on_list,
         )
 
     def start(self) -> SandboxConnection:
@@ -124,72 +196,66 @@ class EmbeddedClearinghouse:
     ) -> None:
         self.stop()
 
+    # -- what tests and the demo ask ---------------------------------------------------------------------
+
     @property
     def received(self) -> list[str]:
         """Names of the interchanges that reached the upload folder, in order (duplicates included)."""
-        return list(self._load_state()["received"])
+        with self._lock:
+            return list(self._received)
 
-    def _load_state(self) -> _State:
-        if self._state_file.exists():
-            loaded: _State = json.loads(self._state_file.read_text())
-            return loaded
-        return {"seen_isa13": [], "received": [], "next_control_number": 1}
+    @property
+    def next_release_at(self) -> datetime | None:
+        """When the next answer falls due (None when nothing is pending)."""
+        with self._lock:
+            return self.payer.next_release_at()
 
-    def _save_state(self, state: _State) -> None:
-        tmp = self._state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, self._state_file)
+    @property
+    def pending_count(self) -> int:
+        """How many answers (acknowledgments and payments) wait for their release."""
+        with self._lock:
+            return len(self.payer.state.pending)
 
-    def _duplicate_ta1(self, isa: Segment, control_number: int, now: datetime) -> ResponseFile:
-        received_at = datetime.strptime(isa.get(9) + isa.get(10), "%y%m%d%H%M").replace(tzinfo=UTC)
-        envelope = Envelope(
-            sender_id=isa.get(8).strip(),
-            receiver_id=isa.get(6).strip(),
-            sender_qualifier=isa.get(7),
-            receiver_qualifier=isa.get(5),
-            interchange_control_number=control_number,
-            group_control_number=control_number,
-            usage_indicator=self.usage_indicator,
-            created=now,
-            functional_id_code="HC",
-            version=isa.get(12),
-        )
-        content = write_ta1(InterchangeAck(int(isa.get(13)), received_at, "R", "025"), envelope)
-        return ResponseFile(name=f"TA1_{isa.get(13)}_{control_number:09d}.x12", content=content, kind="TA1")
+    def release_due(self) -> list[str]:
+        """Drop every answer due at ``clock.now()`` into the response folder; returns their file names."""
+        with self._lock:
+            files = self.payer.release_due(self.clock.now())
+            self._deliver(files)
+            return [f.name for f in files]
+
+    # -- internals -----------------------------------------------------------------------------------------
+
+    def _load_state(self) -> tuple[list[str], PayerState]:
+        if not self._state_file.exists():
+            return [], PayerState()
+        data = json.loads(self._state_file.read_text())
+        payer = data.get("payer")
+        state = PayerState.from_json(json.dumps(payer)) if payer is not None else PayerState()
+        return list(data.get("received", [])), state
+
+    def _save_state(self) -> None:
+        payer = json.loads(self.payer.state.to_json())
+        text = json.dumps({"received": self._received, "payer": payer}, separators=(",", ":"))
+        _write_private(self._state_file, text.encode())
+
+    def _deliver(self, files: list[ResponseFile]) -> None:
+        """Put ``files`` in the response folder, then persist the state that no longer holds them."""
+        for response in files:
+            _write_private(self.root / self.inbox_dir / response.name, response.content)
+        if files:
+            _write_private(self.ledger_file, ledger_csv(self.payer.state.ledger).encode())
+        self._save_state()
+
+    def _on_list(self, relative: str) -> None:
+        if relative == self.inbox_dir:
+            released = self.release_due()
+            if released:
+                log.info("sandbox: released %d answers on listing", len(released))
 
     def _answer(self, relative_path: str, absolute_path: Path) -> None:
         data = absolute_path.read_bytes()
         with self._lock:
-            state = self._load_state()
-            isa = next((s for s in read_segments(data) if s.id == "ISA"), None)
-            isa13 = isa.get(13) if isa is not None else ""
-            seen = list(state["seen_isa13"])
-            received = list(state["received"])
-            received.append(Path(relative_path).name)
-            counter = state["next_control_number"]
-
-            def next_number() -> int:
-                nonlocal counter
-                counter += 1
-                return counter - 1
-
-            now = datetime.now(UTC)
-            if isa is not None and isa13 in seen:
-                responses = [self._duplicate_ta1(isa, next_number(), now)]
-                log.info("sandbox: interchange %s received again; answered TA1 025", isa13)
-            else:
-                responses = respond(
-                    data,
-                    seed_salt=self.seed_salt,
-                    usage_indicator=self.usage_indicator,
-                    now=now,
-                    control_numbers=next_number,
-                )
-                if isa13:
-                    seen.append(isa13)
-            for response in responses:
-                target = self.root / self.inbox_dir / response.name
-                tmp = target.with_name("." + response.name + ".tmp")
-                tmp.write_bytes(response.content)
-                os.replace(tmp, target)
-            self._save_state({"seen_isa13": seen, "received": received, "next_control_number": counter})
+            self._received.append(Path(relative_path).name)
+            files = self.payer.receive(data, self.clock.now())
+            self._deliver(files)
+        log.info("sandbox: %s received; %d answers released at once", Path(relative_path).name, len(files))

@@ -1,0 +1,204 @@
+"""What the sandbox payer remembers between files: adjudicated claims, responses not yet released, balances.
+
+The state is plain data (``to_json`` / ``from_json``), so the embedded clearinghouse can keep it in its state
+folder and a restarted sandbox carries on where it stopped. It holds PHI (the names and member ids of the
+remittances it will send): it lives only in the clearinghouse's state folder (0700, files 0600).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from revcycle.sandbox.codec import decode_as, encode
+from revcycle.x12.write277ca import ClaimAcknowledgment
+from revcycle.x12.write835 import RemittanceClaim
+from revcycle.x12.write999 import GroupAck
+
+SupersededBy = Literal["replacement", "void", "payer-correction"]
+LedgerEvent = Literal["adjudication", "reversal", "payer-correction"]
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The received interchange's parties, to address the answers (ISA06 sender, ISA08 receiver)."""
+
+    submitter_id: str
+    clearinghouse_id: str
+    version: str = ""
+
+
+@dataclass
+class ClaimRecord:
+    """One claim the payer adjudicated (or will, when its 835 goes out), by payer claim number."""
+
+    payer_claim_number: str
+    payer_id: str
+    claim_key: str
+    billing_npi: str
+    frequency_code: str
+    remittance: RemittanceClaim  # the CLP loop as sent: a reversal negates it
+    finalized_at: datetime  # when its 835 is released: before that the claim is still in process
+    received_date: date
+    unprocessable: bool = False  # denied as unprocessable (MA130): not a claim on file
+    accumulator: str | None = None  # the deductible accumulator it drew on
+    deductible: Decimal = Decimal("0")  # how much deductible it applied
+    superseded_at: datetime | None = None  # when a reversal of it is released
+    superseded_by: str | None = None  # the payer claim number that replaced it ("" for a void)
+    superseded_kind: SupersededBy | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One CLP loop of a pending 835, as the ground-truth ledger will record it."""
+
+    claim_key: str
+    frequency_code: str
+    payer_claim_number: str
+    status_code: str
+    paid: Decimal
+    received_date: date
+    event: LedgerEvent
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One CLP loop the sandbox released: what it paid, for which claim, received when, paid when."""
+
+    claim_key: str
+    frequency_code: str
+    payer_id: str
+    payer_kind: str
+    payer_claim_number: str
+    status_code: str
+    paid: Decimal
+    received_date: date
+    payment_date: date
+    lag_days: int
+    event: LedgerEvent
+    file_name: str
+
+    FIELDS = (
+        "claim_key",
+        "frequency_code",
+        "payer_id",
+        "payer_kind",
+        "payer_claim_number",
+        "status_code",
+        "paid",
+        "received_date",
+        "payment_date",
+        "lag_days",
+        "event",
+        "file_name",
+    )
+
+
+@dataclass(frozen=True)
+class PendingTA1:
+    """A TA1 waiting for its release."""
+
+    release_at: datetime
+    seq: int
+    sender: Sender
+    interchange_control_number: str
+    interchange_date: datetime  # the received ISA09/ISA10
+    note_code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Pending999:
+    """A 999 waiting for its release."""
+
+    release_at: datetime
+    seq: int
+    sender: Sender
+    interchange_control_number: str
+    group: GroupAck
+
+
+@dataclass(frozen=True)
+class Pending277:
+    """A 277CA waiting for its release."""
+
+    release_at: datetime
+    seq: int
+    sender: Sender
+    interchange_control_number: str
+    acknowledgment: ClaimAcknowledgment
+
+
+@dataclass(frozen=True)
+class PendingPayment:
+    """CLP loops and provider adjustments of one payer to one payee, waiting for the 835 they go out in."""
+
+    release_at: datetime
+    seq: int
+    sender: Sender
+    payer_id: str
+    payer_name: str
+    payer_kind: str
+    payee_npi: str
+    payee_name: str
+    payee_tax_id: str
+    claims: tuple[RemittanceClaim, ...] = ()
+    ledger: tuple[LedgerEntry, ...] = ()
+    interest: Decimal = Decimal("0")  # PLB L6, interest paid on a late claim
+    recoupment: Decimal = Decimal("0")  # PLB WO, an overpayment taken back
+    reference: str = ""  # the payer claim number the interest or recoupment is about
+    tag: str = ""  # names a payer-initiated event, so a provider's correction can cancel it
+
+
+Pending = PendingTA1 | Pending999 | Pending277 | PendingPayment
+_KINDS: dict[str, type[Any]] = {
+    "TA1": PendingTA1,
+    "999": Pending999,
+    "277CA": Pending277,
+    "payment": PendingPayment,
+}
+_NAMES = {cls: name for name, cls in _KINDS.items()}
+
+
+@dataclass
+class PayerState:
+    """Everything the sandbox payer keeps between files."""
+
+    next_control_number: int = 1
+    next_seq: int = 1
+    seen_interchanges: list[str] = field(default_factory=list)  # "sender|ISA13" received
+    records: dict[str, ClaimRecord] = field(default_factory=dict)  # by payer claim number
+    current: dict[str, str] = field(default_factory=dict)  # "payer|claim key" -> its latest payer claim number
+    accumulators: dict[str, Decimal] = field(default_factory=dict)  # "payer|member|year" -> deductible met
+    forward_balances: dict[str, list[tuple[str, Decimal]]] = field(default_factory=dict)  # "payer|npi" -> owed
+    pending: list[Pending] = field(default_factory=list)
+    ledger: list[LedgerRow] = field(default_factory=list)
+
+    def take_seq(self) -> int:
+        """The next decision sequence number (orders pending answers released at the same instant)."""
+        self.next_seq += 1
+        return self.next_seq - 1
+
+    def take_control_number(self) -> int:
+        """The next interchange control number of a file the sandbox writes (1..999999999, wrapping)."""
+        number = self.next_control_number
+        self.next_control_number = number % 999_999_999 + 1
+        return number
+
+    def to_json(self) -> str:
+        """The state as JSON text."""
+        data = encode(self)
+        data["pending"] = [{"type": _NAMES[type(item)], **encode(item)} for item in self.pending]
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> PayerState:
+        """A state read back from ``to_json``."""
+        data = json.loads(text)
+        pending = [decode_as(_KINDS[item.pop("type")], item) for item in data.pop("pending", [])]
+        state = decode_as(cls, data)
+        state.pending = pending
+        return state
