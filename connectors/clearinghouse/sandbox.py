@@ -11,9 +11,10 @@ temporary dot-name and then renamed, as a clearinghouse would:
 
 Every call (landing, listing, ``release_due``) runs under one lock, so the SFTP server's connection threads
 and the demo never release a file twice or half. The sandbox's state (interchanges seen, claims adjudicated,
-answers not yet released, deductibles met, forward balances) lives in ``sandbox-state.json`` in the state
-folder, so a restarted sandbox carries on; ``remittance-ledger.csv`` beside it records every CLP loop it
-released (claim key, frequency, received date, 835 date, lag): the ground truth of the lags it applied.
+answers not yet released, deductibles met, forward balances) lives in ``sandbox-state.db`` (SQLite) in the
+state folder and is saved after every change, writing only what changed, so a restarted sandbox carries on;
+``remittance-ledger.csv`` beside it records every CLP loop it released (claim key, frequency, received date,
+835 date, lag): the ground truth of the lags it applied.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import io
 import json
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,15 +37,16 @@ from connectors.clearinghouse.keys import generate_ed25519_private_key, load_pri
 from connectors.clearinghouse.sandbox_server import SandboxSftpServer
 from connectors.payers import registered_payers
 from revcycle.clock import Clock, SystemClock
+from revcycle.sandbox.codec import decode_as, encode
 from revcycle.sandbox.payer import SandboxConfig, SandboxPayer, Timing
 from revcycle.sandbox.profiles import PayerTerms, kind_for_filing_indicator
 from revcycle.sandbox.render import ResponseFile
-from revcycle.sandbox.state import LedgerRow, PayerState
+from revcycle.sandbox.state import ClaimRecord, LedgerRow, PayerState, decode_pending, encode_pending
 
 log = logging.getLogger(__name__)
 
 SANDBOX_USER = "revcycle"
-STATE_FILE = "sandbox-state.json"
+STATE_FILE = "sandbox-state.db"
 LEDGER_FILE = "remittance-ledger.csv"
 
 
@@ -88,11 +91,12 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def ledger_csv(rows: list[LedgerRow]) -> str:
+def ledger_csv(rows: list[LedgerRow], header: bool = True) -> str:
     """The remittance ledger as CSV text (one row per released CLP loop)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(LedgerRow.FIELDS)
+    if header:
+        writer.writerow(LedgerRow.FIELDS)
     for row in rows:
         writer.writerow(
             [
@@ -111,6 +115,91 @@ def ledger_csv(rows: list[LedgerRow]) -> str:
             ]
         )
     return out.getvalue()
+
+
+class SandboxStore:
+    """The sandbox's state in SQLite (0600): each save writes only what changed since the last one.
+
+    Tables: ``meta`` (counters, interchanges seen, deductibles met, forward balances, names received),
+    ``record`` (claims adjudicated, by payer claim number), ``pending`` (answers not yet released, by
+    decision sequence) and ``ledger`` (every CLP loop released, in order). The remittance ledger CSV is
+    appended beside it and rewritten whole when the store is opened.
+    """
+
+    def __init__(self, path: Path, ledger_file: Path) -> None:
+        """Open (or create) the store at ``path``."""
+        self.path = path
+        self.ledger_file = ledger_file
+        self._pending_saved: set[int] = set()
+        self._ledger_saved = 0
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        with self._connect() as conn:
+            conn.executescript(
+                "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS record (number TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS ledger (position INTEGER PRIMARY KEY, value TEXT NOT NULL);"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        # one connection per call: the SFTP server's threads and the demo's share the store (under a lock)
+        return sqlite3.connect(self.path, isolation_level=None)
+
+    def load(self) -> tuple[list[str], PayerState]:
+        """The names received and the payer's state, as last saved (empty for a new store)."""
+        conn = self._connect()
+        try:
+            meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+            records = [decode_as(ClaimRecord, json.loads(v)) for (v,) in conn.execute("SELECT value FROM record")]
+            pending = [decode_pending(json.loads(v)) for (v,) in conn.execute("SELECT value FROM pending ORDER BY seq")]
+            ledger = [
+                decode_as(LedgerRow, json.loads(v))
+                for (v,) in conn.execute("SELECT value FROM ledger ORDER BY position")
+            ]
+        finally:
+            conn.close()
+        state = PayerState.assemble(json.loads(meta["state"]), records, pending, ledger) if meta else PayerState()
+        self._pending_saved = {item.seq for item in state.pending}
+        self._ledger_saved = len(state.ledger)
+        _write_private(self.ledger_file, ledger_csv(state.ledger).encode())
+        return json.loads(meta.get("received", "[]")), state
+
+    def save(self, received: list[str], state: PayerState) -> None:
+        """Write what changed since the last save, in one transaction."""
+        pending = {item.seq: item for item in state.pending}
+        new_rows = state.ledger[self._ledger_saved :]
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (json.dumps(state.meta()),))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('received', ?)", (json.dumps(received),))
+            for number in sorted(state.changed):
+                record = state.records.get(number)
+                if record is None:
+                    conn.execute("DELETE FROM record WHERE number = ?", (number,))
+                else:
+                    conn.execute("INSERT OR REPLACE INTO record VALUES (?, ?)", (number, json.dumps(encode(record))))
+            conn.executemany(
+                "DELETE FROM pending WHERE seq = ?", [(seq,) for seq in self._pending_saved - set(pending)]
+            )
+            conn.executemany(
+                "INSERT INTO pending VALUES (?, ?)",
+                [(seq, json.dumps(encode_pending(pending[seq]))) for seq in sorted(set(pending) - self._pending_saved)],
+            )
+            conn.executemany(
+                "INSERT INTO ledger VALUES (?, ?)",
+                [(self._ledger_saved + n, json.dumps(encode(row))) for n, row in enumerate(new_rows)],
+            )
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        state.changed.clear()
+        self._pending_saved = set(pending)
+        self._ledger_saved = len(state.ledger)
+        if new_rows:
+            with self.ledger_file.open("a") as handle:
+                handle.write(ledger_csv(new_rows, header=False))
 
 
 class EmbeddedClearinghouse:
@@ -151,7 +240,8 @@ class EmbeddedClearinghouse:
         self.state_dir.chmod(0o700)
         for folder in (upload_dir, inbox_dir, archive_dir):
             (self.root / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._received, state = self._load_state()
+        self._store = SandboxStore(self._state_file, self.ledger_file)
+        self._received, state = self._store.load()
         config = SandboxConfig(
             seed_salt=seed_salt,
             usage_indicator=usage_indicator,
@@ -220,31 +310,17 @@ class EmbeddedClearinghouse:
         """Drop every answer due at ``clock.now()`` into the response folder; returns their file names."""
         with self._lock:
             files = self.payer.release_due(self.clock.now())
-            self._deliver(files)
+            self._deliver(files, changed=False)
             return [f.name for f in files]
 
     # -- internals -----------------------------------------------------------------------------------------
 
-    def _load_state(self) -> tuple[list[str], PayerState]:
-        if not self._state_file.exists():
-            return [], PayerState()
-        data = json.loads(self._state_file.read_text())
-        payer = data.get("payer")
-        state = PayerState.from_json(json.dumps(payer)) if payer is not None else PayerState()
-        return list(data.get("received", [])), state
-
-    def _save_state(self) -> None:
-        payer = json.loads(self.payer.state.to_json())
-        text = json.dumps({"received": self._received, "payer": payer}, separators=(",", ":"))
-        _write_private(self._state_file, text.encode())
-
-    def _deliver(self, files: list[ResponseFile]) -> None:
+    def _deliver(self, files: list[ResponseFile], *, changed: bool) -> None:
         """Put ``files`` in the response folder, then persist the state that no longer holds them."""
         for response in files:
             _write_private(self.root / self.inbox_dir / response.name, response.content)
-        if files:
-            _write_private(self.ledger_file, ledger_csv(self.payer.state.ledger).encode())
-        self._save_state()
+        if files or changed:
+            self._store.save(self._received, self.payer.state)
 
     def _on_list(self, relative: str) -> None:
         if relative == self.inbox_dir:
@@ -257,5 +333,5 @@ class EmbeddedClearinghouse:
         with self._lock:
             self._received.append(Path(relative_path).name)
             files = self.payer.receive(data, self.clock.now())
-            self._deliver(files)
+            self._deliver(files, changed=True)
         log.info("sandbox: %s received; %d answers released at once", Path(relative_path).name, len(files))

@@ -277,6 +277,7 @@ class SandboxPayer:
             original.superseded_at = remit_at
             original.superseded_kind = "void" if claim.frequency_code == "8" else "replacement"
             original.superseded_by = "" if claim.frequency_code == "8" else item.payer_claim_number
+            state.touch(original)
         interest = Decimal("0")
         record: ClaimRecord | None = None
         if claim.frequency_code != "8":
@@ -319,7 +320,7 @@ class SandboxPayer:
                 accumulator=outcome.accumulator,
                 deductible=outcome.deductible,
             )
-            state.records[record.payer_claim_number] = record
+            state.add_record(record)
             if not duplicate:
                 state.current[key] = record.payer_claim_number
             if self.realistic:
@@ -414,21 +415,24 @@ class SandboxPayer:
                     ledger=ledger,
                 )
             )
-            self.state.records[number] = ClaimRecord(
-                payer_claim_number=number,
-                payer_id=record.payer_id,
-                claim_key=record.claim_key,
-                billing_npi=record.billing_npi,
-                frequency_code=record.frequency_code,
-                remittance=fixed,
-                finalized_at=at,
-                received_date=record.received_date,
-                accumulator=record.accumulator,
-                deductible=record.deductible,
+            self.state.add_record(
+                ClaimRecord(
+                    payer_claim_number=number,
+                    payer_id=record.payer_id,
+                    claim_key=record.claim_key,
+                    billing_npi=record.billing_npi,
+                    frequency_code=record.frequency_code,
+                    remittance=fixed,
+                    finalized_at=at,
+                    received_date=record.received_date,
+                    accumulator=record.accumulator,
+                    deductible=record.deductible,
+                )
             )
             record.superseded_at = at
             record.superseded_by = number
             record.superseded_kind = "payer-correction"
+            self.state.touch(record)
             self.state.current[f"{record.payer_id}|{record.claim_key}"] = number
         elif roll < behaviour.payer_correction_share + behaviour.recoupment_share:
             at = self.release_on(paid_on + timedelta(days=between(*behaviour.recoupment_days, timing)))
@@ -456,10 +460,11 @@ class SandboxPayer:
             and record.superseded_at is not None
             and record.superseded_at > now
         ):
-            self.state.records.pop(record.superseded_by or "", None)
+            self.state.drop_record(record.superseded_by or "")
             record.superseded_at = None
             record.superseded_by = None
             record.superseded_kind = None
+            self.state.touch(record)
             self.state.current[f"{record.payer_id}|{record.claim_key}"] = record.payer_claim_number
 
 

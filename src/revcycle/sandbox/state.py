@@ -163,9 +163,29 @@ _KINDS: dict[str, type[Any]] = {
 _NAMES = {cls: name for name, cls in _KINDS.items()}
 
 
+def encode_pending(item: Pending) -> dict[str, Any]:
+    """One pending answer as JSON data, tagged with its kind."""
+    return {"type": _NAMES[type(item)], **encode(item)}
+
+
+def decode_pending(data: dict[str, Any]) -> Pending:
+    """A pending answer read back from ``encode_pending``."""
+    fields = dict(data)
+    kind = _KINDS[fields.pop("type")]
+    item: Pending = decode_as(kind, fields)
+    return item
+
+
+_BULK = ("records", "pending", "ledger")
+
+
 @dataclass
 class PayerState:
-    """Everything the sandbox payer keeps between files."""
+    """Everything the sandbox payer keeps between files.
+
+    ``changed`` (kept in memory only) names the records added, changed or dropped since the owner last
+    saved them, so a store can write only those.
+    """
 
     next_control_number: int = 1
     next_seq: int = 1
@@ -176,6 +196,7 @@ class PayerState:
     forward_balances: dict[str, list[tuple[str, Decimal]]] = field(default_factory=dict)  # "payer|npi" -> owed
     pending: list[Pending] = field(default_factory=list)
     ledger: list[LedgerRow] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set, metadata={"transient": True})
 
     def take_seq(self) -> int:
         """The next decision sequence number (orders pending answers released at the same instant)."""
@@ -188,17 +209,53 @@ class PayerState:
         self.next_control_number = number % 999_999_999 + 1
         return number
 
+    def add_record(self, record: ClaimRecord) -> None:
+        """Remember an adjudicated claim."""
+        self.records[record.payer_claim_number] = record
+        self.changed.add(record.payer_claim_number)
+
+    def touch(self, record: ClaimRecord) -> None:
+        """Note that ``record`` changed."""
+        self.changed.add(record.payer_claim_number)
+
+    def drop_record(self, number: str) -> None:
+        """Forget a record (a payer correction overtaken before it was sent)."""
+        self.records.pop(number, None)
+        self.changed.add(number)
+
+    def meta(self) -> dict[str, Any]:
+        """Everything but the records, pending answers and ledger, as JSON data."""
+        data: dict[str, Any] = encode(self)
+        for name in _BULK:
+            del data[name]
+        return data
+
+    @classmethod
+    def assemble(
+        cls, meta: dict[str, Any], records: list[ClaimRecord], pending: list[Pending], ledger: list[LedgerRow]
+    ) -> PayerState:
+        """A state from ``meta()`` and its records, pending answers and ledger rows."""
+        state = decode_as(cls, meta)
+        state.records = {record.payer_claim_number: record for record in records}
+        state.pending = list(pending)
+        state.ledger = list(ledger)
+        return state
+
     def to_json(self) -> str:
-        """The state as JSON text."""
-        data = encode(self)
-        data["pending"] = [{"type": _NAMES[type(item)], **encode(item)} for item in self.pending]
+        """The whole state as JSON text."""
+        data = self.meta()
+        data["records"] = [encode(record) for record in self.records.values()]
+        data["pending"] = [encode_pending(item) for item in self.pending]
+        data["ledger"] = [encode(row) for row in self.ledger]
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> PayerState:
         """A state read back from ``to_json``."""
         data = json.loads(text)
-        pending = [decode_as(_KINDS[item.pop("type")], item) for item in data.pop("pending", [])]
-        state = decode_as(cls, data)
-        state.pending = pending
-        return state
+        return cls.assemble(
+            {key: value for key, value in data.items() if key not in _BULK},
+            [decode_as(ClaimRecord, item) for item in data["records"]],
+            [decode_pending(item) for item in data["pending"]],
+            [decode_as(LedgerRow, item) for item in data["ledger"]],
+        )
