@@ -115,6 +115,11 @@ def night(day: date, at: time = time(21, 30)) -> datetime:
     return datetime.combine(day, at, tzinfo=CHICAGO).astimezone(UTC)
 
 
+def morning(day: date) -> datetime:
+    """The UTC instant of 06:00 on ``day`` in Chicago (when the sandbox releases answers)."""
+    return datetime.combine(day, time(6, 0), tzinfo=CHICAGO).astimezone(UTC)
+
+
 def claim_payments(content: bytes) -> list[ClaimPayment]:
     """Every CLP loop of an 835 file, in order."""
     return [claim for remit in read_835(content).remittances for claim in remit.claims]
