@@ -353,6 +353,30 @@ def test_a_second_correction_while_the_first_is_in_process_is_refused() -> None:
     assert answers[-2:] == ["A2:20:PR", "A7:78"]  # the replacement went in; the void waits for nothing
 
 
+def test_a_replacement_past_the_timely_filing_limit_is_denied_alone_and_the_original_stands() -> None:
+    payer = realistic("late", payers={"SUMMT": PayerTerms("commercial", timely_filing_days=90)})
+    claims = [make_claim(f"L{n:03d}", payer_id="SUMMT", member="M0001", service_date=START) for n in range(6)]
+    files = payer.receive(interchange(claims, 91), night(START))
+    run_until(payer, START + timedelta(days=95), files)
+    paid = {p.patient_control_number: p for _, p in payments(files) if p.status == "1"}
+    claim = next(c for c in claims if c.claim_key in paid)
+    number = paid[claim.claim_key].payer_claim_number
+    day = START + timedelta(days=100)  # the services are 100 days old: past the payer file's 90 days
+    replaced = dataclasses.replace(claim, frequency_code="7", original_claim_number=number, lines=claim.lines[:1])
+    late = payer.receive(interchange([replaced], 92), night(day))
+    run_until(payer, day + timedelta(days=130), late, day)
+    assert acks(late)[claim.claim_key] == ["A2:20:PR"]
+    ((_, denied),) = [(f, p) for f, p in payments(late) if p.patient_control_number == claim.claim_key]
+    assert denied.status == "4" and [(a.group, a.reason) for a in denied.adjustments] == [("CO", "29")]
+    # the original was not reversed: a void (accepted whenever sent) still finds it standing
+    day += timedelta(days=140)
+    void = dataclasses.replace(claim, frequency_code="8", original_claim_number=number)
+    voided = payer.receive(interchange([void], 93), night(day))
+    run_until(payer, day + timedelta(days=130), voided, day)
+    ((_, undone),) = payments(voided)
+    assert (undone.status, undone.payer_claim_number, undone.paid) == ("22", number, -paid[claim.claim_key].paid)
+
+
 def test_a_payer_that_takes_no_electronic_corrections_refuses_them() -> None:
     payer = realistic("no corrections", payers={"SUMMT": PayerTerms("commercial", accepts_corrections=False)})
     claim = make_claim("F001", payer_id="SUMMT", frequency="7", original="SB12345678901234")

@@ -104,6 +104,12 @@ def is_inpatient(claim: ReceivedClaim, institutional: bool) -> bool:
     return institutional and len(claim.place_of_service) == 2 and claim.place_of_service[1] == "1"
 
 
+def past_timely_filing(claim: ReceivedClaim, received_date: date, terms: PayerTerms) -> bool:
+    """True when the claim's first date of service is older than the payer's timely-filing limit."""
+    dates = [line.service_date for line in claim.lines if line.service_date is not None]
+    return bool(dates) and (received_date - min(dates)).days > timely_filing_limit(terms)
+
+
 def allowed_rate(ctx: Context, payer_id: str, procedure_code: str) -> Decimal:
     """The share of the charge this payer allows for a procedure code (fixed per payer and code)."""
     low, high = ctx.behaviour.allowed_rate
@@ -331,9 +337,7 @@ def adjudicate(claim: ReceivedClaim, ctx: Context, accumulators: dict[str, Decim
         statement_to=end,
         inpatient=is_inpatient(claim, ctx.institutional),
     )
-    has_dates = any(line.service_date is not None for line in claim.lines)
-    late = (ctx.received_date - start).days > timely_filing_limit(ctx.terms)
-    if ctx.judge_time and has_dates and late:
+    if ctx.judge_time and past_timely_filing(claim, ctx.received_date, ctx.terms):
         return _claim_level_denial(base, *TIMELY_FILING)
     if ctx.duplicate:
         return _claim_level_denial(base, *DUPLICATE)

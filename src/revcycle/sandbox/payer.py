@@ -27,6 +27,7 @@ from revcycle.sandbox.adjudication import (
     adjudicate,
     corrected,
     interest_due,
+    past_timely_filing,
     payer_claim_number,
     reversal,
     service_dates,
@@ -258,6 +259,9 @@ class SandboxPayer:
         claims = []
         ledger = []
         original = item.original
+        late = self.realistic and claim.frequency_code == "7" and past_timely_filing(claim, today, item.terms)
+        if late:
+            original = None  # a late replacement is denied (CO-29) on its own: the original stands
         if original is not None:
             self._cancel_payer_events(original, now)
             if original.accumulator:
@@ -283,6 +287,7 @@ class SandboxPayer:
         if claim.frequency_code != "8":
             key = f"{claim.payer_id}|{claim.claim_key}"
             duplicate = claim.frequency_code not in ("7", "8") and self._on_file(key)
+            stands = duplicate or (claim.frequency_code == "7" and original is None)  # the claim on file stays
             context = Context(
                 seed_salt=salt,
                 behaviour=behaviour,
@@ -321,7 +326,7 @@ class SandboxPayer:
                 deductible=outcome.deductible,
             )
             state.add_record(record)
-            if not duplicate:
+            if not stands:
                 state.current[key] = record.payer_claim_number
             if self.realistic:
                 interest = interest_due(outcome.paid, lag, behaviour)
