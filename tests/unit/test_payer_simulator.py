@@ -8,9 +8,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pyx12_check import balance_problems, pyx12_errors, split_segments
+from x12_claims import SUBMITTER as X12_SUBMITTER
+from x12_claims import envelope, varied_claims
 
 from revcycle.domain import Address, Claim, ClaimLine, ClaimType, Person, Provider
 from revcycle.sandbox.payer_simulator import respond
+from revcycle.x12.write837i import write_837i
 from revcycle.x12.write837p import Submitter, write_837p
 from revcycle.x12.writer import Envelope
 
@@ -172,3 +175,30 @@ def test_interchange_without_a_group_gets_a_ta1() -> None:
 
 def test_unreadable_input_gets_no_answer() -> None:
     assert _respond(b"not an x12 file") == []
+
+
+def test_institutional_claims_are_answered_with_revenue_codes_and_pyx12_clean_files() -> None:
+    claims = varied_claims(60, 4, ClaimType.INSTITUTIONAL)
+    sent = write_837i(claims, envelope("005010X223A2", 77), X12_SUBMITTER, "SANDBOX CLEARINGHOUSE")
+    files = respond(sent, usage_indicator="T", now=NOW, control_numbers=itertools.count(900).__next__)
+    assert [f.kind for f in files][:2] == ["999", "277CA"]
+    assert {tuple(s) for s in split_segments(files[0].content) if s[0] == "IK5"} == {("IK5", "A")}
+    remits = [f for f in files if f.kind == "835"]
+    assert remits
+    by_key = {c.claim_key: c for c in claims}
+    for f in files:
+        assert pyx12_errors(f.content) == [], f.name
+    for f in remits:
+        assert balance_problems(f.content) == []
+        key = None
+        for seg in split_segments(f.content):
+            if seg[0] == "CLP":
+                key = seg[1]
+                assert seg[8] == by_key[key].type_of_bill[:2]  # CLP08: the facility type of the bill
+            elif seg[0] == "SVC" and key is not None:
+                qualifier, code = seg[1].split(":")[:2]
+                lines = by_key[key].lines
+                if qualifier == "NU":  # a line billed with a revenue code only
+                    assert code in {line.revenue_code for line in lines if not line.procedure_code}
+                else:  # SVC04 carries the line's revenue code
+                    assert seg[4] in {line.revenue_code for line in lines if line.procedure_code == code}

@@ -6,6 +6,7 @@ secondary pricing), computed here by hand, never from the simulator's own output
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections import Counter
@@ -14,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from pyx12_check import balance_problems
+from pyx12_check import balance_problems, pyx12_errors, split_segments
 from sandbox_claims import claim_payments, interchange, make_claim, secondary_of
 
 from revcycle.domain import Address, Claim
@@ -407,3 +408,21 @@ def test_medicare_crosses_most_claims_over_to_the_supplemental_payer_and_fails_s
         assert payment.status == "1" and not [n for n in payment.names if n[0] == "TT"]
     assert not [p for p in unnamed.values() if p.status == "19" or {"MA18", "MA19"} & set(p.remarks)]
     assert re.fullmatch(r"SB\d{14}", crossed[0].payer_claim_number)
+
+
+def test_an_inpatient_bill_gets_its_remarks_in_mia_and_revenue_code_lines_in_svc_nu() -> None:
+    (claim,) = _population("commercial", 1, "I")
+    inpatient = dataclasses.replace(
+        claim,
+        place_of_service="11",  # CLM05-1 of a 111 bill: hospital inpatient
+        lines=(dataclasses.replace(claim.lines[0], qualifier="", procedure_code="", revenue_code="0120"),),
+        total_charge=claim.lines[0].charge,
+    )
+    base = dataclasses.replace(context(inpatient, "commercial"), institutional=True)
+    paid = adjudicate(inpatient, base, {}).remittance
+    duplicate = adjudicate(inpatient, dataclasses.replace(base, duplicate=True), {}).remittance
+    data = as_835([paid, duplicate])
+    assert pyx12_errors(data) == []
+    segments = split_segments(data)
+    assert [s[1] for s in segments if s[0] == "SVC"] == ["NU:0120"]
+    assert [s for s in segments if s[0] in ("MIA", "MOA")] == [["MIA", "0", "", "", "", "N111"]]
