@@ -26,7 +26,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -309,11 +309,20 @@ class EmbeddedClearinghouse:
     def release_due(self) -> list[str]:
         """Drop every answer due at ``clock.now()`` into the response folder; returns their file names."""
         with self._lock:
-            files = self.payer.release_due(self.clock.now())
-            self._deliver(files, changed=False)
+            files = self._guarded(lambda: self.payer.release_due(self.clock.now()), changed=False)
             return [f.name for f in files]
 
     # -- internals -----------------------------------------------------------------------------------------
+
+    def _guarded(self, action: Callable[[], list[ResponseFile]], *, changed: bool) -> list[ResponseFile]:
+        """Run a payer call and deliver its files; on any failure go back to the last saved state."""
+        try:
+            files = action()
+            self._deliver(files, changed=changed)
+        except Exception:
+            self._received, self.payer.state = self._store.load()
+            raise
+        return files
 
     def _deliver(self, files: list[ResponseFile], *, changed: bool) -> None:
         """Put ``files`` in the response folder, then persist the state that no longer holds them."""
@@ -332,6 +341,5 @@ class EmbeddedClearinghouse:
         data = absolute_path.read_bytes()
         with self._lock:
             self._received.append(Path(relative_path).name)
-            files = self.payer.receive(data, self.clock.now())
-            self._deliver(files, changed=True)
+            files = self._guarded(lambda: self.payer.receive(data, self.clock.now()), changed=True)
         log.info("sandbox: %s received; %d answers released at once", Path(relative_path).name, len(files))

@@ -471,3 +471,34 @@ def test_a_restarted_clearinghouse_still_releases_what_it_had_decided(tmp_path: 
     rows = second.ledger_file.read_text().splitlines()[1:]
     assert len(rows) == len(second.payer.state.ledger)  # rewritten whole on start, then appended
     assert len({row.split(",")[4] + row.split(",")[5] for row in rows}) == len(rows)
+
+
+def test_a_failing_payer_call_leaves_the_last_saved_state_and_the_next_upload_is_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SimulatedClock(night(START))
+    clearinghouse = EmbeddedClearinghouse(tmp_path / "ch", clock=clock, timing="realistic", seed_salt="e2e")
+    connection = clearinghouse.start()
+    data = _sandbox_claims(12)
+    real_receive = clearinghouse.payer.receive
+
+    def half_then_fail(received: bytes, now: datetime) -> object:
+        clearinghouse.payer.state.pending.clear()  # a change that must not be kept
+        clearinghouse.payer.state.next_control_number += 100
+        raise RuntimeError("simulator bug")
+
+    try:
+        with _login(clearinghouse, connection) as transport:
+            _upload(transport, clearinghouse, "FIRST.x12", data)
+            saved = (clearinghouse.pending_count, clearinghouse.payer.state.next_control_number)
+            assert saved[0] > 0
+            monkeypatch.setattr(clearinghouse.payer, "receive", half_then_fail)
+            _upload(transport, clearinghouse, "SECOND.x12", _sandbox_claims(3))  # the upload itself succeeds
+            assert (clearinghouse.pending_count, clearinghouse.payer.state.next_control_number) == saved
+            assert clearinghouse.received == ["FIRST.x12"]
+            monkeypatch.setattr(clearinghouse.payer, "receive", real_receive)
+            clock.set(morning(START + timedelta(days=150)))
+            assert clearinghouse.release_due()
+    finally:
+        clearinghouse.stop()
+    assert _inbox(clearinghouse) == _reference(data, night(START), clock.now(), clock)

@@ -96,7 +96,10 @@ class SandboxPayer:
         """Answer with ``config`` from ``state`` (a fresh one when None); control numbers from the state."""
         self.config = config or SandboxConfig()
         self.state = state or PayerState()
-        self._control_numbers = control_numbers or self.state.take_control_number
+        self._control_numbers = control_numbers
+
+    def _next_control_number(self) -> int:
+        return self._control_numbers() if self._control_numbers is not None else self.state.take_control_number()
 
     # -- time -------------------------------------------------------------------------------------------
 
@@ -135,7 +138,7 @@ class SandboxPayer:
         for instant in sorted({item.release_at for item in due}):
             batch = [item for item in due if item.release_at == instant]
             files += render_due(
-                batch, self.state, self.config.usage_indicator, self.config.timezone, self._control_numbers
+                batch, self.state, self.config.usage_indicator, self.config.timezone, self._next_control_number
             )
         return files
 
