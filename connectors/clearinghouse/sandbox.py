@@ -135,6 +135,8 @@ class SandboxStore:
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         with self._connect() as conn:
+            # WAL: a save costs one append, not a rewrite and two fsyncs (an application crash loses nothing)
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(
                 "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS record (number TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -144,7 +146,9 @@ class SandboxStore:
 
     def _connect(self) -> sqlite3.Connection:
         # one connection per call: the SFTP server's threads and the demo's share the store (under a lock)
-        return sqlite3.connect(self.path, isolation_level=None)
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
 
     def load(self) -> tuple[list[str], PayerState]:
         """The names received and the payer's state, as last saved (empty for a new store)."""
@@ -238,6 +242,8 @@ class EmbeddedClearinghouse:
         self._lock = threading.Lock()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.state_dir.chmod(0o700)
+        self.root.mkdir(exist_ok=True, mode=0o700)
+        self.root.chmod(0o700)
         for folder in (upload_dir, inbox_dir, archive_dir):
             (self.root / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
         self._store = SandboxStore(self._state_file, self.ledger_file)

@@ -8,7 +8,7 @@ remittances it will send): it lives only in the clearinghouse's state folder (07
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -225,10 +225,11 @@ class PayerState:
 
     def meta(self) -> dict[str, Any]:
         """Everything but the records, pending answers and ledger, as JSON data."""
-        data: dict[str, Any] = encode(self)
-        for name in _BULK:
-            del data[name]
-        return data
+        return {
+            f.name: encode(getattr(self, f.name))
+            for f in fields(self)
+            if f.name not in _BULK and not f.metadata.get("transient")
+        }
 
     @classmethod
     def assemble(
