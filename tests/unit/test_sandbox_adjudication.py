@@ -88,12 +88,18 @@ def denial_carcs(payment: ClaimPayment) -> list[str]:
 
 
 def test_a_claim_whose_allowed_amount_all_went_to_the_deductible_is_processed_with_nothing_paid() -> None:
-    # Medicare Part B's 2026 deductible is $283 (docs/sandbox.md). A first $150 visit is allowed at most
-    # 55 % of its charge ($82.50): all of it goes to the deductible.
+    # Medicare Part B's 2026 deductible is $283 (docs/sandbox.md). On 2 January 1/365 of the year has passed:
+    # other providers can have met at most 283 x 1/365 = $0.78 of it (or all of it, for 1 member in 365).
+    # A first $150 visit is allowed at most 55 % of its charge ($82.50): all of it goes to the deductible.
+    early = date(2026, 1, 2)
     first, second = received(
         [
-            make_claim("DED1", payer_id="MCRPB", member="1EG4TE5MK73", lines=(("99213", "150.00"),)),
-            make_claim("DED2", payer_id="MCRPB", member="1EG4TE5MK73", lines=(("99215", "600.00"),)),
+            make_claim(
+                "DED1", payer_id="MCRPB", member="1EG4TE5MK73", lines=(("99213", "150.00"),), service_date=early
+            ),
+            make_claim(
+                "DED2", payer_id="MCRPB", member="1EG4TE5MK73", lines=(("99215", "600.00"),), service_date=early
+            ),
         ]
     )
     accumulators: dict[str, Decimal] = {}
@@ -113,12 +119,30 @@ def test_a_claim_whose_allowed_amount_all_went_to_the_deductible_is_processed_wi
     # the second visit meets the rest of the deductible, then 20 % coinsurance on what is left
     later = payments[1]
     left = Decimal("283") - allowed(paid_nothing)
-    deductible = min(allowed(later), left)
+    deductible = amounts(later, "PR", "1")
+    assert min(allowed(later), left - Decimal("0.78")) <= deductible <= min(allowed(later), left)
     coinsurance = ((allowed(later) - deductible) * Decimal("0.20")).quantize(Decimal("0.01"))
-    assert amounts(later, "PR", "1") == deductible
     assert amounts(later, "PR", "2") == coinsurance
-    assert later.paid == allowed(later) - deductible - coinsurance
+    assert later.paid == allowed(later) - deductible - coinsurance > 0
     assert later.status == "1"
+
+
+@pytest.mark.parametrize(("first_service", "share_met"), [(date(2026, 1, 1), 0.0), (date(2026, 7, 1), 181 / 365)])
+def test_other_providers_have_met_a_share_of_deductibles_that_grows_through_the_year(
+    first_service: date, share_met: float
+) -> None:
+    claims = [
+        dataclasses.replace(c, lines=tuple(dataclasses.replace(ln, service_date=first_service) for ln in c.lines))
+        for c in _population("medicare", 3000, "Y")
+    ]
+    first_seen = {c.member_id: c for c in reversed(claims)}  # one claim per member: the payer's first
+    outcomes = [adjudicate(c, context(c, "medicare"), {}).remittance for c in first_seen.values()]
+    priced = [o for o in outcomes if not _denial_carcs(o)]
+    met = sum(1 for o in priced if not any(a.reason == "1" for s in o.services for a in s.adjustments))
+    # documented: met in full with probability f (the share of the year passed); else at most f x $283 is,
+    # so the claim still pays deductible. 4 sd of a binomial share over ~460 members
+    sd = (share_met * (1 - share_met) / len(priced)) ** 0.5
+    assert abs(met / len(priced) - share_met) <= 4 * sd + 1 / len(priced)
 
 
 def test_a_visit_whose_allowed_amount_all_went_to_the_copay_is_processed_with_nothing_paid() -> None:

@@ -11,7 +11,9 @@ Primary claims (SBR01 P):
   the whole claim when it has a single line.
 - Every other line is priced: allowed = charge x the payer's rate for that procedure code; CO-45 for
   the rest; then the member's plan: deductible (PR-1, drawing on the member's yearly accumulator), copay
-  (PR-3, once per claim), coinsurance (PR-2). Paid = allowed - patient responsibility.
+  (PR-3, once per claim), coinsurance (PR-2). Paid = allowed - patient responsibility. The first time the
+  payer sees a member in a year, part of the deductible may be met already at other providers
+  (``met_elsewhere``).
 - CLP02 is 4 only when every line is denied; a claim whose whole allowed amount went to deductible or
   copay is processed (1) with $0 paid. Medicare primaries naming a supplemental payer in 2320 are mostly
   crossed over (CLP02 19, MOA MA18, NM1*TT naming that payer); a share fails (MA19, CLP02 1).
@@ -150,6 +152,21 @@ def _denied(line: ReceivedServiceLine, reason: DenialReason, fallback: date, wit
     return _service(line, fallback, ZERO, [Adjustment("CO", reason.carc, line.charge)], ZERO, remarks)
 
 
+def met_elsewhere(deductible: Decimal, first_service: date, seed_salt: str, payer_id: str, member_id: str) -> Decimal:
+    """How much of a member's yearly deductible other providers' claims had met before this practice's first.
+
+    A share ``f`` of the year has passed on the first date of service: the deductible is already met in full
+    with probability ``f``, else a uniform share of ``f`` x the deductible is (nothing on 1 January; by
+    1 July half the members have met it).
+    """
+    passed = Decimal(first_service.timetuple().tm_yday - 1) / 365
+    year = str(first_service.year)
+    if fraction(seed_salt, "met-elsewhere", payer_id, member_id, year) < passed:
+        return deductible
+    share = Decimal(str(round(fraction(seed_salt, "met-share", payer_id, member_id, year), 4)))
+    return cents(deductible * passed * share)
+
+
 class _Benefits:
     """A member's plan applied line by line: deductible from the yearly accumulator, one copay, coinsurance."""
 
@@ -158,8 +175,12 @@ class _Benefits:
         year = benefit_year(first, ctx.received_date)
         self.key = f"{claim.payer_id}|{claim.member_id}|{year}"
         self.accumulators = accumulators
-        self.met = accumulators.get(self.key, ZERO)
-        self.remaining = max(ZERO, self.plan.deductible_for(year) - self.met)
+        deductible = self.plan.deductible_for(year)
+        if self.key in accumulators:
+            self.met = accumulators[self.key]
+        else:
+            self.met = met_elsewhere(deductible, first, ctx.seed_salt, claim.payer_id, claim.member_id)
+        self.remaining = max(ZERO, deductible - self.met)
         self.copay_left = self.plan.copay
         self.applied = ZERO
 
