@@ -353,6 +353,21 @@ def test_a_second_correction_while_the_first_is_in_process_is_refused() -> None:
     assert answers[-2:] == ["A2:20:PR", "A7:78"]  # the replacement went in; the void waits for nothing
 
 
+def test_two_corrections_of_one_claim_in_the_same_file_the_second_is_refused() -> None:
+    payer = SandboxPayer(SandboxConfig(seed_salt="same file"))
+    claims = [make_claim(f"S{n:03d}", payer_id="SUMMT", member="M0001") for n in range(4)]
+    paid = {p.patient_control_number: p for _, p in payments(payer.receive(interchange(claims, 95), night(START)))}
+    claim = next(c for c in claims if c.claim_key in paid)
+    number = paid[claim.claim_key].payer_claim_number
+    void = dataclasses.replace(claim, claim_key="S900", frequency_code="8", original_claim_number=number)
+    replacement = dataclasses.replace(claim, claim_key="S901", frequency_code="7", original_claim_number=number)
+    files = payer.receive(interchange([void, replacement], 96), night(START + timedelta(days=1)))
+    answered = acks(files)
+    # instant timing: the void is adjudicated (its reversal released) before the replacement is judged
+    assert (answered["S900"], answered["S901"]) == (["A2:20:PR"], ["A7:686"])
+    assert [(p.patient_control_number, p.status) for _, p in payments(files)] == [(claim.claim_key, "22")]
+
+
 def test_a_replacement_past_the_timely_filing_limit_is_denied_alone_and_the_original_stands() -> None:
     payer = realistic("late", payers={"SUMMT": PayerTerms("commercial", timely_filing_days=90)})
     claims = [make_claim(f"L{n:03d}", payer_id="SUMMT", member="M0001", service_date=START) for n in range(6)]

@@ -196,7 +196,6 @@ class SandboxPayer:
         icn = received.interchange_control_number
         acks: dict[str, list[ClaimAck]] = {}
         names: dict[str, str] = {}
-        accepted: list[_Accepted] = []
         first_terms = terms_for(
             received.claims[0].payer_id, received.claims[0].filing_indicator, dict(self.config.payers)
         )
@@ -230,8 +229,10 @@ class SandboxPayer:
                 )
             )
             names.setdefault(claim.billing_npi, claim.billing_name)
-            if answer.accepted:
-                accepted.append(_Accepted(claim, terms, behaviour, digest, number, answer.original))
+            if answer.accepted:  # adjudicated before the next claim is judged: it may name this one
+                self._adjudicate(
+                    _Accepted(claim, terms, behaviour, digest, number, answer.original), sender, received, now, today
+                )
         acknowledgment = ClaimAcknowledgment(
             source_name=CLEARINGHOUSE_NAME,
             source_id=sender.clearinghouse_id or "SANDBOX",
@@ -245,8 +246,6 @@ class SandboxPayer:
             reference=f"277CA{icn}",
         )
         self._schedule(Pending277(ack_at, self.state.take_seq(), sender, icn, acknowledgment))
-        for item in accepted:
-            self._adjudicate(item, sender, received, now, today)
 
     def _adjudicate(self, item: _Accepted, sender: Sender, received: Received837, now: datetime, today: date) -> None:
         claim, behaviour, salt = item.claim, item.behaviour, self.config.seed_salt
