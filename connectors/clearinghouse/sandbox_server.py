@@ -40,6 +40,7 @@ LISTEN_HOST = "127.0.0.1"
 _ACCEPT_POLL_SECONDS = 0.2
 
 FileLandedCallback = Callable[[str, Path], None]
+ListingCallback = Callable[[str], None]
 
 
 class SandboxSftpServer:
@@ -49,6 +50,9 @@ class SandboxSftpServer:
     generated (Ed25519) when not given. ``pickup_at_once`` moves each landed file into ``processed_dir``
     right after ``on_file_landed`` returns, like a clearinghouse that takes files the moment they land.
     ``posix_rename=False`` makes the server answer posix-rename as unsupported (to test client fallbacks).
+    ``on_list`` is called with the folder's path relative to the root before each directory listing is
+    read (the embedded clearinghouse releases the answers that fell due there); a failure in it is logged
+    and the listing goes on.
     Counters ``connections_accepted`` and ``auth_attempts`` and the list ``landed`` let tests see what
     reached the server. ``on_file_landed`` runs on the connection's thread, one landing at a time, before
     the client gets its reply (so with ``pickup_at_once`` the file is already gone when the rename returns).
@@ -67,6 +71,7 @@ class SandboxSftpServer:
         processed_dir: str = "processed",
         pickup_at_once: bool = False,
         posix_rename: bool = True,
+        on_list: ListingCallback | None = None,
     ) -> None:
         """Configure the server; nothing listens until ``start()``."""
         if authorized_public_key is None and password is None:
@@ -81,6 +86,7 @@ class SandboxSftpServer:
         self.processed_dir = processed_dir
         self.pickup_at_once = pickup_at_once
         self.posix_rename_supported = posix_rename
+        self.on_list = on_list
         self.connections_accepted = 0
         self.auth_attempts = 0
         self.landed: list[str] = []
@@ -240,6 +246,17 @@ class SandboxSftpServer:
             if self.pickup_at_once and absolute.exists():
                 self._pick_up(absolute)
 
+    def listing(self, absolute: Path) -> None:
+        """Call ``on_list`` for a folder about to be listed."""
+        if self.on_list is None:
+            return
+        try:
+            relative = "." if str(absolute) == self.root_real else self.relative(absolute)
+            self.on_list(relative)
+        except Exception:
+            # The listing itself must still work: a simulator bug must not turn it into a client error.
+            logger.exception("on_list failed")
+
     def _pick_up(self, absolute: Path) -> None:
         processed = self.root / self.processed_dir
         target = processed / absolute.name
@@ -378,6 +395,7 @@ class _SandboxSftp(paramiko.SFTPServerInterface):
         absolute = self._resolve(path)
         if absolute is None:
             return SFTP_PERMISSION_DENIED
+        self.sandbox.listing(absolute)
         try:
             with os.scandir(absolute) as entries:
                 return [

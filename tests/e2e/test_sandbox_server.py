@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import paramiko
 import pytest
+from sandbox_claims import interchange, make_claim, morning, night
 
 from connectors.clearinghouse.keys import (
     generate_ed25519_key,
@@ -17,9 +20,12 @@ from connectors.clearinghouse.keys import (
     load_private_key,
     rsa_private_key_text,
 )
+from connectors.clearinghouse.sandbox import EmbeddedClearinghouse, SandboxConnection, payer_terms
 from connectors.clearinghouse.sandbox_server import SandboxSftpServer
 from connectors.clearinghouse.sftp import SftpTransport
+from revcycle.clock import SimulatedClock
 from revcycle.errors import AuthenticationFailed, HostKeyMismatch, LedgerConflict, TransientError
+from revcycle.sandbox.payer import SandboxConfig, SandboxPayer
 
 pytestmark = pytest.mark.e2e
 
@@ -324,3 +330,175 @@ def test_server_refuses_paths_escaping_its_root(password_server: SandboxSftpServ
     assert after == sorted([*before, "clearinghouse/upload/in.txt"])
     assert not (tmp_path / "escape.txt").exists()
     assert not (tmp_path / "made").exists()
+
+
+# -- the embedded clearinghouse over simulated time -------------------------------------------------------
+
+START = date(2026, 3, 2)
+
+
+def _sandbox_claims(count: int) -> bytes:
+    claims = [
+        make_claim(f"E{n:04d}", payer_id=("MCRPB", "MCDST", "SUMMT")[n % 3], member=f"M{n % 7:04d}")
+        for n in range(count)
+    ]
+    return interchange(claims, 901)
+
+
+def _login(clearinghouse: EmbeddedClearinghouse, connection: SandboxConnection) -> SftpTransport:
+    return SftpTransport(
+        connection.host,
+        connection.port,
+        connection.username,
+        private_key=connection.private_key_file.read_text(),
+        known_host_key=connection.known_host,
+        retries=2,
+        sleep=SleepRecorder(),
+    )
+
+
+def _upload(transport: SftpTransport, clearinghouse: EmbeddedClearinghouse, name: str, data: bytes) -> None:
+    transport.write(f"{clearinghouse.upload_dir}/{name}.part", data)
+    transport.rename(f"{clearinghouse.upload_dir}/{name}.part", f"{clearinghouse.upload_dir}/{name}")
+
+
+def _reference(data: bytes, received_at: datetime, until: datetime, clock: SimulatedClock) -> dict[str, bytes]:
+    """What the sandbox payer alone answers to the same file at the same instant (no SFTP, no threads)."""
+    payer = SandboxPayer(
+        SandboxConfig(seed_salt="e2e", timing="realistic", timezone=clock.timezone, payers=payer_terms())
+    )
+    files = payer.receive(data, received_at) + payer.release_due(until)
+    return {f.name: f.content for f in files}
+
+
+def _inbox(clearinghouse: EmbeddedClearinghouse) -> dict[str, bytes]:
+    folder = clearinghouse.root / clearinghouse.inbox_dir
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_realistic_answers_appear_in_the_inbox_when_due_and_only_then(tmp_path: Path) -> None:
+    clock = SimulatedClock(night(START))
+    clearinghouse = EmbeddedClearinghouse(tmp_path / "ch", clock=clock, timing="realistic", seed_salt="e2e")
+    connection = clearinghouse.start()
+    data = _sandbox_claims(30)
+    try:
+        with _login(clearinghouse, connection) as transport:
+            _upload(transport, clearinghouse, "CLAIMS1.x12", data)
+            assert transport.list_dir(clearinghouse.inbox_dir) == []  # nothing is due at once
+            clock.set(morning(START + timedelta(days=1)) - timedelta(minutes=1))
+            assert transport.list_dir(clearinghouse.inbox_dir) == []
+            clock.set(morning(START + timedelta(days=1)))
+            listed = [f.name for f in transport.list_dir(clearinghouse.inbox_dir)]
+            assert "999_000000901.x12" in listed  # the next morning
+            assert not [n for n in listed if n.startswith("835")]
+            clock.set(morning(START + timedelta(days=9)))
+            assert not [f.name for f in transport.list_dir(clearinghouse.inbox_dir) if f.name.startswith("835")]
+            clock.set(morning(START + timedelta(days=150)))
+            final = {f.name for f in transport.list_dir(clearinghouse.inbox_dir)}
+        assert clearinghouse.pending_count == 0
+    finally:
+        clearinghouse.stop()
+    expected = _reference(data, night(START), clock.now(), clock)
+    assert final == set(expected)
+    assert _inbox(clearinghouse) == expected  # byte for byte what the payer decides, however it was asked
+    for path in (clearinghouse.root / clearinghouse.inbox_dir).iterdir():
+        assert path.stat().st_mode & 0o777 == 0o600
+    ledger = clearinghouse.ledger_file.read_text().splitlines()
+    assert ledger[0].startswith("claim_key,frequency_code,payer_id")
+    assert len(ledger) - 1 == len(clearinghouse.payer.state.ledger) > 20
+    assert clearinghouse.ledger_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_listings_and_release_calls_racing_release_each_answer_exactly_once(tmp_path: Path) -> None:
+    clock = SimulatedClock(night(START))
+    clearinghouse = EmbeddedClearinghouse(tmp_path / "ch", clock=clock, timing="realistic", seed_salt="e2e")
+    connection = clearinghouse.start()
+    data = _sandbox_claims(60)
+    released_by_calls: list[str] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def keep_listing() -> None:
+        try:
+            with _login(clearinghouse, connection) as transport:
+                while not stop.is_set():
+                    transport.list_dir(clearinghouse.inbox_dir)
+        except BaseException as exc:  # reported below: a thread must not fail silently
+            errors.append(exc)
+
+    try:
+        with _login(clearinghouse, connection) as transport:
+            _upload(transport, clearinghouse, "CLAIMS1.x12", data)
+        listers = [threading.Thread(target=keep_listing) for _ in range(3)]
+        for thread in listers:
+            thread.start()
+        for _ in range(150):
+            clock.advance(timedelta(hours=23))
+            released_by_calls += clearinghouse.release_due()
+        stop.set()
+        for thread in listers:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in listers)
+    finally:
+        clearinghouse.stop()
+    assert errors == []
+    expected = _reference(data, night(START), clock.now(), clock)
+    assert _inbox(clearinghouse) == expected  # every answer once, whole, no temporary file left
+    assert len(released_by_calls) == len(set(released_by_calls))
+    assert set(released_by_calls) <= set(expected)
+
+
+def test_a_restarted_clearinghouse_still_releases_what_it_had_decided(tmp_path: Path) -> None:
+    clock = SimulatedClock(night(START))
+    first = EmbeddedClearinghouse(tmp_path / "ch", clock=clock, timing="realistic", seed_salt="e2e")
+    connection = first.start()
+    data = _sandbox_claims(30)
+    try:
+        with _login(first, connection) as transport:
+            _upload(transport, first, "CLAIMS1.x12", data)
+            clock.set(morning(START + timedelta(days=2)))
+            early = {f.name for f in transport.list_dir(first.inbox_dir)}
+    finally:
+        first.stop()
+    assert early and first.pending_count > 0
+    clock.set(morning(START + timedelta(days=150)))
+    second = EmbeddedClearinghouse(tmp_path / "ch", clock=clock, timing="realistic", seed_salt="e2e")
+    assert second.received == ["CLAIMS1.x12"]
+    assert second.pending_count == first.pending_count
+    later = second.release_due()
+    assert later and not set(later) & early
+    assert _inbox(second) == _reference(data, night(START), clock.now(), clock)
+    rows = second.ledger_file.read_text().splitlines()[1:]
+    assert len(rows) == len(second.payer.state.ledger)  # rewritten whole on start, then appended
+    assert len({row.split(",")[4] + row.split(",")[5] for row in rows}) == len(rows)
+
+
+def test_a_failing_payer_call_leaves_the_last_saved_state_and_the_next_upload_is_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SimulatedClock(night(START))
+    clearinghouse = EmbeddedClearinghouse(tmp_path / "ch", clock=clock, timing="realistic", seed_salt="e2e")
+    connection = clearinghouse.start()
+    data = _sandbox_claims(12)
+    real_receive = clearinghouse.payer.receive
+
+    def half_then_fail(received: bytes, now: datetime) -> object:
+        clearinghouse.payer.state.pending.clear()  # a change that must not be kept
+        clearinghouse.payer.state.next_control_number += 100
+        raise RuntimeError("simulator bug")
+
+    try:
+        with _login(clearinghouse, connection) as transport:
+            _upload(transport, clearinghouse, "FIRST.x12", data)
+            saved = (clearinghouse.pending_count, clearinghouse.payer.state.next_control_number)
+            assert saved[0] > 0
+            monkeypatch.setattr(clearinghouse.payer, "receive", half_then_fail)
+            _upload(transport, clearinghouse, "SECOND.x12", _sandbox_claims(3))  # the upload itself succeeds
+            assert (clearinghouse.pending_count, clearinghouse.payer.state.next_control_number) == saved
+            assert clearinghouse.received == ["FIRST.x12"]
+            monkeypatch.setattr(clearinghouse.payer, "receive", real_receive)
+            clock.set(morning(START + timedelta(days=150)))
+            assert clearinghouse.release_due()
+    finally:
+        clearinghouse.stop()
+    assert _inbox(clearinghouse) == _reference(data, night(START), clock.now(), clock)

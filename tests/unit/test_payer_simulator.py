@@ -1,152 +1,24 @@
-"""The sandbox payer simulator: deterministic, balanced, pyx12-clean answers to an 837."""
+"""The sandbox payer's one-shot answer (``respond``): deterministic, balanced, pyx12-clean answers to an 837."""
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
 
 from pyx12_check import balance_problems, pyx12_errors, split_segments
+from x12_claims import SUBMITTER as X12_SUBMITTER
+from x12_claims import envelope, varied_claims
 
 from revcycle.domain import Address, Claim, ClaimLine, ClaimType, Person, Provider
-from revcycle.sandbox.payer_simulator import (
-    DENY_SHARE,
-    REJECT_SHARE,
-    adjudicate,
-    claim_acknowledgment,
-    payer_claim_number,
-    respond,
-)
-from revcycle.x12.write835 import Remittance, ServicePayment, write_835
+from revcycle.sandbox.payer_simulator import respond
+from revcycle.x12.write837i import write_837i
 from revcycle.x12.write837p import Submitter, write_837p
 from revcycle.x12.writer import Envelope
-from revcycle.x12.x837 import ReceivedClaim, ReceivedServiceLine
 
 NOW = datetime(2024, 3, 11, 8, 0)
 DOS = date(2024, 3, 4)
-
-
-def _received(key: str, npi: str = "1234567893", lines: int = 3, total: Decimal | None = None) -> ReceivedClaim:
-    service = tuple(
-        ReceivedServiceLine(
-            i, "HC", f"9921{i}", ("25",) if i == 1 else (), Decimal("100.00") + i, Decimal("1"), DOS, None
-        )
-        for i in range(1, lines + 1)
-    )
-    return ReceivedClaim(
-        claim_key=key,
-        total_charge=total if total is not None else sum((s.charge for s in service), Decimal("0")),
-        frequency_code="1",
-        place_of_service="11",
-        payer_id="87726",
-        payer_name="SUMMIT HEALTH",
-        member_id="W1",
-        subscriber_last_name="Doe",
-        subscriber_first_name="John",
-        patient_last_name="Doe",
-        patient_first_name="Emma",
-        billing_npi=npi,
-        billing_name="Riverside Clinic",
-        billing_tax_id="123456789",
-        diagnoses=("J449",),
-        lines=service,
-        original_claim_number=None,
-        transaction_control_number="0001",
-    )
-
-
-KEYS = [f"K{i:05d}" for i in range(1000)]
-
-
-def test_acknowledgment_rates_and_determinism() -> None:
-    verdicts = [claim_acknowledgment(_received(k)) for k in KEYS]
-    rejected = [status for ok, status in verdicts if not ok]
-    assert 0.5 * REJECT_SHARE * len(KEYS) < len(rejected) < 1.5 * REJECT_SHARE * len(KEYS)
-    assert {s.category for s in rejected} <= {"A3", "A7"}
-    assert {(s.category, s.code, s.entity) for ok, s in verdicts if ok} == {("A2", "20", "PR")}
-    assert verdicts == [claim_acknowledgment(_received(k)) for k in KEYS]
-    salted = [claim_acknowledgment(_received(k), "other salt") for k in KEYS]
-    assert salted != verdicts
-
-
-def test_invalid_billing_npi_is_rejected_with_562() -> None:
-    ok, status = claim_acknowledgment(_received("K1", npi="1234567890"))  # wrong check digit
-    assert not ok
-    assert (status.category, status.code, status.entity) == ("A7", "562", "85")
-
-
-def test_adjudication_mix_and_balance() -> None:
-    claims = [adjudicate(_received(k), today=NOW.date()) for k in KEYS]
-    statuses = Counter(c.status_code for c in claims)
-    assert 0.5 * DENY_SHARE * len(KEYS) < statuses["4"] < 1.5 * DENY_SHARE * len(KEYS)
-    assert statuses["1"] + statuses["4"] == len(KEYS)
-    reasons = Counter(
-        (a.group, a.reason) for c in claims for a in (*c.adjustments, *(x for s in c.services for x in s.adjustments))
-    )
-    for expected in [
-        ("CO", "45"),
-        ("CO", "50"),
-        ("CO", "29"),
-        ("CO", "197"),
-        ("CO", "97"),
-        ("PR", "1"),
-        ("PR", "2"),
-        ("PR", "3"),
-    ]:
-        assert reasons[expected] > 0, expected
-
-    def denied_line(s: ServicePayment) -> bool:
-        return any(a.group == "CO" and a.reason != "45" for a in s.adjustments)
-
-    partly = [c for c in claims if c.status_code == "1" and any(denied_line(s) for s in c.services)]
-    assert partly, "some claims must be partly paid"
-    assert all(s.remark_codes and s.paid == 0 for c in partly for s in c.services if denied_line(s))
-    # write them and check the balance from the written segments, independently of the simulator
-    rem = Remittance(
-        payer_name="SUMMIT HEALTH",
-        payer_tax_id="987654321",
-        payer_address=Address("1 A St", "X", "IL", "62701"),
-        payer_contact_phone="8005551212",
-        payee_name="Riverside",
-        payee_npi="1234567893",
-        payee_tax_id="123456789",
-        trace_number="T1",
-        payment_date=NOW.date(),
-        production_date=NOW.date(),
-        claims=tuple(claims),
-    )
-    data = write_835([rem], _env("HP", "005010X221A1"))
-    assert balance_problems(data) == []
-    segs = split_segments(data)
-    for clp in (s for s in segs if s[0] == "CLP"):  # CLP05 = the PR adjustments of that claim
-        assert Decimal(clp[3]) >= Decimal(clp[4])
-
-
-def test_claim_total_that_disagrees_with_its_lines_still_balances() -> None:
-    claim = adjudicate(_received("K00001", total=Decimal("500")), today=NOW.date())
-    rem = Remittance(
-        payer_name="P",
-        payer_tax_id="987654321",
-        payer_address=Address("1 A St", "X", "IL", "62701"),
-        payer_contact_phone="8005551212",
-        payee_name="R",
-        payee_npi="1234567893",
-        payee_tax_id="1",
-        trace_number="T",
-        payment_date=NOW.date(),
-        production_date=NOW.date(),
-        claims=(claim,),
-    )
-    assert balance_problems(write_835([rem], _env("HP", "005010X221A1"))) == []
-
-
-def test_payer_claim_number_is_deterministic() -> None:
-    a = payer_claim_number(_received("K1"))
-    assert a == payer_claim_number(_received("K1"))
-    assert a != payer_claim_number(_received("K2"))
-    assert re.fullmatch(r"SB\d{14}", a)
 
 
 # -- round trip through the 837P writer ------------------------------------------------------------
@@ -228,11 +100,12 @@ def _respond(data: bytes = SENT, salt: str = "") -> list:  # type: ignore[type-a
 
 def test_round_trip_files_are_named_valid_and_balanced() -> None:
     files = _respond()
+    # 835s are named by payer, payment date and their own ISA13; NOW (08:00 UTC) is 11 March in Chicago
     assert [(f.name, f.kind) for f in files] == [
         ("999_000000042.x12", "999"),
         ("277CA_000000042.x12", "277CA"),
-        ("835_87726_000000042.x12", "835"),
-        ("835_MCRB_000000042.x12", "835"),
+        ("835_87726_20240311_000000502.x12", "835"),
+        ("835_MCRB_20240311_000000503.x12", "835"),
     ]
     for f in files:
         assert pyx12_errors(f.content) == [], f.name
@@ -266,9 +139,8 @@ def test_round_trip_files_are_named_valid_and_balanced() -> None:
         payees = [s[4] for s in segs if s[0] == "N1" and s[1] == "PE"]
         assert sorted(payees) == ["1234567893", "1497758544"]
         clp06 = {s[6] for s in segs if s[0] == "CLP"}
-        # SBR09 reaches CLP06 only when the 837 reader carries it; commercial CI is reported as 12
-        medicare = "MB" if "filing_indicator" in ReceivedClaim.__dataclass_fields__ else "12"
-        assert clp06 == ({medicare} if "MCRB" in f.name else {"12"})
+        # SBR09 reaches CLP06; commercial CI is reported as 12 (CLP06 has no CI)
+        assert clp06 == ({"MB"} if "MCRB" in f.name else {"12"})
     assert sorted(paid_keys) == sorted(set(verdicts) - rejected)
     # CLP07 matches the 277CA REF*1K of the same claim
     ref1k = [s[2] for s in ca if s[0] == "REF" and s[1] == "1K"]
@@ -303,3 +175,30 @@ def test_interchange_without_a_group_gets_a_ta1() -> None:
 
 def test_unreadable_input_gets_no_answer() -> None:
     assert _respond(b"not an x12 file") == []
+
+
+def test_institutional_claims_are_answered_with_revenue_codes_and_pyx12_clean_files() -> None:
+    claims = varied_claims(60, 4, ClaimType.INSTITUTIONAL)
+    sent = write_837i(claims, envelope("005010X223A2", 77), X12_SUBMITTER, "SANDBOX CLEARINGHOUSE")
+    files = respond(sent, usage_indicator="T", now=NOW, control_numbers=itertools.count(900).__next__)
+    assert [f.kind for f in files][:2] == ["999", "277CA"]
+    assert {tuple(s) for s in split_segments(files[0].content) if s[0] == "IK5"} == {("IK5", "A")}
+    remits = [f for f in files if f.kind == "835"]
+    assert remits
+    by_key = {c.claim_key: c for c in claims}
+    for f in files:
+        assert pyx12_errors(f.content) == [], f.name
+    for f in remits:
+        assert balance_problems(f.content) == []
+        key = None
+        for seg in split_segments(f.content):
+            if seg[0] == "CLP":
+                key = seg[1]
+                assert seg[8] == by_key[key].type_of_bill[:2]  # CLP08: the facility type of the bill
+            elif seg[0] == "SVC" and key is not None:
+                qualifier, code = seg[1].split(":")[:2]
+                lines = by_key[key].lines
+                if qualifier == "NU":  # a line billed with a revenue code only
+                    assert code in {line.revenue_code for line in lines if not line.procedure_code}
+                else:  # SVC04 carries the line's revenue code
+                    assert seg[4] in {line.revenue_code for line in lines if line.procedure_code == code}

@@ -52,6 +52,7 @@ class ServicePayment:
     remark_codes: tuple[str, ...] = ()  # LQ*HE (RARC)
     service_date_end: date | None = None
     qualifier: str = "HC"
+    revenue_code: str | None = None  # SVC04: the NUBC revenue code of an institutional line
 
     @property
     def adjustment_total(self) -> Decimal:
@@ -81,6 +82,9 @@ class RemittanceClaim:
     subscriber_first_name: str | None = None
     statement_from: date | None = None  # DTM*232
     statement_to: date | None = None  # DTM*233
+    remark_codes: tuple[str, ...] = ()  # claim-level remarks (RARC): MOA03-MOA07, or MIA05 when inpatient
+    inpatient: bool = False  # claim-level remarks go in MIA (inpatient) instead of MOA (outpatient)
+    crossover_carrier: tuple[str, str] | None = None  # NM1*TT: (name, payer id) the claim was forwarded to
 
     @property
     def adjustment_total(self) -> Decimal:
@@ -213,6 +217,13 @@ def _claim(w: SegmentWriter, claim: RemittanceClaim) -> None:
             "MI",
             claim.member_id,
         )
+    if claim.crossover_carrier is not None:
+        name, ident = claim.crossover_carrier
+        w.segment("NM1", "TT", "2", name, None, None, None, None, "PI", ident)
+    if claim.remark_codes and claim.inpatient:
+        w.segment("MIA", "0", None, None, None, claim.remark_codes[0])
+    elif claim.remark_codes:
+        w.segment("MOA", None, None, *claim.remark_codes[:5])
     if claim.statement_from is not None:
         w.segment("DTM", "232", format_date(claim.statement_from))
     if claim.statement_to is not None:
@@ -223,7 +234,7 @@ def _claim(w: SegmentWriter, claim: RemittanceClaim) -> None:
             (svc.qualifier, svc.procedure_code, *svc.modifiers[:4]),
             format_amount(svc.charge),
             format_amount(svc.paid),
-            None,
+            svc.revenue_code,
             format_decimal(svc.units),
         )
         if svc.service_date_end is not None and svc.service_date_end != svc.service_date:

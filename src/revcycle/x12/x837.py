@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from revcycle.x12.reader import Problem, Segment, read_segments
-from revcycle.x12.x835 import parse_amount, parse_date, split_composite
+from revcycle.x12.x835 import Adjustment, parse_amount, parse_date, split_composite
 
 ZERO = Decimal("0")
 _DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})
@@ -34,6 +34,37 @@ class ReceivedServiceLine:
     units: Decimal
     service_date: date | None
     revenue_code: str | None
+
+
+@dataclass(frozen=True)
+class ReceivedLineAdjudication:
+    """One 2430 loop: how another payer adjudicated a service line (SVD, its CAS, DTP*573)."""
+
+    line_number: int  # the 2400 service line (LX01) the loop sits under
+    payer_id: str  # SVD01: the 2330B payer id of the payer that adjudicated the line
+    paid: Decimal  # SVD02
+    procedure_code: str  # SVD03-2
+    units: Decimal | None  # SVD05
+    adjustments: tuple[Adjustment, ...] = ()
+    adjudication_date: date | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedOtherPayer:
+    """One 2320/2330 loop: another payer named on the claim and, when it adjudicated it, what it did."""
+
+    responsibility: str  # 2320 SBR01: P, S, T ...
+    filing_indicator: str  # 2320 SBR09
+    payer_id: str  # 2330B NM109
+    payer_name: str  # 2330B NM103
+    paid: Decimal | None  # 2320 AMT*D, None when that payer has not adjudicated the claim
+    adjustments: tuple[Adjustment, ...] = ()  # 2320 CAS (claim-level adjustments)
+    adjudication_date: date | None = None  # 2330B DTP*573
+    lines: tuple[ReceivedLineAdjudication, ...] = ()  # the 2430 loops whose SVD01 names this payer
+
+    def line_adjudications(self, line_number: int) -> tuple[ReceivedLineAdjudication, ...]:
+        """This payer's 2430 loops for one service line."""
+        return tuple(adj for adj in self.lines if adj.line_number == line_number)
 
 
 @dataclass(frozen=True)
@@ -59,6 +90,8 @@ class ReceivedClaim:
     original_claim_number: str | None
     transaction_control_number: str
     filing_indicator: str = ""  # SBR09 of the subscriber (2000B)
+    payer_responsibility: str = "P"  # SBR01 of the subscriber (2000B): P, S or T for the payer billed
+    other_payers: tuple[ReceivedOtherPayer, ...] = ()  # 2320/2330 loops, in order
 
 
 @dataclass
@@ -100,6 +133,28 @@ class _Line:
 
 
 @dataclass
+class _LineAdjudication:
+    line_number: int
+    payer_id: str
+    paid: Decimal
+    code: str
+    units: Decimal | None
+    adjustments: list[Adjustment] = field(default_factory=list)
+    adjudication_date: date | None = None
+
+
+@dataclass
+class _OtherPayer:
+    responsibility: str
+    filing_indicator: str
+    payer_id: str = ""
+    payer_name: str = ""
+    paid: Decimal | None = None
+    adjustments: list[Adjustment] = field(default_factory=list)
+    adjudication_date: date | None = None
+
+
+@dataclass
 class _Claim:
     segment: int
     key: str
@@ -110,6 +165,8 @@ class _Claim:
     lines: list[_Line] = field(default_factory=list)
     original: str | None = None
     claim_date: date | None = None
+    other_payers: list[_OtherPayer] = field(default_factory=list)
+    line_adjudications: list[_LineAdjudication] = field(default_factory=list)
 
 
 class Builder837:
@@ -124,10 +181,13 @@ class Builder837:
         self.subscriber = ("", "", "")  # last, first, member id
         self.patient: tuple[str, str] | None = None
         self.filing_indicator = ""
+        self.responsibility = "P"
         self.hl_level = ""
         self.loop = ""  # the NM1/SBR context that REF and the like belong to
         self.claim: _Claim | None = None
         self.line: _Line | None = None
+        self.other: _OtherPayer | None = None  # the 2320 loop being read
+        self.line_adjudication: _LineAdjudication | None = None  # the 2430 loop being read
 
     def feed(self, seg: Segment) -> None:
         """Take the next segment of the transaction set."""
@@ -146,6 +206,12 @@ class Builder837:
             self.loop = "SBR2320" if self.claim is not None else "SBR"
             if self.claim is None:
                 self.filing_indicator = seg.get(9).strip()
+                self.responsibility = seg.get(1).strip() or "P"
+            else:
+                self.other = _OtherPayer(seg.get(1).strip(), seg.get(9).strip())
+                self.claim.other_payers.append(self.other)
+        elif sid in ("CAS", "AMT", "SVD") and self.claim is not None:
+            self._on_cob(seg)
         elif sid == "REF":
             self._on_ref(seg)
         elif sid == "CLM":
@@ -157,6 +223,8 @@ class Builder837:
                     self.claim.diagnoses.append(parts[1].strip())
         elif sid == "LX" and self.claim is not None:
             number = int(seg.get(1)) if seg.get(1).strip().isdigit() else len(self.claim.lines) + 1
+            self.other = None
+            self.line_adjudication = None
             self.line = _Line(number)
             self.claim.lines.append(self.line)
             self.loop = "2400"
@@ -164,6 +232,12 @@ class Builder837:
             self._on_sv1(seg)
         elif sid == "SV2" and self.line is not None:
             self._on_sv2(seg)
+        elif sid == "DTP" and seg.get(1).strip() == "573" and self.claim is not None:
+            when = parse_date(seg.get(3)[:8], seg, self.problems, "DTP03")
+            if self.line_adjudication is not None:
+                self.line_adjudication.adjudication_date = when
+            elif self.other is not None and self.line is None:
+                self.other.adjudication_date = when
         elif sid == "DTP" and seg.get(1).strip() == "472":
             when = parse_date(seg.get(3)[:8], seg, self.problems, "DTP03")
             if self.line is not None and self.loop == "2400":
@@ -175,6 +249,9 @@ class Builder837:
         code = seg.get(1).strip()
         self.loop = "NM1" + code
         if self.claim is not None:
+            if code == "PR" and self.other is not None and self.line is None:  # 2330B: the other payer
+                self.other.payer_id = seg.get(9).strip()
+                self.other.payer_name = seg.get(3).strip()
             return  # 2310x / 2330x names belong to other parties
         if code == "85":
             self.billing = (
@@ -195,6 +272,37 @@ class Builder837:
             self.billing = (self.billing[0], self.billing[1], seg.get(2).strip())
         elif self.loop == "CLM" and qualifier == "F8" and self.claim is not None:
             self.claim.original = seg.get(2).strip() or None
+
+    def _on_cob(self, seg: Segment) -> None:
+        """CAS, AMT and SVD inside a claim: the 2320 and 2430 coordination-of-benefits loops."""
+        assert self.claim is not None
+        sid = seg.id
+        if sid == "SVD":
+            if self.line is None:
+                self.problems.append(Problem(seg.index, "UNEXPECTED_SEGMENT", "SVD outside a service line"))
+                return
+            parts = split_composite(seg, 3, self.problems)
+            self.line_adjudication = _LineAdjudication(
+                self.line.number,
+                seg.get(1).strip(),
+                self._amount(seg, 2, "SVD02"),
+                parts[1].strip() if len(parts) > 1 else "",
+                parse_amount(seg.get(5), seg, self.problems, "SVD05"),
+            )
+            self.claim.line_adjudications.append(self.line_adjudication)
+        elif sid == "CAS":
+            found = _cas(seg, self.problems)
+            if self.line is not None:
+                if self.line_adjudication is None:
+                    self.problems.append(Problem(seg.index, "UNEXPECTED_SEGMENT", "line CAS without its SVD"))
+                else:
+                    self.line_adjudication.adjustments.extend(found)
+            elif self.other is not None:
+                self.other.adjustments.extend(found)
+            else:
+                self.problems.append(Problem(seg.index, "UNEXPECTED_SEGMENT", "CAS outside a 2320 loop"))
+        elif seg.get(1).strip() == "D" and self.other is not None and self.line is None:  # AMT*D in 2320
+            self.other.paid = self._amount(seg, 2, "AMT02")
 
     def _on_clm(self, seg: Segment) -> None:
         self._close_claim()
@@ -246,12 +354,47 @@ class Builder837:
             return ZERO
         return value
 
+    def _other_payers(self, claim: _Claim) -> tuple[ReceivedOtherPayer, ...]:
+        known = {other.payer_id for other in claim.other_payers}
+        for adj in claim.line_adjudications:
+            if adj.payer_id not in known:
+                self.problems.append(
+                    Problem(claim.segment, "UNKNOWN_OTHER_PAYER", "a 2430 SVD01 names no 2330B payer of the claim")
+                )
+        return tuple(
+            ReceivedOtherPayer(
+                responsibility=other.responsibility,
+                filing_indicator=other.filing_indicator,
+                payer_id=other.payer_id,
+                payer_name=other.payer_name,
+                paid=other.paid,
+                adjustments=tuple(other.adjustments),
+                adjudication_date=other.adjudication_date,
+                lines=tuple(
+                    ReceivedLineAdjudication(
+                        adj.line_number,
+                        adj.payer_id,
+                        adj.paid,
+                        adj.code,
+                        adj.units,
+                        tuple(adj.adjustments),
+                        adj.adjudication_date,
+                    )
+                    for adj in claim.line_adjudications
+                    if adj.payer_id == other.payer_id
+                ),
+            )
+            for other in claim.other_payers
+        )
+
     def _close_claim(self) -> None:
         claim = self.claim
         if claim is None:
             return
         self.claim = None
         self.line = None
+        self.other = None
+        self.line_adjudication = None
         patient = self.patient or self.subscriber[:2]
         lines = tuple(
             ReceivedServiceLine(
@@ -289,6 +432,8 @@ class Builder837:
                 original_claim_number=claim.original,
                 transaction_control_number=self.control_number,
                 filing_indicator=self.filing_indicator,
+                payer_responsibility=self.responsibility,
+                other_payers=self._other_payers(claim),
             )
         )
 
@@ -296,6 +441,23 @@ class Builder837:
         """Every claim of the transaction set."""
         self._close_claim()
         return self.claims
+
+
+def _cas(seg: Segment, problems: list[Problem]) -> list[Adjustment]:
+    """The reason/amount/quantity triples of one CAS segment (up to six)."""
+    group = seg.get(1).strip()
+    found: list[Adjustment] = []
+    for first in range(2, 19, 3):
+        reason = seg.get(first).strip()
+        if not reason and not seg.get(first + 1).strip():
+            continue
+        amount = parse_amount(seg.get(first + 1), seg, problems, f"CAS{first + 1:02d}")
+        if amount is None:
+            problems.append(Problem(seg.index, "CAS_INCOMPLETE", f"CAS{first:02d} reason without a usable amount"))
+            continue
+        quantity = parse_amount(seg.get(first + 2), seg, problems, f"CAS{first + 2:02d}")
+        found.append(Adjustment(group, reason, amount, quantity))
+    return found
 
 
 def read_837(source: bytes | str | os.PathLike[str] | BinaryIO) -> Received837:
