@@ -10,7 +10,7 @@ Reasons and positions name files, positions, segment fields and FHIR element pat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -42,6 +42,39 @@ HOLD_RULES: tuple[str, ...] = (
     HOLD_UNSUPPORTED,
     HOLD_CORRECTION,
 )
+
+
+_POSITION: dict[str, int] = {name: index for index, name in enumerate(COLUMN_NAMES)}
+
+
+class ContractRow(Mapping[str, str]):
+    """One contract row: a read-only mapping of exactly the contract's columns, stored as a tuple.
+
+    A dict per row costs about four times the memory (its hash table); a night's feed holds hundreds of thousands
+    of rows. It compares equal to a dict with the same items; ``dict(row)`` gives a plain dict.
+    """
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: tuple[str, ...]) -> None:
+        self.values = values
+
+    @classmethod
+    def from_mapping(cls, row: Mapping[str, str]) -> ContractRow:
+        """The contract columns of ``row`` (absent ones empty; others ignored)."""
+        return cls(tuple(row.get(name, "") for name in COLUMN_NAMES))
+
+    def __getitem__(self, key: str) -> str:
+        return self.values[_POSITION[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COLUMN_NAMES)
+
+    def __len__(self) -> int:
+        return len(COLUMN_NAMES)
+
+    def __repr__(self) -> str:
+        return f"ContractRow({dict(self)!r})"
 
 
 @dataclass(frozen=True)
@@ -79,15 +112,15 @@ class ExportRows:
     format: str
     sha256: str
     size: int
-    rows: list[dict[str, str]] = field(default_factory=list)
+    rows: list[ContractRow] = field(default_factory=list)
     sources: list[SourceRef] = field(default_factory=list)
     held: list[HeldCharge] = field(default_factory=list)
     units_in: int = 0
     problems: list[str] = field(default_factory=list)  # file-level notes (batch counts ...), no values
 
-    def add_row(self, row: dict[str, str], source: SourceRef) -> None:
+    def add_row(self, row: Mapping[str, str], source: SourceRef) -> None:
         """Keep a mapped row (every contract column present, nothing else) and its source."""
-        self.rows.append({name: row.get(name, "") for name in COLUMN_NAMES})
+        self.rows.append(ContractRow.from_mapping(row))
         self.sources.append(source)
 
     def hold(self, held: HeldCharge) -> None:
@@ -110,7 +143,7 @@ class ExportRows:
         """The rows as a text frame with exactly the contract's columns (what the charges gate validates)."""
         import pandas as pd
 
-        return pd.DataFrame(self.rows, columns=list(COLUMN_NAMES), dtype=str)
+        return pd.DataFrame.from_records([row.values for row in self.rows], columns=list(COLUMN_NAMES)).astype(str)
 
 
 class EhrReader(Protocol):
@@ -128,6 +161,6 @@ class EhrReader(Protocol):
         ...
 
 
-def charge_ids(rows: Iterable[dict[str, str]]) -> list[str]:
+def charge_ids(rows: Iterable[Mapping[str, str]]) -> list[str]:
     """The charge ids of ``rows`` in order."""
     return [row["charge_id"] for row in rows]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.ehr.base import ExportRows
 from connectors.ehr.config import EhrConfig, parse_ehr_config
 from connectors.ehr.registry import detect_reader, registered_readers
 from connectors.payers import registered_payers
@@ -84,13 +85,9 @@ def _config(tmp_path: Path, rows: Sequence[Mapping[str, str]]) -> EhrConfig:
     return parse_ehr_config(practice_config_toml(rows), "ehr.toml", tmp_path)
 
 
-def _error_ids(frame_rows: Sequence[Mapping[str, str]]) -> set[str]:
-    import pandas as pd
-
-    from revcycle.charge_export import COLUMN_NAMES
-
-    frame = pd.DataFrame(list(frame_rows), columns=list(COLUMN_NAMES), dtype=str)
-    validation = validate_charges(frame, today=AS_OF, payer_rules=payer_charge_rules(registered_payers()))
+def _error_ids(out: ExportRows) -> set[str]:
+    """The charge ids the charges suite rejects (errors) in the reader's frame."""
+    validation = validate_charges(out.frame(), today=AS_OF, payer_rules=payer_charge_rules(registered_payers()))
     return {r.charge_id for r in validation.rejections if r.charge_id is not None}
 
 
@@ -121,7 +118,7 @@ class TestEhrReaderContract:
         assert sorted(r["charge_id"] for r in out.rows) == sorted(ids[r["charge_id"]] for r in rows)
         assert out.units_in == len(rows) == out.accounted
         assert all(s.file == path.name and s.position for s in out.sources)
-        assert _error_ids(out.rows) == set()
+        assert _error_ids(out) == set()
 
     def test_planted_defects_are_quarantined_with_precision_and_recall_one(self, name: str, tmp_path: Path) -> None:
         clean = _rows()
@@ -137,7 +134,7 @@ class TestEhrReaderContract:
         assert out.units_in == len(planted.rows) == out.accounted
         truth = {ids[d.charge_id] for d in planted.ground_truth}
         held = {h.charge_id for h in out.held}
-        rejected = _error_ids(out.rows)
+        rejected = _error_ids(out)
         flagged = held | rejected
         assert None not in held, "a held charge without its charge id"
         missed = truth - flagged
