@@ -2,7 +2,8 @@
 
 The synthetic EHR writes an FHS/BHS batch file of DFT^P03 messages (one per encounter) and a bulk-data NDJSON
 file; each is read end to end (file -> messages/resources -> contract rows, with R4B validation for FHIR) by
-``read_export`` in a fresh interpreter, so the peak RSS is the reader's. CPU time is reported beside wall time
+``read_export`` in a fresh interpreter, so the peak RSS is the reader's (VmHWM: ru_maxrss would carry over the
+parent's peak across fork and exec). CPU time is reported beside wall time
 (the machine may be shared): the per-core rate is work / CPU seconds. A cProfile run over a slice of the DFT file
 says how much of the HL7 reader's time is python-hl7's own parsing.
 """
@@ -29,7 +30,7 @@ PROFILE_MESSAGES = 5_000
 AS_OF = date(2024, 3, 11)
 
 _READ = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from connectors.ehr.config import load_ehr_config
 from connectors.ehr.registry import read_export
@@ -38,7 +39,8 @@ started, cpu = time.perf_counter(), time.process_time()
 out = read_export(path, config)
 print(json.dumps({"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
                   "rows": len(out.rows), "held": len(out.held), "units": out.units_in,
-                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss": next(int(line.split()[1]) for line in open("/proc/self/status")
+                              if line.startswith("VmHWM")) / 1024}))
 """
 
 _PROFILE = """
