@@ -54,10 +54,14 @@ class ContractRow(Mapping[str, str]):
     of rows. It compares equal to a dict with the same items; ``dict(row)`` gives a plain dict.
     """
 
-    __slots__ = ("values",)
+    __slots__ = ("_values",)
 
     def __init__(self, values: tuple[str, ...]) -> None:
-        self.values = values
+        self._values = values
+
+    def as_tuple(self) -> tuple[str, ...]:
+        """The values in the contract's column order."""
+        return self._values
 
     @classmethod
     def from_mapping(cls, row: Mapping[str, str]) -> ContractRow:
@@ -65,7 +69,7 @@ class ContractRow(Mapping[str, str]):
         return cls(tuple(row.get(name, "") for name in COLUMN_NAMES))
 
     def __getitem__(self, key: str) -> str:
-        return self.values[_POSITION[key]]
+        return self._values[_POSITION[key]]
 
     def __iter__(self) -> Iterator[str]:
         return iter(COLUMN_NAMES)
@@ -143,7 +147,7 @@ class ExportRows:
         """The rows as a text frame with exactly the contract's columns (what the charges gate validates)."""
         import pandas as pd
 
-        return pd.DataFrame.from_records([row.values for row in self.rows], columns=list(COLUMN_NAMES)).astype(str)
+        return pd.DataFrame.from_records([row.as_tuple() for row in self.rows], columns=list(COLUMN_NAMES)).astype(str)
 
 
 class EhrReader(Protocol):

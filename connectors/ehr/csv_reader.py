@@ -14,8 +14,8 @@ NAME = "csv"
 class CsvReader:
     """Our own CSV contract (docs/charge-export.md): a header naming ``charge_id`` and the other columns."""
 
-    name = NAME
-    suffixes = (".csv", ".txt")
+    name: str = NAME
+    suffixes: tuple[str, ...] = (".csv", ".txt")
 
     def recognises(self, head: bytes) -> bool:
         """The first line is a comma-separated header naming ``charge_id``."""

@@ -236,6 +236,16 @@ def _number(value: Any) -> str:
     return str(value)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (a malformed element maps to nothing)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _rank(value: Any) -> int:
+    """An ordering number (sequence, rank, order); absent or not an integer sorts last."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 10**6
+
+
 def _date(text: Any) -> str:
     return str(text)[:10] if text else ""
 
@@ -261,6 +271,10 @@ class _Mapper:
             where = entry.position if kind == "ChargeItem" else f"{entry.position} item {number}"
             source = SourceRef(self.out.path.name, f"{where} ({kind})")
             charge_id = self._charge_id(entry, item, number)
+            if charge_id is None:
+                reason = f"{source}: the {kind} has neither an identifier nor an id, so no charge id"
+                self.out.hold(HeldCharge(source, HOLD_BROKEN_MESSAGE, reason, None, "CG"))
+                continue
             try:
                 problem = entry.problem()
                 if problem is not None:
@@ -342,7 +356,7 @@ class _Mapper:
                 target = self.index._lookup(str((resource.get("beneficiary") or {}).get("reference") or ""), candidate)
                 if target is None:
                     continue
-                order = resource.get("order") if isinstance(resource.get("order"), int) else 10**6
+                order = _rank(resource.get("order"))
                 key = str(id(target))
                 if key not in ranked or order < ranked[key][0]:
                     ranked[key] = (order, candidate)
@@ -449,22 +463,21 @@ class _Mapper:
                     diagnosis.get("diagnosisReference"), "Claim.diagnosis.diagnosisReference", entry, ("Condition",)
                 )
                 code = _first_code(condition.resource.get("code"))
-            sequence = diagnosis.get("sequence")
-            sequences.append((sequence if isinstance(sequence, int) else 10**6, code))
+            sequences.append((_rank(diagnosis.get("sequence")), code))
         sequences.sort()
         diagnoses = [code for _sequence, code in sequences]
         order = {sequence: position for position, (sequence, _code) in enumerate(sequences, start=1)}
         pointers = [str(order.get(s, s)) for s in item.get("diagnosisSequence") or []]
         procedure, modifiers = self._procedure(item.get("productOrService"), "Claim.item.productOrService", entry)
         modifiers = [_first_code(m) for m in item.get("modifier") or [] if _first_code(m)] or modifiers
-        period = item.get("servicedPeriod") if isinstance(item.get("servicedPeriod"), dict) else {}
+        period = _object(item.get("servicedPeriod"))
         start = _date(item.get("servicedDate") or period.get("start"))
         end = _date(period.get("end")) or start
-        quantity = item.get("quantity") if isinstance(item.get("quantity"), dict) else {}
-        net = item.get("net") if isinstance(item.get("net"), dict) else {}
+        quantity = _object(item.get("quantity"))
+        net = _object(item.get("net"))
         amount = _number(net.get("value"))
         if not amount:
-            unit_price = (item.get("unitPrice") or {}).get("value") if isinstance(item.get("unitPrice"), dict) else None
+            unit_price = _object(item.get("unitPrice")).get("value")
             try:
                 amount = str(Decimal(str(unit_price)) * Decimal(str(quantity.get("value", 1))))
             except (InvalidOperation, ValueError):
@@ -522,10 +535,10 @@ class _Mapper:
             condition = self.index.resolve(
                 diagnosis.get("condition"), "Encounter.diagnosis.condition", encounter, ("Condition",)
             )
-            rank = diagnosis.get("rank") if isinstance(diagnosis.get("rank"), int) else 10**6
+            rank = _rank(diagnosis.get("rank"))
             ranked.append((rank, position, _first_code(condition.resource.get("code"))))
         diagnoses: list[str] = []
-        for _rank, _position, code in sorted(ranked):
+        for _order, _position, code in sorted(ranked):
             if code and code not in diagnoses:
                 diagnoses.append(code)
         line_codes = [_first_code(r) for r in item.get("reason") or [] if _first_code(r)]
@@ -545,11 +558,11 @@ class _Mapper:
         if performers:
             rendering = self._practitioner(performers[0].get("actor"), "ChargeItem.performer.actor", entry)
         procedure, modifiers = self._procedure(item.get("code"), "ChargeItem.code", entry)
-        period = item.get("occurrencePeriod") if isinstance(item.get("occurrencePeriod"), dict) else {}
+        period = _object(item.get("occurrencePeriod"))
         start = _date(item.get("occurrenceDateTime") or period.get("start"))
         end = _date(period.get("end")) or start
-        quantity = item.get("quantity") if isinstance(item.get("quantity"), dict) else {}
-        price = item.get("priceOverride") if isinstance(item.get("priceOverride"), dict) else {}
+        quantity = _object(item.get("quantity"))
+        price = _object(item.get("priceOverride"))
         row |= {
             "rendering_npi": rendering[0],
             "rendering_last_name": rendering[1],
@@ -599,8 +612,8 @@ def _hold_unreadable_charge(out: ExportRows, position: str, resource: Any, reaso
 class FhirReader:
     """FHIR R4 JSON (a Bundle or one resource) or bulk-data NDJSON (one resource per line)."""
 
-    name = NAME
-    suffixes = (".json", ".ndjson", ".jsonl", ".fhir")
+    name: str = NAME
+    suffixes: tuple[str, ...] = (".json", ".ndjson", ".jsonl", ".fhir")
 
     def recognises(self, head: bytes) -> bool:
         """A JSON object mentioning resourceType near its start."""

@@ -150,7 +150,7 @@ def _escape_problem(segments: list[str], field_separator: str, escape: str) -> s
 
 def _scan_charges(raw: RawMessage, field_separator: str) -> list[tuple[int, str | None, str | None]]:
     """(FT1 number, FT1-2, FT1-6) of every FT1 of a message, by a plain split (used when parsing fails)."""
-    found = []
+    found: list[tuple[int, str | None, str | None]] = []
     for segment in raw.segments:
         if segment.startswith("FT1"):
             fields = segment.split(field_separator)
@@ -467,8 +467,8 @@ def _check_envelope(out: ExportRows, envelope: list[str], messages: int) -> None
 class Hl7DftReader:
     """HL7 v2 DFT^P03: messages starting with MSH, or batch files starting with FHS or BHS."""
 
-    name = NAME
-    suffixes = (".hl7", ".dft", ".txt", ".dat", ".msg")
+    name: str = NAME
+    suffixes: tuple[str, ...] = (".hl7", ".dft", ".txt", ".dat", ".msg")
 
     def recognises(self, head: bytes) -> bool:
         """MSH, FHS or BHS followed by a field separator."""

@@ -411,3 +411,15 @@ def test_r5_only_content_fails_r4b_validation(tmp_path: Path, config: EhrConfig)
     r4b = [h for h in out.held if h.rule == HOLD_R4B_INVALID]
     assert {h.charge_id for h in r4b} == {"CLM-300-1", "CLM-300-2", "CI-2"}
     assert all("encounter" in h.reason for h in r4b if h.charge_id != "CI-2")
+
+
+def test_a_charge_without_identifier_or_id_is_held(tmp_path: Path, config: EhrConfig) -> None:
+    listed = resources(lambda kind, identifier: {"reference": f"{kind}/{identifier}"})
+    anonymous = listed[11]  # ChargeItem CI-1
+    del anonymous["identifier"], anonymous["id"]
+    path = tmp_path / "anonymous.ndjson"
+    path.write_text("".join(_dumps(r) + "\n" for r in listed), encoding="utf-8")
+    out = read_export(path, config)
+    held = [h for h in out.held if "line 12" in h.source.position]
+    assert len(held) == 1 and held[0].charge_id is None and "no charge id" in held[0].reason
+    assert out.accounted == out.units_in == 5

@@ -122,3 +122,19 @@ def test_demo_defaults_map_the_synthetic_ehr(tmp_path: Path) -> None:
     out = read_export(path)
     assert out.held == [] and len(out.rows) == len(rows)
     assert {r["billing_npi"] for r in out.rows} == {"1999999984"}  # the demo facility
+
+
+def test_contract_row_is_a_read_only_mapping_of_the_contract_columns() -> None:
+    from connectors.ehr.base import ContractRow
+    from revcycle.charge_export import COLUMN_NAMES
+
+    row = ContractRow.from_mapping({"charge_id": "C1", "units": "2", "not_a_column": "x"})
+    assert list(row) == list(COLUMN_NAMES) and len(row) == len(COLUMN_NAMES)
+    assert row["charge_id"] == "C1" and row["units"] == "2" and row["member_id"] == ""
+    assert row == {name: ("C1" if name == "charge_id" else "2" if name == "units" else "") for name in COLUMN_NAMES}
+    assert dict(row)["units"] == "2" and next(iter(row.values())) == "C1"
+    assert row.get("not_a_column") is None
+    with pytest.raises(KeyError):
+        row["not_a_column"]
+    with pytest.raises(TypeError):
+        row["units"] = "3"  # type: ignore[index]
