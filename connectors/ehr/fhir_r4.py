@@ -71,6 +71,12 @@ class HeldError(Exception):
         self.reason = reason
 
 
+def _type(resource: Any) -> str:
+    """A resource's resourceType, or '' when it is missing or not text."""
+    value = resource.get("resourceType") if isinstance(resource, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 def _loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal)
 
@@ -101,16 +107,16 @@ class _Entry:
 
     @property
     def label(self) -> str:
-        return f"{self.resource.get('resourceType', 'resource')} at {self.position}"
+        return f"{_type(self.resource) or 'resource'} at {self.position}"
 
     def problem(self) -> str | None:
         """None when the R4B model accepts the resource, else the validator's message."""
         if not self.validated:
             self.validated = True
             try:
-                model = _model_class(str(self.resource.get("resourceType")))
+                model = _model_class(_type(self.resource) or "(none)")
             except (KeyError, ValueError, ImportError, AttributeError):
-                self.verdict = f"resourceType {self.resource.get('resourceType')!s} is not an R4B resource"
+                self.verdict = f"resourceType {_type(self.resource) or '(none)'} is not an R4B resource"
                 return self.verdict
             try:
                 model.model_validate(self.resource)
@@ -129,10 +135,10 @@ class _Index:
 
     def add(self, entry: _Entry, full_url: str | None = None) -> None:
         resource = entry.resource
-        if full_url:
+        if isinstance(full_url, str) and full_url:
             self.by_key[full_url] = entry
         if resource.get("id"):
-            self.by_key[f"{resource.get('resourceType')}/{resource['id']}"] = entry
+            self.by_key[f"{_type(resource)}/{resource['id']}"] = entry
 
     def resolve(self, reference: Any, element: str, holder: _Entry, expected: tuple[str, ...]) -> _Entry:
         """The resource a Reference points at; a dangling or unreadable one holds the charge."""
@@ -140,7 +146,7 @@ class _Index:
         if not isinstance(text, str) or not text:
             raise HeldError(HOLD_DANGLING_REFERENCE, f"{element} of {holder.label} has no reference")
         found = self._lookup(text, holder)
-        if found is None or found.resource.get("resourceType") not in expected:
+        if found is None or _type(found.resource) not in expected:
             raise HeldError(
                 HOLD_DANGLING_REFERENCE,
                 f"{element} of {holder.label} refers to a {' or '.join(expected)} that is not in the file",
@@ -179,7 +185,8 @@ def _first_code(concept: Any) -> str:
 
 def _identifiers(resource: Mapping[str, Any]) -> list[tuple[str, str]]:
     found = []
-    for identifier in resource.get("identifier") or []:
+    identifiers = resource.get("identifier")
+    for identifier in identifiers if isinstance(identifiers, list) else []:
         if isinstance(identifier, dict) and identifier.get("value"):
             found.append((str(identifier.get("system") or ""), str(identifier["value"])))
     return found
@@ -261,7 +268,7 @@ class _Mapper:
 
     def charge(self, entry: _Entry) -> None:
         """Map one Claim (every item) or ChargeItem; anything it cannot map is held, nothing dropped."""
-        kind = entry.resource.get("resourceType")
+        kind = _type(entry.resource)
         items = entry.resource.get("item") if kind == "Claim" else [None]
         if not isinstance(items, list) or not items:
             self.out.problems.append(f"{self.out.path.name} {entry.label}: a Claim without items carries no charge")
@@ -293,7 +300,7 @@ class _Mapper:
         resource = entry.resource
         values = _identifiers(resource)
         base = values[0][1] if values else str(resource.get("id") or "")
-        if resource.get("resourceType") == "ChargeItem":
+        if _type(resource) == "ChargeItem":
             return base or None
         sequence = item.get("sequence") if isinstance(item, dict) else None
         return f"{base}-{sequence if sequence is not None else number}" if base else None
@@ -351,9 +358,9 @@ class _Mapper:
             ranked: dict[str, tuple[int, _Entry]] = {}
             for candidate in {id(e): e for e in self.index.by_key.values()}.values():
                 resource = candidate.resource
-                if resource.get("resourceType") != "Coverage" or resource.get("status") in ("cancelled",):
+                if _type(resource) != "Coverage" or resource.get("status") in ("cancelled",):
                     continue
-                target = self.index._lookup(str((resource.get("beneficiary") or {}).get("reference") or ""), candidate)
+                target = self.index._lookup(str(_object(resource.get("beneficiary")).get("reference") or ""), candidate)
                 if target is None:
                     continue
                 order = _rank(resource.get("order"))
@@ -431,7 +438,7 @@ class _Mapper:
         encounter = (
             self.index.resolve(encounters[0], "Claim.item.encounter", entry, ("Encounter",)) if encounters else None
         )
-        organization = provider if provider.resource.get("resourceType") == "Organization" else None
+        organization = provider if _type(provider.resource) == "Organization" else None
         if organization is None and encounter is not None and encounter.resource.get("serviceProvider"):
             organization = self.index.resolve(
                 encounter.resource["serviceProvider"], "Encounter.serviceProvider", encounter, ("Organization",)
@@ -442,7 +449,7 @@ class _Mapper:
         row["encounter_id"] = (
             encounter_ids[0][1] if encounter_ids else str((encounter or entry).resource.get("id") or "")
         )
-        team = {t.get("sequence"): t for t in claim.get("careTeam") or [] if isinstance(t, dict)}
+        team = {_rank(t.get("sequence")): t for t in claim.get("careTeam") or [] if isinstance(t, dict)}
         rendering = ("", "", "")
         chosen = [team[s] for s in item.get("careTeamSequence") or [] if s in team]
         chosen += [t for t in team.values() if _first_code(t.get("role")) in RENDERING_ROLES]
@@ -589,7 +596,7 @@ class _Mapper:
 
 
 def _bundle_entries(document: Any) -> Iterator[tuple[str, str | None, Any]]:
-    if document.get("resourceType") != "Bundle":
+    if _type(document) != "Bundle":
         yield "resource 1", None, document
         return
     for number, item in enumerate(document.get("entry") or [], start=1):
@@ -599,7 +606,7 @@ def _bundle_entries(document: Any) -> Iterator[tuple[str, str | None, Any]]:
 
 def _hold_unreadable_charge(out: ExportRows, position: str, resource: Any, reason: str) -> None:
     """A charge resource that is not even an object of the right shape: held, counted."""
-    kind = resource.get("resourceType") if isinstance(resource, dict) else "resource"
+    kind = _type(resource) or "resource"
     items = resource.get("item") if isinstance(resource, dict) and kind == "Claim" else None
     count = len(items) if isinstance(items, list) and items else 1
     for number in range(1, count + 1):
@@ -639,7 +646,7 @@ class FhirReader:
                     first = _loads(text)
                 except (ValueError, UnicodeDecodeError):
                     return False  # a pretty-printed document: its first line is not a whole object
-                return isinstance(first, dict) and first.get("resourceType") != "Bundle"
+                return isinstance(first, dict) and _type(first) != "Bundle"
         return False
 
     def _read_document(self, path: Path, config: EhrConfig, out: ExportRows) -> None:
@@ -658,7 +665,7 @@ class FhirReader:
                 out.problems.append(f"{path.name} {position}: an entry without a resource")
                 continue
             entry = _Entry(position, resource)
-            kind = resource.get("resourceType")
+            kind = _type(resource)
             if kind in CHARGE_TYPES:
                 charges.append(entry)
             index.add(entry, full_url)
@@ -684,7 +691,7 @@ class FhirReader:
                     else:
                         out.problems.append(f"{path.name} line {number}: not a JSON object, skipped")
                     continue
-                if resource.get("resourceType") in CHARGE_TYPES:
+                if _type(resource) in CHARGE_TYPES:
                     charge_lines.append(number)
                 else:
                     index.add(_Entry(f"line {number}", resource))
