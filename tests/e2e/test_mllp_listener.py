@@ -86,7 +86,10 @@ def start_listener(workdir: Path, *extra: str) -> Listener:
         line = process.stdout.readline()
         if not line and process.poll() is not None:
             raise AssertionError(f"the listener exited: {stderr_path.read_text()}")
-    assert "listening on" in line, "the listener did not start in time"
+    if "listening on" not in line:
+        process.kill()
+        process.wait(timeout=60)
+        raise AssertionError("the listener did not start in time")
     port = int(line.split("listening on ", 1)[1].split(" ", 1)[0].rsplit(":", 1)[1])
     return Listener(process, port, workdir, stderr_path)
 
