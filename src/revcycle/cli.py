@@ -7,6 +7,7 @@ so ``revcycle --help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -333,6 +334,49 @@ def cmd_fee_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ehr_listen(args: argparse.Namespace) -> int:
+    """Receive HL7 v2 DFT messages over MLLP (TLS optional), storing each in the drop folder before its ACK."""
+    import asyncio
+    import signal
+
+    from connectors.ehr.mllp import MessageStore, MllpListener, run_listener, server_tls_context
+    from revcycle.settings import Settings
+
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("revcycle: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    workdir = Path(args.workdir) if args.workdir else Settings().workdir
+    drop_dir = Path(args.drop_dir) if args.drop_dir else workdir / "exports"
+    tls = None
+    if args.tls_cert:
+        client_ca = Path(args.tls_client_ca) if args.tls_client_ca else None
+        tls = server_tls_context(Path(args.tls_cert), Path(args.tls_key), client_ca)
+    if args.host not in ("127.0.0.1", "::1", "localhost") and tls is None:
+        print(f"revcycle: warning: listening on {args.host} without TLS; HL7 carries PHI", file=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    listener_logger = logging.getLogger("connectors.ehr.mllp")
+    listener_logger.addHandler(handler)
+    listener_logger.setLevel(logging.INFO)
+    listener = MllpListener(MessageStore(drop_dir, workdir / "mllp"), host=args.host, port=args.port, tls=tls)
+
+    def started(port: int) -> None:
+        print(f"listening on {args.host}:{port} ({'TLS' if tls else 'plain TCP'}), storing into {drop_dir}", flush=True)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(run_listener(listener, started))
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    counts = listener.counts
+    print(f"stopped: {counts.stored} stored, {counts.duplicates} duplicates, {counts.rejected} refused", flush=True)
+    return 0
+
+
 def cmd_config(_args: argparse.Namespace) -> int:
     """Print the settings in force (from REVCYCLE_* variables and .env), secrets masked, and unknown variables."""
     from pydantic import SecretStr
@@ -414,6 +458,20 @@ def build_parser() -> argparse.ArgumentParser:
     fees.add_argument("payer_id", help="the payer id")
     fees.add_argument("file", help="CSV with columns procedure_code, contracted_amount")
     fees.set_defaults(handler=cmd_fee_schedule)
+
+    ehr = commands.add_parser("ehr", help="EHR feeds: the MLLP listener for HL7 v2 DFT messages")
+    ehr_commands = ehr.add_subparsers(dest="ehr_command", metavar="COMMAND")
+    listen = ehr_commands.add_parser(
+        "listen", help="receive DFT^P03 messages over MLLP, store each before its ACK (docs/ehr-feeds.md)"
+    )
+    listen.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    listen.add_argument("--port", type=int, default=2575, help="TCP port (default 2575; 0 picks a free one)")
+    listen.add_argument("--workdir", help="the run's workdir (default REVCYCLE_WORKDIR); the dedup index is in mllp/")
+    listen.add_argument("--drop-dir", help="where messages are stored (default <workdir>/exports)")
+    listen.add_argument("--tls-cert", help="PEM certificate (chain) of the listener: enables TLS")
+    listen.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    listen.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates it signed")
+    listen.set_defaults(handler=cmd_ehr_listen)
 
     x12 = commands.add_parser("x12", help="read X12 files")
     x12_commands = x12.add_subparsers(dest="x12_command", metavar="COMMAND")

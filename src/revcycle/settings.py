@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     )
     lock_lease_seconds: int = Field(1800, description="How long a clearinghouse lock lease lasts without renewal.")
     timezone: str = Field("America/Chicago", description="The practice's timezone (batch dates, schedules).")
+    ehr_config: Path | None = Field(
+        None,
+        description="The EHR feed configuration (ehr.toml: facilities, plan crosswalk, chargemaster); "
+        "default <workdir>/ehr.toml, else the embedded demo defaults.",
+    )
 
     def resolved_warehouse_url(self) -> str:
         """The warehouse URL, defaulting to a SQLite file in the workdir."""

@@ -317,11 +317,13 @@ def inject_defects(
     *,
     payers: Sequence[PayerProfile] | Mapping[str, PayerProfile] = (),
     as_of: date,
+    kinds: Sequence[str] = DEFECT_KINDS,
 ) -> tuple[list[dict[str, str]], list[InjectedDefect]]:
     """Copy ``rows`` with defects planted in ``round(rate * len(rows))`` charges, every kind in turn.
 
     A ``duplicate_line`` defect is a new row (id ``<charge_id>-DUP``) repeating a clean line right after it;
-    every other kind alters one row in place. ``payers`` gives the member id formats to break.
+    every other kind alters one row in place. ``payers`` gives the member id formats to break; ``kinds`` limits
+    the kinds planted (a feed format that cannot carry a column leaves its kind out).
     """
     if not 0 <= rate <= 1:
         raise ValueError("the defect rate is a fraction between 0 and 1")
@@ -330,11 +332,14 @@ def inject_defects(
     rng = random.Random(f"defects:{seed}")
     count = round(rate * len(out))
     targets = sorted(rng.sample(range(len(out)), count))
-    kinds = [DEFECT_KINDS[i % len(DEFECT_KINDS)] for i in range(count)]
-    rng.shuffle(kinds)
+    unknown = sorted(set(kinds) - set(DEFECT_KINDS))
+    if unknown or not kinds:
+        raise ValueError(f"defect kinds must be some of DEFECT_KINDS, not {unknown or 'none'}")
+    planted = [kinds[i % len(kinds)] for i in range(count)]
+    rng.shuffle(planted)
     defects: list[InjectedDefect] = []
     duplicates: dict[int, dict[str, str]] = {}
-    for index, kind in zip(targets, kinds, strict=True):
+    for index, kind in zip(targets, planted, strict=True):
         row = out[index]
         if kind == "duplicate_line":
             copy = dict(row) | {"charge_id": f"{row['charge_id']}-DUP"}
