@@ -159,6 +159,7 @@ CATEGORY_TABLE: dict[tuple[str, str], tuple[Category, DenialKind | None]] = {
     ("CO", "31"): (D, K.ELIGIBILITY),
     ("CO", "140"): (D, K.ELIGIBILITY),
     ("CO", "141"): (D, K.ELIGIBILITY),
+    ("OA", "141"): (D, K.ELIGIBILITY),
     ("CO", "22"): (D, K.COORDINATION_OF_BENEFITS),
     ("CO", "109"): (D, K.COORDINATION_OF_BENEFITS),
     ("OA", "22"): (D, K.COORDINATION_OF_BENEFITS),

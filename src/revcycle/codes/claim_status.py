@@ -35,8 +35,6 @@ CATEGORY_DESCRIPTIONS: dict[str, str] = {
     "P5": "Pending: payer administrative or system hold",
 }
 
-REJECTION_CATEGORIES = frozenset({"A3", "A4", "A6", "A7", "A8"})
-
 # STC01-2: the claim status code, with what to fix when it comes with a rejection.
 STATUS_DESCRIPTIONS: dict[str, str] = {
     "0": "No further status electronically",

@@ -101,7 +101,7 @@ def _kpi_table(data: ReportData) -> tuple[Sequence[str], Sequence[Sequence[str]]
     rows = []
     for d in registry.REGISTRY:
         figure = data.measured.figures[d.key]
-        rows.append((d.name, registry.format_value(d, figure), d.source.split(":")[0]))
+        rows.append((d.name, registry.format_value(d, figure), d.citation))
     return ("KPI", "Value", "Source (docs/kpis.md)"), rows
 
 

@@ -81,6 +81,7 @@ def render_kpis() -> str:
             lines.append(f"| Unit | {UNITS[d.unit]} |")
             lines.append(f"| Period | {_cell(d.period)} |")
             lines.append(f"| Source | {_cell(d.source)} |")
+            lines.append(f"| Cited as | {_cell(d.citation)} |")
             if d.views:
                 lines.append(f"| Views | {', '.join(f'`{v}`' for v in d.views)} |")
             lines.append(f"| Key | `{d.key}` |")

@@ -41,6 +41,7 @@ class KpiDefinition:
     formula: str
     period: str  # what the period (or the reference date) selects
     source: str
+    citation: str  # the source in a few words, for tables
     notes: str = ""
     views: tuple[str, ...] = ()
 
@@ -54,6 +55,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         formula="claims clean on first pass ÷ claims that entered the edits",
         period="claims that entered the edits in the period: the day the claim was first built, or for a held "
         "encounter the day its export was received",
+        citation="HFMA MAP Key CL-1",
         source=f"{SRC_MAP_KEYS}, Clean Claim Rate (CL-1): claims that pass the edits requiring no manual "
         "intervention ÷ total claims accepted into the claims scrubber tool for billing (paraphrased)",
         notes="The unit is the claim (encounter × payer × billing provider), first version. Clean: no finding of "
@@ -71,6 +73,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=PERCENT,
         formula="claims whose first submission the 999 and the 277CA accepted ÷ claims first submitted and answered",
         period="claims first submitted in the period (upload date, practice timezone)",
+        citation="ours (X12 999, 277CA)",
         source="No HFMA MAP Key or MGMA measure; the clearinghouse acceptance rate of the first submission, read "
         "from the ASC X12 999 (005010X231A1) and 277CA (005010X214) answers",
         notes="Front-end acceptance only: edits and holds do not enter it (they do in the clean-claim rate). "
@@ -84,6 +87,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=PERCENT,
         formula="claims paid, or moved to patient responsibility, on their first adjudication ÷ claims adjudicated",
         period="claims whose first adjudication (835) is dated in the period (BPR16 payment date)",
+        citation="ours",
         source="No HFMA MAP Key or MGMA measure; our definition",
         notes="Resolved: the first adjudication carries no denial-category adjustment, on the claim or a line "
         "(docs/denial-codes.md), so a claim whose whole allowed amount went to the deductible resolves. Kept apart "
@@ -97,6 +101,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=PERCENT,
         formula="claims whose first adjudication was a denial ÷ claims first submitted",
         period="claims first submitted in the period",
+        citation="HFMA Claim Integrity Task Force",
         source=f"{SRC_TASK_FORCE}: initial denial rate as a percentage of claim volume = total initial denial "
         "claims ÷ total claims submitted (paraphrased)",
         notes="A denial is payment withheld by a denial-category adjustment (nothing paid and a denial adjustment "
@@ -114,6 +119,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         formula="gross charges of claims whose first adjudication was a denial ÷ gross charges of claims first "
         "submitted",
         period="claims first submitted in the period",
+        citation="HFMA Claim Integrity Task Force",
         source=f"{SRC_TASK_FORCE}: initial denial rate as a percentage of claim dollars = total initial denial "
         "claims' gross charges ÷ total claims submitted gross charges (paraphrased)",
         notes="As the count form: a cohort of the period's submissions instead of the three months before.",
@@ -126,6 +132,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=PERCENT,
         formula="claims whose first adjudication was a denial ÷ claims adjudicated for the first time",
         period="first adjudications dated in the period (BPR16 payment date)",
+        citation="HFMA MAP Key AR-5",
         source=f"{SRC_MAP_KEYS}, Remittance Denial Rate (AR-5): claims denied ÷ claims remitted (paraphrased)",
         notes="Same denial rule as above. The weekly trend of the report uses this form, per payer.",
         views=("kpi_initial_outcomes", "kpi_initial_denials_remitted_weekly"),
@@ -137,6 +144,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=PERCENT,
         formula="charges (CLP03) of first adjudications that denied the claim ÷ charges of first adjudications",
         period="first adjudications dated in the period",
+        citation="HFMA MAP Key AR-5",
         source=f"{SRC_MAP_KEYS}, Remittance Denial Rate (AR-5), in dollars (paraphrased)",
         views=("kpi_initial_outcomes", "kpi_initial_denials_remitted_weekly"),
     ),
@@ -148,6 +156,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         formula="denied amounts written off ÷ (gross charges − contractual adjustments)",
         period="write-offs decided in the period (next action written_off: the appeal window closed); charges by "
         "date of service and contractual adjustments by payment date in the period",
+        citation="HFMA MAP Key AR-6",
         source=f"{SRC_MAP_KEYS}, Denial Write-Offs as a Percentage of Net Patient Service Revenue (AR-6), also "
         f"adopted by the {SRC_TASK_FORCE} (paraphrased)",
         notes="Net patient service revenue comes from a general ledger revcycle does not have: it is approximated "
@@ -161,6 +170,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=PERCENT,
         formula="denied amounts written off ÷ gross charges",
         period="as above",
+        citation="ours (AR-6 over charges)",
         source="A variant of HFMA MAP Key AR-6 over gross charges (ours), for practices without a net revenue figure",
         views=(),
     ),
@@ -172,6 +182,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         formula="payments ÷ (gross charges − contractual adjustments)",
         period="payments dated in the period (835 BPR16, patient payment date), charges by date of service in the "
         "period, contractual adjustments by payment date in the period",
+        citation="MGMA",
         source=f"{SRC_MGMA}: adjusted fee-for-service collection percentage, also called net collection "
         "percentage = net fee-for-service revenue (collections) ÷ adjusted fee-for-service charges (gross charges "
         "less contractual adjustments) (paraphrased)",
@@ -189,6 +200,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=DOLLARS,
         formula="835 payments (BPR02, including amounts in suspense and provider-level adjustments) + patient payments",
         period="money received in the period (BPR16; patient payment date)",
+        citation="ours",
         source="Our definition; the numerator of HFMA MAP Key 'Cash Collection as a Percentage of Net Patient "
         "Service Revenue' counts total patient service cash collected the same way",
         views=("kpi_cash_weekly",),
@@ -200,6 +212,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=DAYS,
         formula="median of (first payment date − first submission date), per claim",
         period="claims first paid in the period",
+        citation="ours",
         source="No HFMA MAP Key or MGMA measure; our definition",
         notes="Percentiles by the nearest-rank method (the smallest value with at least p % of the values at or "
         "below it): integer arithmetic on ranks, so SQLite and PostgreSQL agree. With an even count the median "
@@ -213,6 +226,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=DAYS,
         formula="90th percentile (nearest rank) of (first payment date − first submission date), per claim",
         period="claims first paid in the period",
+        citation="ours",
         source="No HFMA MAP Key or MGMA measure; our definition",
         views=("kpi_days_to_payment",),
     ),
@@ -224,6 +238,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         formula="Σ account balances: charges − payments − contractual and payer adjustments − patient payments − "
         "denials written off",
         period="on the reference date (the period's last day)",
+        citation="MGMA",
         source=f"{SRC_MGMA}: accounts receivable, amounts owed by patients and payers, counted from the day a claim "
         "is billed until it is paid, sent to collections or written off (paraphrased)",
         notes="Insurance and patient; denied claims stay in A/R until written off. Without patient payments, "
@@ -238,6 +253,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=DAYS,
         formula="open A/R ÷ (gross charges of the 90 days to the reference date ÷ 90)",
         period="on the reference date; charges by date of service in the 90 days up to it",
+        citation="MGMA",
         source=f"{SRC_MGMA}: days of gross fee-for-service charges in accounts receivable = total A/R ÷ (gross "
         "charges × 1/365) over a year (paraphrased); practices commonly average the last three months instead, "
         "as we do",
@@ -251,6 +267,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=PERCENT,
         formula="open A/R more than 90 days after the date of service ÷ open A/R",
         period="on the reference date",
+        citation="HFMA MAP Key AR-1",
         source=f"{SRC_MAP_KEYS}, Aged A/R as a Percentage of Total Billed A/R (AR-1): billed A/R older than 90 "
         "days ÷ total billed A/R (paraphrased)",
         notes="Aged from the date of service (the first date of service of the primary claim), as the benchmarks "
@@ -264,6 +281,7 @@ REGISTRY: tuple[KpiDefinition, ...] = (
         unit=PERCENT,
         formula="open A/R more than 120 days after the date of service ÷ open A/R",
         period="on the reference date",
+        citation="MGMA",
         source=f"{SRC_MGMA}: accounts receivable aged in buckets of current to 30, 31-60, 61-90, 91-120 and over "
         "120 days; the share over 120 days (paraphrased)",
         views=("kpi_ar_aging", "kpi_open_ar"),
