@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, func, insert, select
 from warehouse_data import add_claim, cas, clp, remittance, svc, write_remittances
 
 from revcycle.cli import main
+from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.kpi.worklists import WORKLIST_NAMES
 from revcycle.warehouse.report import CHART_IDS, TREND_IDS, WORKLIST_ROWS
 from revcycle.warehouse.schema import charge, claim, remittance_claim, source_file
@@ -26,6 +28,20 @@ def cli_warehouse(warehouse: Engine, warehouse_url: str, monkeypatch: pytest.Mon
     """The migrated test warehouse, named by REVCYCLE_WAREHOUSE_URL for the command."""
     monkeypatch.setenv("REVCYCLE_WAREHOUSE_URL", warehouse_url)
     return warehouse
+
+
+@pytest.fixture
+def sqlite_cli_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A migrated SQLite warehouse named by REVCYCLE_WAREHOUSE_URL: for the tests of the HTML page itself,
+    whose figures test_the_same_figures_on_sqlite_and_postgresql shows equal on both databases."""
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    monkeypatch.setenv("REVCYCLE_WAREHOUSE_URL", url)
+    engine = create_warehouse_engine(url)
+    upgrade_warehouse(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _table_rows(out: str) -> set[tuple[str, ...]]:
@@ -62,9 +78,9 @@ def test_report_prints_the_registry_figures_and_the_worklists(
 
 
 def test_report_html_opens_in_headless_chromium_with_worklists_and_trends(
-    cli_warehouse: Engine, tmp_path: Path
+    sqlite_cli_warehouse: Engine, tmp_path: Path
 ) -> None:
-    build_kpi_dataset(cli_warehouse)
+    build_kpi_dataset(sqlite_cli_warehouse)
     out = tmp_path / "report.html"
     assert main(["report", "--out", str(out), "--as-of", AS_OF.isoformat()]) == 0
     html = out.read_text(encoding="utf-8")
@@ -113,9 +129,9 @@ def test_report_html_opens_in_headless_chromium_with_worklists_and_trends(
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 10_000
 
 
-def test_a_long_worklist_says_how_much_it_leaves_out(cli_warehouse: Engine, tmp_path: Path) -> None:
-    build_kpi_dataset(cli_warehouse)
-    with cli_warehouse.begin() as conn:
+def test_a_long_worklist_says_how_much_it_leaves_out(sqlite_cli_warehouse: Engine, tmp_path: Path) -> None:
+    build_kpi_dataset(sqlite_cli_warehouse)
+    with sqlite_cli_warehouse.begin() as conn:
         export = conn.execute(select(source_file.c.id).where(source_file.c.name == "export.csv")).scalar_one()
         conn.execute(
             insert(charge),
