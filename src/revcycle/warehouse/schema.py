@@ -389,3 +389,4 @@ practice_timezone_offset = Table(
 )
 
 Index("ix_claim_event_file", claim_event.c.source_file_id)
+Index("ix_claim_encounter", claim.c.encounter_id, claim.c.payer_id)

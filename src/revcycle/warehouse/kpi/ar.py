@@ -18,12 +18,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, exists, func, literal, select
+from sqlalchemy import Connection, Select, case, exists, func, literal, null, select
 from sqlalchemy.sql import Subquery
 
 from revcycle.next_action import Action
 from revcycle.warehouse.kpi.common import DateArg, as_date, cents, integer, posting_facts, rate, reference_day, total
-from revcycle.warehouse.kpi.units import first_submissions, primary_claims
+from revcycle.warehouse.kpi.units import claim_accounts, first_submitted_by, primary_claims
 from revcycle.warehouse.schema import claim, claim_action, patient_payment, source_file
 from revcycle.warehouse.sqlfunc import days_between, local_date
 
@@ -46,108 +46,106 @@ def patient_payments_loaded(conn: Connection) -> bool:
 def account_balances(as_of: DateArg) -> Subquery:
     """Per account open on ``as_of``: primary claim, payer, date of service, age, insurance and patient cents.
 
-    Columns: ``claim_key``, ``payer_id``, ``first_service_date``, ``age_days`` (from the date of service),
-    ``balance_cents`` (negative: a credit balance), ``insurance_cents``, ``patient_cents``.
+    Columns: ``claim_key`` (the primary claim), ``payer_id``, ``first_service_date``, ``age_days`` (from the
+    date of service), ``balance_cents`` (negative: a credit balance), ``insurance_cents``, ``patient_cents``.
+    Built as one ledger of money movements per account (the charges, every posting, every patient payment)
+    summed in a single pass, so its cost grows with the rows, not with their square.
     """
     day = reference_day(as_of)
-    primary = primary_claims()
-    first = first_submissions()
+    accounts = claim_accounts()
     posting = posting_facts()
-    account_claim = claim.alias("account_claim")
-    paid = (
-        select(primary.c.claim_key, total(posting.c.paid_cents).label("paid"))
-        .select_from(
-            primary.join(
-                account_claim,
-                and_(
-                    account_claim.c.encounter_id == primary.c.encounter_id,
-                    account_claim.c.billing_npi == primary.c.billing_npi,
-                ),
-            ).join(posting, posting.c.claim_key == account_claim.c.claim_key)
-        )
-        .where(posting.c.posted_on <= day)
-        .group_by(primary.c.claim_key)
-        .subquery("account_paid")
-    )
-    own = (
+    zero = literal(0)
+    nothing = null()
+    charges = select(
+        accounts.c.account_key,
+        accounts.c.payer_id,
+        accounts.c.first_service_date,
+        accounts.c.charge_cents.label("charged"),
+        zero.label("paid"),
+        zero.label("adjusted"),
+        zero.label("patient"),
+        zero.label("denied"),
+        zero.label("patient_paid"),
+    ).where(accounts.c.primary == 1, first_submitted_by(accounts.c.claim_key, day))
+    primary = accounts.c.primary == 1
+    postings = (
         select(
-            posting.c.claim_key,
-            total(posting.c.contractual_cents + posting.c.other_cents).label("adjusted"),
-            total(posting.c.patient_cents).label("patient"),
-            total(posting.c.denial_cents).label("denied"),
+            accounts.c.account_key,
+            nothing,
+            nothing,
+            zero,
+            posting.c.paid_cents,
+            case((primary, posting.c.contractual_cents + posting.c.other_cents), else_=0),
+            case((primary, posting.c.patient_cents), else_=0),
+            case((primary, posting.c.denial_cents), else_=0),
+            zero,
         )
+        .select_from(posting.join(accounts, accounts.c.claim_key == posting.c.claim_key))
         .where(posting.c.posted_on <= day)
-        .group_by(posting.c.claim_key)
-        .subquery("account_adjusted")
     )
-    # Patient payments are kept by encounter: they go to the encounter's first primary claim.
-    payee = (
-        select(primary.c.encounter_id, func.min(primary.c.claim_key).label("claim_key"))
-        .group_by(primary.c.encounter_id)
-        .subquery("patient_payee")
+    # Patient payments are kept by encounter: they go to the encounter's first claim (a primary claim).
+    payee = claim.alias("payee")
+    first_of_encounter = (
+        select(payee.c.claim_key)
+        .where(payee.c.encounter_id == patient_payment.c.encounter_id)
+        .order_by(payee.c.built_at, payee.c.claim_key)
+        .limit(1)
+        .scalar_subquery()
     )
-    patient_paid = (
-        select(payee.c.claim_key, total(patient_payment.c.amount_cents).label("paid"))
-        .select_from(payee.join(patient_payment, patient_payment.c.encounter_id == payee.c.encounter_id))
+    patients = (
+        select(claim.c.claim_key, nothing, nothing, zero, zero, zero, zero, zero, patient_payment.c.amount_cents)
+        .select_from(patient_payment.join(claim, claim.c.claim_key == first_of_encounter))
         .where(patient_payment.c.payment_date <= day)
-        .group_by(payee.c.claim_key)
-        .subquery("patient_paid")
     )
+    ledger = charges.union_all(postings, patients).subquery("account_ledger")
+    account_key = ledger.c.account_key
     decided = local_date(claim_action.c.decided_at) <= day
     closed = exists(
         select(claim_action.c.claim_key).where(
-            claim_action.c.claim_key == primary.c.claim_key, claim_action.c.action.in_(CLOSING_ACTIONS), decided
+            claim_action.c.claim_key == account_key, claim_action.c.action.in_(CLOSING_ACTIONS), decided
         )
     )
     written_off = exists(
         select(claim_action.c.claim_key).where(
-            claim_action.c.claim_key == primary.c.claim_key,
-            claim_action.c.action == Action.WRITTEN_OFF.value,
-            decided,
+            claim_action.c.claim_key == account_key, claim_action.c.action == Action.WRITTEN_OFF.value, decided
         )
     )
-    denied = func.coalesce(own.c.denied, 0)
+    patient_paid = total(ledger.c.patient_paid)
     balance = case(
         (closed, literal(0)),
-        else_=primary.c.charge_cents
-        - func.coalesce(paid.c.paid, 0)
-        - func.coalesce(own.c.adjusted, 0)
-        - func.coalesce(patient_paid.c.paid, 0)
-        - case((written_off, denied), else_=0),
+        else_=total(ledger.c.charged)
+        - total(ledger.c.paid)
+        - total(ledger.c.adjusted)
+        - patient_paid
+        - case((written_off, total(ledger.c.denied)), else_=0),
     )
-    owed_by_patient = case(
-        (closed, literal(0)), else_=func.coalesce(own.c.patient, 0) - func.coalesce(patient_paid.c.paid, 0)
-    )
-    accounts = (
+    # Grouped, so both databases compute each account once (a plain subquery would be inlined into every
+    # expression that reads it).
+    accounts_open = (
         select(
-            primary.c.claim_key,
-            primary.c.payer_id,
-            primary.c.first_service_date,
-            days_between(day, primary.c.first_service_date).label("age_days"),
+            account_key.label("claim_key"),
+            func.max(ledger.c.payer_id).label("payer_id"),
+            func.max(ledger.c.first_service_date).label("first_service_date"),
+            days_between(day, func.max(ledger.c.first_service_date)).label("age_days"),
             balance.label("balance_cents"),
-            owed_by_patient.label("owed_by_patient_cents"),
+            case((closed, literal(0)), else_=total(ledger.c.patient) - patient_paid).label("owed_by_patient_cents"),
         )
-        .select_from(
-            primary.join(first, first.c.claim_key == primary.c.claim_key)
-            .outerjoin(paid, paid.c.claim_key == primary.c.claim_key)
-            .outerjoin(own, own.c.claim_key == primary.c.claim_key)
-            .outerjoin(patient_paid, patient_paid.c.claim_key == primary.c.claim_key)
-        )
-        .where(first.c.submitted_on <= day)
+        .group_by(account_key)
+        .having(func.max(ledger.c.first_service_date).is_not(None))  # the primary claim was sent by then
         .subquery("account")
     )
-    open_cents = case((accounts.c.balance_cents > 0, accounts.c.balance_cents), else_=0)
+    open_cents = case((accounts_open.c.balance_cents > 0, accounts_open.c.balance_cents), else_=0)
     patient_part = case(
-        (accounts.c.owed_by_patient_cents <= 0, literal(0)),
-        (accounts.c.owed_by_patient_cents >= open_cents, open_cents),
-        else_=accounts.c.owed_by_patient_cents,
+        (accounts_open.c.owed_by_patient_cents <= 0, literal(0)),
+        (accounts_open.c.owed_by_patient_cents >= open_cents, open_cents),
+        else_=accounts_open.c.owed_by_patient_cents,
     )
     return select(
-        accounts.c.claim_key,
-        accounts.c.payer_id,
-        accounts.c.first_service_date,
-        accounts.c.age_days,
-        accounts.c.balance_cents,
+        accounts_open.c.claim_key,
+        accounts_open.c.payer_id,
+        accounts_open.c.first_service_date,
+        accounts_open.c.age_days,
+        accounts_open.c.balance_cents,
         (open_cents - patient_part).label("insurance_cents"),
         patient_part.label("patient_cents"),
     ).subquery("account_balance")

@@ -279,7 +279,29 @@ def first_adjudications() -> Subquery:
         .where(posting.c.reversal == 0)
         .subquery("ranked_adjudication")
     )
-    return select(ranked).where(ranked.c.rank == 1).subquery("first_adjudication")
+    return first_of_each(ranked, "claim_key", "first_adjudication")
+
+
+def first_of_each(ranked: Subquery, key: str, name: str) -> Subquery:
+    """The rows ranked 1 of a ranked subquery (a ``rank`` column), one per ``key``, as a grouped subquery.
+
+    Grouped on purpose: a plain ``WHERE rank = 1`` subquery is inlined into the query that joins it, and SQLite
+    then indexes it on ``rank`` alone and scans every first row for every row joined (quadratic); a grouped
+    subquery is computed once and joined on its key.
+    """
+    first = ranked.c.rank == 1
+    return (
+        select(
+            ranked.c[key],
+            *(
+                func.max(case((first, column))).label(column.name)
+                for column in ranked.c
+                if column.name not in (key, "rank")
+            ),
+        )
+        .group_by(ranked.c[key])
+        .subquery(name)
+    )
 
 
 def integer(value: Any) -> int:

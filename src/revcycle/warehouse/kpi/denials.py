@@ -268,7 +268,7 @@ def standing_denials() -> Subquery:
 def period_charges_query(period: Period) -> Select[Any]:
     """Gross charges of the primary claims whose first date of service is in ``period``."""
     primary = primary_claims()
-    return select(total(primary.c.charge_cents)).where(period.contains(primary.c.first_service_date))
+    return select(total(primary.c.charge_cents).label("cents")).where(period.contains(primary.c.first_service_date))
 
 
 def period_contractual_query(period: Period) -> Select[Any]:
@@ -276,7 +276,7 @@ def period_contractual_query(period: Period) -> Select[Any]:
     posting = posting_facts()
     primary = primary_claims()
     return (
-        select(total(posting.c.contractual_cents))
+        select(total(posting.c.contractual_cents).label("cents"))
         .select_from(posting.join(primary, primary.c.claim_key == posting.c.claim_key))
         .where(period.contains(posting.c.posted_on))
     )

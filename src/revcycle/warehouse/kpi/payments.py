@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Numeric, Select, and_, case, cast, func, literal, select, text
+from sqlalchemy import BigInteger, Connection, Numeric, Select, and_, case, cast, func, literal, select, text, true
 from sqlalchemy.sql import Subquery
 
 from revcycle.warehouse.kpi.common import (
@@ -15,6 +15,7 @@ from revcycle.warehouse.kpi.common import (
     Period,
     as_date,
     cents,
+    first_of_each,
     integer,
     posted_on,
     posting_facts,
@@ -120,25 +121,27 @@ class NetCollection:
 def net_collection_query(period: Period = ALL_TIME) -> Select[Any]:
     """One row: payment cents (insurance, on our claims, net of reversals; patient), charges, contractual."""
     posting = posting_facts()
-    insurance = func.coalesce(
-        select(func.sum(posting.c.paid_cents)).where(period.contains(posting.c.posted_on)).scalar_subquery(), 0
+    # Four one-row aggregates joined: each is computed once (an inlined scalar subquery would be computed
+    # again for every expression that reads it).
+    insurance = (
+        select(total(posting.c.paid_cents).label("cents")).where(period.contains(posting.c.posted_on)).subquery("ins")
     )
-    patient = func.coalesce(
-        select(func.sum(patient_payment.c.amount_cents))
+    patient = (
+        select(total(patient_payment.c.amount_cents).label("cents"))
         .where(period.contains(patient_payment.c.payment_date))
-        .scalar_subquery(),
-        0,
+        .subquery("pat")
     )
-    charges = func.coalesce(period_charges_query(period).scalar_subquery(), 0)
-    contractual = func.coalesce(period_contractual_query(period).scalar_subquery(), 0)
+    charges = period_charges_query(period).subquery("chg")
+    contractual = period_contractual_query(period).subquery("con")
+    net = charges.c.cents - contractual.c.cents
     return select(
-        insurance.label("insurance_cents"),
-        patient.label("patient_cents"),
-        charges.label("charge_cents"),
-        contractual.label("contractual_cents"),
-        sql_rate(insurance, charges - contractual).label("insurance_only_rate"),
-        sql_rate(insurance + patient, charges - contractual).label("net_collection_rate"),
-    )
+        insurance.c.cents.label("insurance_cents"),
+        patient.c.cents.label("patient_cents"),
+        charges.c.cents.label("charge_cents"),
+        contractual.c.cents.label("contractual_cents"),
+        sql_rate(insurance.c.cents, net).label("insurance_only_rate"),
+        sql_rate(insurance.c.cents + patient.c.cents, net).label("net_collection_rate"),
+    ).select_from(insurance.join(patient, true()).join(charges, true()).join(contractual, true()))
 
 
 def net_collection_rate(conn: Connection, period: Period = ALL_TIME, *, patient_included: bool) -> NetCollection:
@@ -172,19 +175,18 @@ def first_payments() -> Subquery:
         .where(posting.c.reversal == 0, posting.c.paid_cents > 0)
         .subquery("ranked_payment")
     )
+    paid = first_of_each(ranked, "claim_key", "first_paying_posting")
     return (
         select(
-            ranked.c.claim_key,
+            paid.c.claim_key,
             claim.c.payer_id,
-            ranked.c.posted_on.label("paid_on"),
-            days_between(ranked.c.posted_on, first.c.submitted_on).label("days"),
+            paid.c.posted_on.label("paid_on"),
+            days_between(paid.c.posted_on, first.c.submitted_on).label("days"),
         )
         .select_from(
-            ranked.join(first, first.c.claim_key == ranked.c.claim_key).join(
-                claim, claim.c.claim_key == ranked.c.claim_key
-            )
+            paid.join(first, first.c.claim_key == paid.c.claim_key).join(claim, claim.c.claim_key == paid.c.claim_key)
         )
-        .where(ranked.c.rank == 1, ranked.c.posted_on.is_not(None))
+        .where(paid.c.posted_on.is_not(None))
         .subquery("first_payment")
     )
 

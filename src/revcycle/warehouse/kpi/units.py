@@ -74,6 +74,22 @@ def first_submissions() -> Subquery:
     )
 
 
+def first_submitted_by(claim_key: ColumnElement[Any], day: ColumnElement[Any]) -> ColumnElement[bool]:
+    """SQL: the claim's first submission happened on or before ``day`` (practice timezone).
+
+    Equivalent to ``first_submissions().submitted_on <= day`` (the first submission is the earliest), as an
+    indexed lookup for queries that would otherwise join another subquery.
+    """
+    sent = claim_event.alias("sent_by")
+    return exists(
+        select(sent.c.id).where(
+            sent.c.claim_key == claim_key,
+            sent.c.status == ClaimStatus.SUBMITTED.value,
+            local_date(sent.c.occurred_at) <= day,
+        )
+    )
+
+
 def _answered_first(first: Subquery, status: ClaimStatus) -> ColumnElement[bool]:
     """An event of ``status`` answers the first submission: it came after it and before the second one."""
     answer = claim_event.alias(f"first_{status.value}")
@@ -170,34 +186,41 @@ def claim_units() -> Subquery:
     ).subquery("claim_unit")
 
 
-def primary_claims() -> Subquery:
-    """Per account (encounter x billing provider): its primary claim, the first one built.
+def claim_accounts() -> Subquery:
+    """Every claim with its account (encounter x billing provider) and whether it is the account's primary.
 
-    A later claim of the same account to another payer (a secondary, or a claim sent to the right payer
-    after the wrong one) bills the same services again: its charges are not new A/R, only its payments count.
-    Columns: ``claim_key``, ``encounter_id`` and ``charge_cents``, ``first_service_date``, ``payer_id`` of the
-    primary claim.
+    The primary claim is the account's first claim built. A later claim of the same account to another payer
+    (a secondary, or a claim sent to the right payer after the wrong one) bills the same services again: its
+    charges are not new A/R, only its payments count. Columns: ``claim_key``, ``account_key`` (the primary's
+    claim key), ``primary`` (1 or 0), ``encounter_id``, ``payer_id``, ``charge_cents``, ``first_service_date``.
     """
-    earlier = claim.alias("earlier_claim")
-    has_earlier = exists(
-        select(earlier.c.claim_key).where(
-            earlier.c.encounter_id == claim.c.encounter_id,
-            earlier.c.billing_npi == claim.c.billing_npi,
-            or_(
-                earlier.c.built_at < claim.c.built_at,
-                and_(earlier.c.built_at == claim.c.built_at, earlier.c.claim_key < claim.c.claim_key),
-            ),
-        )
-    )
+    order = (claim.c.built_at, claim.c.claim_key)
+    account = (claim.c.encounter_id, claim.c.billing_npi)
+    return select(
+        claim.c.claim_key,
+        func.first_value(claim.c.claim_key).over(partition_by=account, order_by=order).label("account_key"),
+        case((func.row_number().over(partition_by=account, order_by=order) == 1, 1), else_=0).label("primary"),
+        claim.c.encounter_id,
+        claim.c.payer_id,
+        claim.c.total_charge_cents.label("charge_cents"),
+        claim.c.first_service_date,
+    ).subquery("claim_account")
+
+
+def primary_claims() -> Subquery:
+    """Per account (encounter x billing provider): its primary claim (see ``claim_accounts``).
+
+    Columns: ``claim_key``, ``encounter_id``, ``payer_id``, ``charge_cents``, ``first_service_date``.
+    """
+    accounts = claim_accounts()
     return (
         select(
-            claim.c.claim_key,
-            claim.c.encounter_id,
-            claim.c.billing_npi,
-            claim.c.payer_id,
-            claim.c.total_charge_cents.label("charge_cents"),
-            claim.c.first_service_date,
+            accounts.c.claim_key,
+            accounts.c.encounter_id,
+            accounts.c.payer_id,
+            accounts.c.charge_cents,
+            accounts.c.first_service_date,
         )
-        .where(~has_earlier)
+        .where(accounts.c.primary == 1)
         .subquery("primary_claim")
     )

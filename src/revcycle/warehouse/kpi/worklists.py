@@ -44,6 +44,7 @@ from revcycle.warehouse.kpi.common import (
     as_date,
     categorized_adjustments,
     cents,
+    first_of_each,
     integer,
     posting_facts,
     reference_day,
@@ -212,7 +213,7 @@ def denials_query(as_of: DateArg) -> Select[Any]:
         .where(cats.c.category == Category.DENIAL.value)
         .subquery("ranked_denial")
     )
-    top = select(ranked).where(ranked.c.rank == 1).subquery("top_denial")
+    top = first_of_each(ranked, "remittance_claim_id", "top_denial")
     deadline = func.coalesce(
         claim_action.c.due_on,
         add_days(stand.c.posted_on, func.coalesce(payer.c.appeal_days, DEFAULT_APPEAL_DAYS)),

@@ -10,6 +10,7 @@ Create Date: 2026-12-01 09:00:00
   denial with its sub-category, other), seeded from revcycle.codes.adjustments;
 - ``practice_timezone_offset``: the UTC offsets of the practice's timezone, so SQL dates instants in it on
   SQLite and PostgreSQL alike; seeded for the default timezone, re-synced from the settings by the report;
+- an index on claim (encounter_id, payer_id): accounts, held encounters;
 - the KPI views, rebuilt from revcycle.warehouse.kpi (the old claim-rate, denial and days-in-A/R views go).
 """
 
@@ -93,6 +94,8 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("starts_at", name=op.f("pk_practice_timezone_offset")),
     )
+    with op.batch_alter_table("claim", schema=None) as batch_op:
+        batch_op.create_index("ix_claim_encounter", ["encounter_id", "payer_id"], unique=False)
     bind = op.get_bind()
     sync_adjustment_categories(bind)
     sync_practice_timezone(bind, DEFAULT_TIMEZONE)
@@ -101,6 +104,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     drop_views(op.get_bind())
+    with op.batch_alter_table("claim", schema=None) as batch_op:
+        batch_op.drop_index("ix_claim_encounter")
     op.drop_table("practice_timezone_offset")
     op.drop_table("adjustment_category")
     with op.batch_alter_table("patient_payment", schema=None) as batch_op:
