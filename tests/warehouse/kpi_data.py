@@ -41,7 +41,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from warehouse_data import PAYER_ADDRESS, add_claim, cas, clp, envelope, ingest, remittance, svc, write_remittances
+from warehouse_data import add_claim, cas, clp, envelope, ingest, remittance, svc, write_remittances
 
 from revcycle.next_action import KIND, Action
 from revcycle.warehouse.ledger import register_source_file
@@ -71,7 +71,6 @@ PATIENT_PAYMENTS_CSV = (
     "P-3,EK1,2026-05-05,20.00,card\n"
     "P-4,EK1,2026-06-10,20.00,check\n"
 )
-__all__ = ["AS_OF", "PAYER_ADDRESS", "PHI_VALUES", "build_kpi_dataset", "load_sample_patient_payments"]
 
 
 def local_10am(day: date) -> datetime:

@@ -14,15 +14,17 @@ from decimal import Decimal
 
 import pytest
 from conftest import empty_warehouse_url
-from kpi_data import AS_OF, build_kpi_dataset, load_sample_patient_payments
+from kpi_data import AS_OF, PHI_VALUES, add_held_encounter, build_kpi_dataset, load_sample_patient_payments
 from sqlalchemy import Engine, literal, select, update
 
 from revcycle.clock import SimulatedClock
+from revcycle.next_action import Action, Decision
+from revcycle.warehouse.actions import ClaimDecision, record_decisions
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.kpi import ar, claims, denials, payments, registry, units, worklists
 from revcycle.warehouse.kpi.common import ALL_TIME, Period
 from revcycle.warehouse.kpi.trends import weekly_trends
-from revcycle.warehouse.schema import claim_action
+from revcycle.warehouse.schema import claim_action, source_file
 from revcycle.warehouse.sqlfunc import local_date
 
 D = Decimal
@@ -164,10 +166,6 @@ def test_a_held_encounter_lowers_the_clean_claim_rate(warehouse: Engine) -> None
         without = claims.clean_claims(conn, PERIOD)
     # Without EH1: 9 clean of 11 decided (A2, A5 not clean; A9 pending).
     assert (without.clean, without.decided, without.held) == (9, 11, 0)
-    from kpi_data import add_held_encounter
-
-    from revcycle.warehouse.schema import source_file
-
     with warehouse.begin() as conn:
         export = conn.execute(select(source_file.c.id).where(source_file.c.name == "export.csv")).scalar_one()
         add_held_encounter(conn, export)
@@ -306,8 +304,6 @@ def test_worklists_list_each_item_with_its_count_and_oldest(kpi: Engine) -> None
 
 
 def test_worklists_never_show_phi_but_the_export_does(kpi: Engine) -> None:
-    from kpi_data import PHI_VALUES
-
     with kpi.connect() as conn:
         lists = worklists.all_worklists(conn, AS_OF)
         exported = {w.name: worklists.phi_rows(conn, w) for w in lists}
@@ -319,9 +315,6 @@ def test_worklists_never_show_phi_but_the_export_does(kpi: Engine) -> None:
 
 
 def test_claim_decisions_are_upserted_and_keep_their_date(warehouse: Engine) -> None:
-    from revcycle.next_action import Action, Decision
-    from revcycle.warehouse.actions import ClaimDecision, record_decisions
-
     build_kpi_dataset(warehouse)
     first = datetime(2026, 7, 1, 15, tzinfo=UTC)
     later = datetime(2026, 7, 2, 15, tzinfo=UTC)
