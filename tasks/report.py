@@ -8,18 +8,31 @@ from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from sqlalchemy import Engine
 
 from connectors.payers import registered_payers
-from revcycle.warehouse.kpi import kpi_summary
-from revcycle.warehouse.reference import payer_row, sync_payers
+from revcycle.clock import SystemClock
+from revcycle.warehouse.kpi.summary import kpi_summary
+from revcycle.warehouse.reference import payer_row, sync_adjustment_categories, sync_payers
 from revcycle.warehouse.report import collect_report, render_html
-from tasks.runtime import warehouse
+from revcycle.warehouse.timezone import sync_practice_timezone
+from tasks.runtime import settings, warehouse
+
+
+def _sync_reference(engine: Engine, timezone: str) -> None:
+    """Payers, adjustment categories and the practice's timezone, before any figure is read."""
+    with engine.begin() as conn:
+        sync_payers(conn, [payer_row(p) for p in registered_payers().values()])
+        sync_adjustment_categories(conn)
+        sync_practice_timezone(conn, timezone)
 
 
 @task(name="publish-kpis")
 def publish_kpis(warehouse_url: str, run_summary: dict[str, Any]) -> list[tuple[str, str]]:
     """Compute the KPI summary and publish it as a table and a markdown artifact."""
-    with warehouse(warehouse_url).connect() as conn:
+    engine = warehouse(warehouse_url)
+    _sync_reference(engine, settings().timezone)
+    with engine.connect() as conn:
         rows = kpi_summary(conn).rows()
     create_table_artifact(
         key="kpi-summary",
@@ -38,10 +51,11 @@ def publish_kpis(warehouse_url: str, run_summary: dict[str, Any]) -> list[tuple[
 def publish_report(warehouse_url: str, workdir: str, as_of: str | None = None) -> str:
     """Write ``workdir/report.html`` (payers synced from their profiles first) and link it as an artifact."""
     engine = warehouse(warehouse_url)
-    with engine.begin() as conn:
-        sync_payers(conn, [payer_row(p) for p in registered_payers().values()])
+    config = settings()
+    _sync_reference(engine, config.timezone)
+    day = date.fromisoformat(as_of) if as_of else SystemClock(config.timezone).today()
     with engine.connect() as conn:
-        data = collect_report(conn, date.fromisoformat(as_of) if as_of else date.today())
+        data = collect_report(conn, day)
     path = Path(workdir).resolve() / "report.html"
     path.write_text(render_html(data), encoding="utf-8")
     path.chmod(0o600)
@@ -49,6 +63,6 @@ def publish_report(warehouse_url: str, workdir: str, as_of: str | None = None) -
         key="warehouse-report",
         link=path.as_uri(),
         link_text="Warehouse report (HTML, charts)",
-        description="KPIs, denials, A/R aging, payments and the payer scorecard; no PHI",
+        description="KPIs with their sources, weekly trends, worklists, denials, A/R aging, payer scorecard; no PHI",
     )
     return str(path)

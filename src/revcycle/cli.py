@@ -247,19 +247,42 @@ def _warehouse_engine() -> Any:
     return engine
 
 
+def _sync_reference(engine: Any) -> None:
+    """Payers from their profiles, the adjustment categories and the practice's timezone, before reporting."""
+    from connectors.payers import registered_payers
+    from revcycle.settings import Settings
+    from revcycle.warehouse.reference import payer_row, sync_adjustment_categories, sync_payers
+    from revcycle.warehouse.timezone import sync_practice_timezone
+
+    with engine.begin() as conn:
+        sync_payers(conn, [payer_row(p) for p in registered_payers().values()])
+        sync_adjustment_categories(conn)
+        sync_practice_timezone(conn, Settings().timezone)
+
+
+def _as_of(args: argparse.Namespace) -> date:
+    """--as-of, or today in the practice's timezone."""
+    from revcycle.clock import SystemClock
+    from revcycle.settings import Settings
+
+    return date.fromisoformat(args.as_of) if args.as_of else SystemClock(Settings().timezone).today()
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the warehouse report as one HTML page (--out), or print its figures as tables."""
-    from connectors.payers import registered_payers
-    from revcycle.warehouse.reference import payer_row, sync_payers
-    from revcycle.warehouse.report import collect_report, render_html, render_text
+    from revcycle.warehouse.kpi.common import Period
+    from revcycle.warehouse.report import collect_report, default_period, render_html, render_text
 
-    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    as_of = _as_of(args)
+    period = Period(date.fromisoformat(args.start), as_of) if args.start else default_period(as_of)
+    if period.start is not None and period.start > as_of:
+        print("revcycle: --from is after --as-of", file=sys.stderr)
+        return 2
     engine = _warehouse_engine()
     try:
-        with engine.begin() as conn:
-            sync_payers(conn, [payer_row(p) for p in registered_payers().values()])
+        _sync_reference(engine)
         with engine.connect() as conn:
-            data = collect_report(conn, as_of)
+            data = collect_report(conn, as_of, period)
     finally:
         engine.dispose()
     if args.out:
@@ -270,6 +293,82 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         print(render_text(data), end="")
     return 0
+
+
+def _write_private_csv(path: Path, headers: Sequence[str], rows: Sequence[dict[str, str]]) -> None:
+    """A CSV readable by its owner only (0600 from its creation on): it holds PHI."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(headers))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def cmd_worklist(args: argparse.Namespace) -> int:
+    """List the worklists, print one (no PHI), or write one with its patients to a 0600 CSV (--out)."""
+    from revcycle.tables import render_table
+    from revcycle.warehouse.kpi.worklists import PHI_COLUMNS, WORKLIST_NAMES, all_worklists, phi_rows, worklist
+    from revcycle.warehouse.report import worklist_heading
+
+    if args.name and args.name not in WORKLIST_NAMES:
+        print(f"revcycle: unknown worklist {args.name}; one of {', '.join(WORKLIST_NAMES)}", file=sys.stderr)
+        return 2
+    if args.out and not args.name:
+        print("revcycle: --out needs a worklist name", file=sys.stderr)
+        return 2
+    as_of = _as_of(args)
+    engine = _warehouse_engine()
+    try:
+        _sync_reference(engine)
+        with engine.connect() as conn:
+            if not args.name:
+                rows = [
+                    (w.name, w.title, str(w.count), w.oldest.isoformat() if w.oldest else "")
+                    for w in all_worklists(conn, as_of)
+                ]
+                print(render_table(("Worklist", "What", "Items", "Oldest"), rows, right_align_from=2))
+                return 0
+            work = worklist(conn, args.name, as_of)
+            if args.out:
+                out = Path(args.out)
+                _write_private_csv(out, [*work.headers, *PHI_COLUMNS], phi_rows(conn, work))
+                print(f"{work.count} rows of worklist {work.name} written to {out} (0600: it holds patient data)")
+                return 0
+    finally:
+        engine.dispose()
+    print(worklist_heading(work))
+    print(render_table(work.headers, work.rows))
+    return 0
+
+
+def cmd_patient_payments(args: argparse.Namespace) -> int:
+    """Load a patient-payments CSV export (docs/patient-payments.md)."""
+    from revcycle.warehouse.patient_payments import load_patient_payments
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"revcycle: no such file: {path}", file=sys.stderr)
+        return 2
+    engine = _warehouse_engine()
+    try:
+        with engine.begin() as conn:
+            result = load_patient_payments(conn, path.read_bytes(), path.name)
+    finally:
+        engine.dispose()
+    if result.skipped_file:
+        print(f"{path.name}: loaded before, nothing to do")
+        return 0
+    print(
+        f"{path.name}: {result.loaded} payments loaded, {result.already_loaded} loaded before, "
+        f"{len(result.refused)} lines refused"
+    )
+    for line, reason in result.refused:
+        print(f"  line {line}: {reason}")
+    return 1 if result.refused else 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -447,8 +546,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="the warehouse report: HTML with charts (--out) or terminal tables")
     report.add_argument("--out", help="write one self-contained HTML page here (default: print tables)")
-    report.add_argument("--as-of", help="reference date for A/R aging and appeal deadlines (default today)")
+    report.add_argument("--as-of", help="reference date: the period's last day, A/R and deadlines (default today)")
+    report.add_argument(
+        "--from", dest="start", help="the period's first day (default: the 90 days to the reference date)"
+    )
     report.set_defaults(handler=cmd_report)
+
+    work = commands.add_parser(
+        "worklist", help="the worklists: counts, one list (no PHI), or one with patients to a 0600 CSV (--out)"
+    )
+    work.add_argument("name", nargs="?", help="rejections, denials, held, silent or credits")
+    work.add_argument("--out", help="write the list with its patients (PHI) to this CSV, mode 0600")
+    work.add_argument("--as-of", help="reference date for deadlines and balances (default today)")
+    work.set_defaults(handler=cmd_worklist)
+
+    patients = commands.add_parser(
+        "patient-payments", help="load a patient-payments CSV from the practice-management system"
+    )
+    patients.add_argument("file", help="CSV with columns payment_id, encounter_id, payment_date, amount [, method]")
+    patients.set_defaults(handler=cmd_patient_payments)
 
     ingest = commands.add_parser("ingest", help="load 835 / 999 / 277CA / TA1 files that arrived some other way")
     ingest.add_argument("files", nargs="+", metavar="FILE", help="the X12 files")

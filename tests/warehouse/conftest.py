@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -29,10 +30,10 @@ def _postgres_or_skip() -> Engine:
     return admin
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def empty_warehouse_url(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty warehouse database: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
+    if dialect == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'warehouse.db'}"
         return
     admin = _postgres_or_skip()
@@ -45,6 +46,13 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty warehouse database: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
+    with empty_warehouse_url(request.param, tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture

@@ -21,4 +21,4 @@ def test_every_table_column_and_view_is_documented() -> None:
         assert columns == {c.name for c in table.columns}, name
     for view in VIEWS:
         assert f"`{view}`" in text
-    assert "insurance A/R" in text and "out of scope" in text
+    assert "insurance and patient A/R" in text and "revcycle patient-payments" in text

@@ -1,4 +1,4 @@
-"""Reference data the KPIs need: payers (with their appeal window) and per-payer fee schedules."""
+"""Reference data the KPIs need: payers (with their appeal window), fee schedules, adjustment categories."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from revcycle.codes.adjustments import CATEGORY_TABLE, carc_description
 from revcycle.errors import RunFailure
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
-from revcycle.warehouse.kpi import DEFAULT_APPEAL_DAYS
+from revcycle.warehouse.kpi.worklists import DEFAULT_APPEAL_DAYS
 from revcycle.warehouse.ledger import utcnow
-from revcycle.warehouse.schema import fee_schedule, payer
+from revcycle.warehouse.schema import adjustment_category, fee_schedule, payer
 
 FEE_SCHEDULE_COLUMNS = ("procedure_code", "contracted_amount")
 
@@ -97,3 +98,36 @@ def load_fee_schedule(conn: Connection, payer_id: str, schedule: dict[str, Decim
             ],
         )
     return len(schedule)
+
+
+def adjustment_category_rows() -> list[dict[str, str | None]]:
+    """The rows of ``adjustment_category``: the (group, CARC) table of ``revcycle.codes.adjustments``."""
+    return [
+        {
+            "group_code": group,
+            "reason_code": reason,
+            "category": category.value,
+            "denial_kind": kind.value if kind is not None else None,
+            "description": carc_description(reason)[:160],
+        }
+        for (group, reason), (category, kind) in sorted(CATEGORY_TABLE.items())
+    ]
+
+
+def sync_adjustment_categories(conn: Connection) -> bool:
+    """Make ``adjustment_category`` equal the code table of this version; False when it already was."""
+    wanted = adjustment_category_rows()
+    columns = ("group_code", "reason_code", "category", "denial_kind", "description")
+    stored = [
+        dict(zip(columns, row, strict=True))
+        for row in conn.execute(
+            select(*(adjustment_category.c[c] for c in columns)).order_by(
+                adjustment_category.c.group_code, adjustment_category.c.reason_code
+            )
+        )
+    ]
+    if stored == wanted:
+        return False
+    conn.execute(delete(adjustment_category))
+    conn.execute(insert(adjustment_category), wanted)
+    return True

@@ -372,4 +372,46 @@ lease = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
+claim_action = Table(
+    "claim_action",
+    metadata,
+    Column("claim_key", ForeignKey("claim.claim_key"), primary_key=True),
+    Column("action", String(32), nullable=False, index=True, comment="revcycle.next_action.Action"),
+    Column("kind", String(16), nullable=False, comment="pipeline, wait, person or final"),
+    Column("reason", String(500), nullable=False, comment="why, naming claim keys and codes only (no PHI)"),
+    Column("source", String(500), nullable=False, comment="the written rule's source"),
+    Column("decided_at", DateTime(timezone=True), nullable=False, comment="when the claim got this action"),
+    Column("due_on", Date, comment="appeal deadline of a denial, date a response is due (practice timezone)"),
+)
+
+patient_payment = Table(
+    "patient_payment",
+    metadata,
+    Column("payment_id", String(64), primary_key=True, comment="the practice-management system's payment id"),
+    Column("source_file_id", ForeignKey("source_file.id"), nullable=False),
+    Column("encounter_id", String(64), nullable=False, index=True),
+    Column("payment_date", Date, nullable=False, comment="practice timezone"),
+    Column("amount_cents", BigInteger, nullable=False, comment="a refund is negative"),
+    Column("method", String(16)),
+)
+
+adjustment_category = Table(
+    "adjustment_category",
+    metadata,
+    Column("group_code", String(2), primary_key=True, comment="CAS01"),
+    Column("reason_code", String(5), primary_key=True, comment="CARC"),
+    Column("category", String(24), nullable=False, comment="contractual, patient_responsibility, denial, other"),
+    Column("denial_kind", String(32), comment="a denial's sub-category"),
+    Column("description", String(160), nullable=False),
+)
+
+practice_timezone_offset = Table(
+    "practice_timezone_offset",
+    metadata,
+    Column("starts_at", DateTime(timezone=True), primary_key=True, comment="UTC instant the offset starts"),
+    Column("utc_offset_minutes", Integer, nullable=False),
+    Column("timezone", String(64), nullable=False),
+)
+
 Index("ix_claim_event_file", claim_event.c.source_file_id)
+Index("ix_claim_encounter", claim.c.encounter_id, claim.c.payer_id)

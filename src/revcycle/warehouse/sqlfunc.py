@@ -1,4 +1,4 @@
-"""Date arithmetic the same on SQLite and PostgreSQL: whole days between two dates, a date plus days."""
+"""Date arithmetic the same on SQLite and PostgreSQL: days between dates, a date plus days, local dates, weeks."""
 
 from __future__ import annotations
 
@@ -52,3 +52,54 @@ def _add_days_sqlite(element: add_days, compiler: SQLCompiler, **kw: Any) -> str
 def _add_days_postgresql(element: add_days, compiler: SQLCompiler, **kw: Any) -> str:
     day, days = _arguments(element, compiler, **kw)
     return f"(CAST({day} AS DATE) + ({days}))"
+
+
+# The practice's UTC offset at an instant, from the table ``practice_timezone_offset`` (filled from the
+# practice's timezone by revcycle.warehouse.timezone.sync_practice_timezone): the same lookup on SQLite, which
+# has no timezone database, and on PostgreSQL, so both give the same dates.
+_OFFSET_AT = (
+    "COALESCE((SELECT tzo.utc_offset_minutes FROM practice_timezone_offset tzo "
+    "WHERE tzo.starts_at <= {moment} ORDER BY tzo.starts_at DESC LIMIT 1), 0)"
+)
+
+
+class local_date(FunctionElement[Any]):
+    """The practice-timezone date of a UTC timestamp: ``local_date(claim_event.c.occurred_at)``."""
+
+    type = Date()
+    inherit_cache = True
+    name = "local_date"
+
+
+class week_start(FunctionElement[Any]):
+    """The Monday of the week of a date: ``week_start(a_date)``."""
+
+    type = Date()
+    inherit_cache = True
+    name = "week_start"
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    (moment,) = _arguments(element, compiler, **kw)
+    return f"date({moment}, {_OFFSET_AT.format(moment=moment)} || ' minutes')"
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    (moment,) = _arguments(element, compiler, **kw)
+    offset = _OFFSET_AT.format(moment=moment)
+    return f"CAST(({moment} AT TIME ZONE 'UTC') + {offset} * INTERVAL '1 minute' AS DATE)"
+
+
+@compiles(week_start, "sqlite")
+def _week_start_sqlite(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
+    (day,) = _arguments(element, compiler, **kw)
+    # 'weekday 0' moves to the next Sunday (or stays on one): six days before it is the week's Monday.
+    return f"date({day}, 'weekday 0', '-6 days')"
+
+
+@compiles(week_start, "postgresql")
+def _week_start_postgresql(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
+    (day,) = _arguments(element, compiler, **kw)
+    return f"(CAST({day} AS DATE) - CAST(EXTRACT(ISODOW FROM CAST({day} AS DATE)) AS INTEGER) + 1)"

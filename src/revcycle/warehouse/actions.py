@@ -1,0 +1,71 @@
+"""Each claim's current next action (revcycle.next_action), kept in ``claim_action`` for the worklists.
+
+The pipeline decides every open claim after each load and records the decision here; the worklists
+(``revcycle.warehouse.kpi.worklists``) are views of these rows joined with what the warehouse knows.
+``decided_at`` is when the claim got its current action: a rerun that reaches the same action keeps it, so a
+worklist's "oldest item" is the claim that has waited longest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, case
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from revcycle.next_action import Decision
+from revcycle.warehouse.schema import claim_action
+
+_TEXT_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class ClaimDecision:
+    """A decision about one claim, with the date it is due (an appeal deadline, a response due date)."""
+
+    claim_key: str
+    decision: Decision
+    due_on: date | None = None
+
+
+def record_decisions(conn: Connection, decisions: Iterable[ClaimDecision], decided_at: datetime) -> int:
+    """Insert or update the current action of each claim; returns how many rows were written.
+
+    ``decided_at`` (an aware instant, from the run's clock) is kept when the claim's action did not change.
+    """
+    rows = [
+        {
+            "claim_key": d.claim_key,
+            "action": d.decision.action.value,
+            "kind": d.decision.kind.value,
+            "reason": d.decision.reason[:_TEXT_LIMIT],
+            "source": d.decision.source[:_TEXT_LIMIT],
+            "decided_at": decided_at,
+            "due_on": d.due_on,
+        }
+        for d in decisions
+    ]
+    if not rows:
+        return 0
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    statement = insert(claim_action)
+    statement = statement.on_conflict_do_update(
+        index_elements=[claim_action.c.claim_key],
+        set_={
+            "action": statement.excluded.action,
+            "kind": statement.excluded.kind,
+            "reason": statement.excluded.reason,
+            "source": statement.excluded.source,
+            "due_on": statement.excluded.due_on,
+            "decided_at": case(
+                (claim_action.c.action == statement.excluded.action, claim_action.c.decided_at),
+                else_=statement.excluded.decided_at,
+            ),
+        },
+    )
+    for start in range(0, len(rows), 1000):
+        conn.execute(statement, rows[start : start + 1000])
+    return len(rows)

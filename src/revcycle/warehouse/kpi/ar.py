@@ -1,0 +1,320 @@
+"""A/R family: open A/R on a date (insurance and patient), days in A/R (MGMA gross), aging by date of service.
+
+An account is an encounter billed by one provider; its primary claim carries the charges (``units``). On a
+reference date D its balance is: the primary claim's charges, once first submitted on or before D,
+− payments of every claim of the account posted by D (835 CLP04, net of reversals)
+− contractual and other non-denial payer adjustments of the primary claim's postings by D
+− patient payments by D (the patient-payments file, by encounter)
+− the denied amounts, once the claim was written off by D (next action ``written_off``).
+A voided or withdrawn claim has no balance. Denied amounts stay open until written off. The patient part is
+what the payer moved to the patient (CAS group PR) less what the patient paid; the rest is insurance A/R.
+A negative balance is a credit balance: it is not A/R, it goes on the credit-balance worklist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Select, case, exists, func, literal, null, select
+from sqlalchemy.sql import Subquery
+
+from revcycle.next_action import Action
+from revcycle.warehouse.kpi.common import DateArg, as_date, cents, integer, posting_facts, rate, reference_day, total
+from revcycle.warehouse.kpi.units import claim_accounts, first_submitted_by, primary_claims
+from revcycle.warehouse.schema import claim, claim_action, patient_payment, source_file
+from revcycle.warehouse.sqlfunc import days_between, local_date
+
+AGING_BUCKETS = ("0-30", "31-60", "61-90", "91-120", "over 120")
+DAYS_OF_CHARGES = 90
+PATIENT_PAYMENTS_KIND = "patient_payments"
+CLOSING_ACTIONS = (Action.VOIDED.value, Action.WITHDRAWN.value)
+
+
+def patient_payments_loaded(conn: Connection) -> bool:
+    """True once a patient-payments file was loaded: patient A/R and collections can then be counted."""
+    found = conn.execute(
+        select(source_file.c.id)
+        .where(source_file.c.kind == PATIENT_PAYMENTS_KIND, source_file.c.status == "loaded")
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def account_balances(as_of: DateArg) -> Subquery:
+    """Per account open on ``as_of``: primary claim, payer, date of service, age, insurance and patient cents.
+
+    Columns: ``claim_key`` (the primary claim), ``payer_id``, ``first_service_date``, ``age_days`` (from the
+    date of service), ``balance_cents`` (negative: a credit balance), ``insurance_cents``, ``patient_cents``.
+    Built as one ledger of money movements per account (the charges, every posting, every patient payment)
+    summed in a single pass, so its cost grows with the rows, not with their square.
+    """
+    day = reference_day(as_of)
+    accounts = claim_accounts()
+    posting = posting_facts()
+    zero = literal(0)
+    nothing = null()
+    charges = select(
+        accounts.c.account_key,
+        accounts.c.payer_id,
+        accounts.c.first_service_date,
+        accounts.c.charge_cents.label("charged"),
+        zero.label("paid"),
+        zero.label("adjusted"),
+        zero.label("patient"),
+        zero.label("denied"),
+        zero.label("patient_paid"),
+    ).where(accounts.c.primary == 1, first_submitted_by(accounts.c.claim_key, day))
+    primary = accounts.c.primary == 1
+    postings = (
+        select(
+            accounts.c.account_key,
+            nothing,
+            nothing,
+            zero,
+            posting.c.paid_cents,
+            case((primary, posting.c.contractual_cents + posting.c.other_cents), else_=0),
+            case((primary, posting.c.patient_cents), else_=0),
+            case((primary, posting.c.denial_cents), else_=0),
+            zero,
+        )
+        .select_from(posting.join(accounts, accounts.c.claim_key == posting.c.claim_key))
+        .where(posting.c.posted_on <= day)
+    )
+    # Patient payments are kept by encounter: they go to the encounter's first claim (a primary claim).
+    payee = claim.alias("payee")
+    first_of_encounter = (
+        select(payee.c.claim_key)
+        .where(payee.c.encounter_id == patient_payment.c.encounter_id)
+        .order_by(payee.c.built_at, payee.c.claim_key)
+        .limit(1)
+        .scalar_subquery()
+    )
+    patients = (
+        select(claim.c.claim_key, nothing, nothing, zero, zero, zero, zero, zero, patient_payment.c.amount_cents)
+        .select_from(patient_payment.join(claim, claim.c.claim_key == first_of_encounter))
+        .where(patient_payment.c.payment_date <= day)
+    )
+    ledger = charges.union_all(postings, patients).subquery("account_ledger")
+    account_key = ledger.c.account_key
+    decided = local_date(claim_action.c.decided_at) <= day
+    closed = exists(
+        select(claim_action.c.claim_key).where(
+            claim_action.c.claim_key == account_key, claim_action.c.action.in_(CLOSING_ACTIONS), decided
+        )
+    )
+    written_off = exists(
+        select(claim_action.c.claim_key).where(
+            claim_action.c.claim_key == account_key, claim_action.c.action == Action.WRITTEN_OFF.value, decided
+        )
+    )
+    patient_paid = total(ledger.c.patient_paid)
+    balance = case(
+        (closed, literal(0)),
+        else_=total(ledger.c.charged)
+        - total(ledger.c.paid)
+        - total(ledger.c.adjusted)
+        - patient_paid
+        - case((written_off, total(ledger.c.denied)), else_=0),
+    )
+    # Grouped, so both databases compute each account once (a plain subquery would be inlined into every
+    # expression that reads it).
+    accounts_open = (
+        select(
+            account_key.label("claim_key"),
+            func.max(ledger.c.payer_id).label("payer_id"),
+            func.max(ledger.c.first_service_date).label("first_service_date"),
+            days_between(day, func.max(ledger.c.first_service_date)).label("age_days"),
+            balance.label("balance_cents"),
+            case((closed, literal(0)), else_=total(ledger.c.patient) - patient_paid).label("owed_by_patient_cents"),
+        )
+        .group_by(account_key)
+        .having(func.max(ledger.c.first_service_date).is_not(None))  # the primary claim was sent by then
+        .subquery("account")
+    )
+    open_cents = case((accounts_open.c.balance_cents > 0, accounts_open.c.balance_cents), else_=0)
+    patient_part = case(
+        (accounts_open.c.owed_by_patient_cents <= 0, literal(0)),
+        (accounts_open.c.owed_by_patient_cents >= open_cents, open_cents),
+        else_=accounts_open.c.owed_by_patient_cents,
+    )
+    return select(
+        accounts_open.c.claim_key,
+        accounts_open.c.payer_id,
+        accounts_open.c.first_service_date,
+        accounts_open.c.age_days,
+        accounts_open.c.balance_cents,
+        (open_cents - patient_part).label("insurance_cents"),
+        patient_part.label("patient_cents"),
+    ).subquery("account_balance")
+
+
+def _bucket(age: Any) -> Any:
+    return case(
+        (age <= 30, AGING_BUCKETS[0]),
+        (age <= 60, AGING_BUCKETS[1]),
+        (age <= 90, AGING_BUCKETS[2]),
+        (age <= 120, AGING_BUCKETS[3]),
+        else_=AGING_BUCKETS[4],
+    )
+
+
+def ar_aging_query(as_of: DateArg) -> Select[Any]:
+    """Open A/R on ``as_of`` per payer and age bucket (days from the date of service): accounts and cents."""
+    balances = account_balances(as_of)
+    bucket = _bucket(balances.c.age_days).label("bucket")
+    return (
+        select(
+            balances.c.payer_id,
+            bucket,
+            func.count().label("accounts"),
+            total(balances.c.insurance_cents).label("insurance_cents"),
+            total(balances.c.patient_cents).label("patient_cents"),
+        )
+        .where(balances.c.insurance_cents + balances.c.patient_cents > 0)
+        .group_by(balances.c.payer_id, bucket)
+    )
+
+
+@dataclass(frozen=True)
+class AgingBucket:
+    """Open A/R of one payer's accounts in one age bucket (days from the date of service)."""
+
+    payer_id: str
+    bucket: str
+    accounts: int
+    insurance: Decimal
+    patient: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        """Insurance and patient."""
+        return self.insurance + self.patient
+
+
+def ar_aging(conn: Connection, as_of: date) -> list[AgingBucket]:
+    """A/R aging by payer and bucket on ``as_of`` (only buckets holding money), by payer then age."""
+    rows = [
+        AgingBucket(
+            str(r.payer_id), str(r.bucket), integer(r.accounts), cents(r.insurance_cents), cents(r.patient_cents)
+        )
+        for r in conn.execute(ar_aging_query(as_of))
+    ]
+    return sorted(rows, key=lambda b: (b.payer_id, AGING_BUCKETS.index(b.bucket)))
+
+
+def open_ar_query(as_of: DateArg) -> Select[Any]:
+    """One row: open insurance and patient A/R on ``as_of``, the parts older than 90 and 120 days (from the
+    date of service), gross charges of the 90 days to ``as_of`` (primary claims, by date of service)."""
+    day = reference_day(as_of)
+    balances = account_balances(as_of)
+    primary = primary_claims()
+    age = days_between(day, primary.c.first_service_date)
+    recent = func.coalesce(
+        select(func.sum(primary.c.charge_cents)).where(age >= 0, age < DAYS_OF_CHARGES).scalar_subquery(), 0
+    )
+    both = balances.c.insurance_cents + balances.c.patient_cents
+    return select(
+        total(balances.c.insurance_cents).label("insurance_cents"),
+        total(balances.c.patient_cents).label("patient_cents"),
+        total(case((balances.c.age_days > 90, balances.c.insurance_cents), else_=0)).label("insurance_over_90_cents"),
+        total(case((balances.c.age_days > 90, both), else_=0)).label("over_90_cents"),
+        total(case((balances.c.age_days > 120, balances.c.insurance_cents), else_=0)).label("insurance_over_120_cents"),
+        total(case((balances.c.age_days > 120, both), else_=0)).label("over_120_cents"),
+        recent.label("charges_90_days_cents"),
+    )
+
+
+@dataclass(frozen=True)
+class OpenAR:
+    """Open A/R on a date and the figures built on it (MGMA gross days in A/R, aged shares)."""
+
+    as_of: date
+    insurance: Decimal
+    patient: Decimal
+    insurance_over_90: Decimal
+    over_90: Decimal
+    insurance_over_120: Decimal
+    over_120: Decimal
+    charges_90_days: Decimal
+    patient_included: bool  # False without a patient-payments file: the figures are insurance only
+
+    @property
+    def total(self) -> Decimal:
+        """The A/R the figures count: insurance and patient, or insurance only without patient payments."""
+        return self.insurance + self.patient if self.patient_included else self.insurance
+
+    @property
+    def days(self) -> Decimal | None:
+        """Open A/R ÷ (charges of the last 90 days ÷ 90); None without charges in those days."""
+        return rate(self.total * DAYS_OF_CHARGES, self.charges_90_days)
+
+    @property
+    def share_over_90(self) -> Decimal | None:
+        """Open A/R older than 90 days from the date of service ÷ open A/R."""
+        return rate(self.over_90 if self.patient_included else self.insurance_over_90, self.total)
+
+    @property
+    def share_over_120(self) -> Decimal | None:
+        """Open A/R older than 120 days from the date of service ÷ open A/R."""
+        return rate(self.over_120 if self.patient_included else self.insurance_over_120, self.total)
+
+    @property
+    def qualifier(self) -> str:
+        """What the A/R includes, for the label."""
+        return "insurance and patient" if self.patient_included else "insurance only: no patient payments loaded"
+
+    def days_note(self) -> str:
+        """Why days in A/R is missing, with the money still open."""
+        if self.charges_90_days:
+            return ""
+        start = self.as_of - timedelta(days=DAYS_OF_CHARGES - 1)
+        return (
+            f"no charges with a date of service from {start.isoformat()} to {self.as_of.isoformat()}; "
+            f"${self.total:,.2f} open"
+        )
+
+
+def open_ar(conn: Connection, as_of: date, *, patient_included: bool | None = None) -> OpenAR:
+    """Open A/R on ``as_of``; patient A/R is included once patient payments were loaded."""
+    included = patient_payments_loaded(conn) if patient_included is None else patient_included
+    row = conn.execute(open_ar_query(as_of)).one()
+    return OpenAR(
+        as_of,
+        cents(row.insurance_cents),
+        cents(row.patient_cents),
+        cents(row.insurance_over_90_cents),
+        cents(row.over_90_cents),
+        cents(row.insurance_over_120_cents),
+        cents(row.over_120_cents),
+        cents(row.charges_90_days_cents),
+        included,
+    )
+
+
+def account_balances_view(as_of: DateArg) -> Select[Any]:
+    """Every account with money open or a credit balance on ``as_of``, for BI tools."""
+    balances = account_balances(as_of)
+    return select(balances).where(balances.c.balance_cents != 0)
+
+
+def open_by_payer(conn: Connection, as_of: date) -> dict[str, Decimal]:
+    """Open insurance A/R per payer on ``as_of``."""
+    balances = account_balances(as_of)
+    rows = conn.execute(
+        select(balances.c.payer_id, total(balances.c.insurance_cents).label("cents")).group_by(balances.c.payer_id)
+    )
+    return {str(r.payer_id): cents(r.cents) for r in rows}
+
+
+def credit_balances(conn: Connection, as_of: date) -> list[tuple[str, str, date | None, Decimal]]:
+    """Accounts whose balance is negative on ``as_of``: (claim key, payer, date of service, credit)."""
+    balances = account_balances(as_of)
+    rows = conn.execute(
+        select(balances.c.claim_key, balances.c.payer_id, balances.c.first_service_date, balances.c.balance_cents)
+        .where(balances.c.balance_cents < 0)
+        .order_by(balances.c.claim_key)
+    )
+    return [(str(r.claim_key), str(r.payer_id), as_date(r.first_service_date), -cents(r.balance_cents)) for r in rows]
