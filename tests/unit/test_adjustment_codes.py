@@ -16,20 +16,24 @@ from revcycle.codes.adjustments import (
     meaning,
 )
 from revcycle.codes.claim_status import CATEGORY_DESCRIPTIONS, STATUS_DESCRIPTIONS
-from revcycle.sandbox import payer_simulator
+from revcycle.sandbox import adjudication, frontend
+from revcycle.sandbox.profiles import BEHAVIOURS
 from revcycle.x12.x277ca import read_277ca
 from revcycle.x12.x835 import read_835
 
-# Codes the sandbox payer is changed to send as well (claim-version work): CO-4, CO-11, CO-18, CO-29, CO-97,
-# CO-197, OA-23 and the crossover remarks.
-SANDBOX_EXTRA_CAS = {("CO", "4"), ("CO", "11"), ("CO", "18"), ("CO", "29"), ("CO", "97"), ("CO", "197"), ("OA", "23")}
-SANDBOX_EXTRA_RARC = {"MA18", "MA19", "N89", "MA07"}
+# Codes the sandbox payer writes outside its rolled denial mixes: contractual and patient shares, the prior
+# payer's impact on a secondary (OA-23), and the crossover remarks it sends or a real payer may (N89, MA07).
+SANDBOX_FIXED_CAS = {("CO", "45"), ("OA", "23"), ("PR", "1"), ("PR", "2"), ("PR", "3")}
+SANDBOX_FIXED_RARC = {adjudication.CROSSED_OVER, adjudication.CROSSOVER_FAILED, "N89", "MA07"}
 # Values in the corpus samples that are not codes of the published lists (a sample's placeholder): no
 # description is invented for them.
 NOT_PUBLISHED = {"X999", "X9"}
 # A published RARC whose meaning could not be checked offline: shown with a pointer to the CMS list rather
 # than a guessed description.
 NOT_VERIFIED = {"M68", "N220"}
+# Claim status codes the sandbox sends whose published wording could not be checked offline: shown with a pointer
+# to the X12 list (``status_description``) rather than a guessed description.
+STATUS_NOT_VERIFIED = {"171", "479", "495", "672", "686"}
 
 
 def test_the_group_decides_the_category() -> None:
@@ -55,9 +59,11 @@ def test_every_denial_has_a_sub_category_and_every_listed_code_a_description() -
 
 
 def _sandbox_codes() -> tuple[set[tuple[str, str]], set[str]]:
-    cas = {("CO", "45"), ("PR", "1"), ("PR", "2"), ("PR", "3")} | SANDBOX_EXTRA_CAS
-    remarks = set(SANDBOX_EXTRA_RARC)
-    for reason, remark in (*payer_simulator._DENIALS, *payer_simulator._LINE_DENIALS):
+    cas = set(SANDBOX_FIXED_CAS)
+    remarks = set(SANDBOX_FIXED_RARC)
+    rule_based = (adjudication.DUPLICATE, adjudication.TIMELY_FILING)  # CO-18 and CO-29 follow from the claim
+    rolled = [(d.carc, d.rarc) for behaviour in BEHAVIOURS.values() for d in behaviour.denials]
+    for reason, remark in (*rule_based, *rolled):
         cas.add(("CO", reason))
         if remark:
             remarks.add(remark)
@@ -90,8 +96,16 @@ def test_every_code_of_the_sandbox_and_the_corpus_has_a_category_and_a_descripti
 
 
 def test_every_277ca_category_of_the_sandbox_and_the_corpus_has_a_description() -> None:
-    categories = {s.category for s in payer_simulator._REJECTIONS} | {"A2"}
-    statuses = {s.code for s in payer_simulator._REJECTIONS} | {"20"}
+    sandbox_statuses = [
+        status
+        for behaviour in BEHAVIOURS.values()
+        for rejection in behaviour.front_end_rejections
+        for status in (rejection.status, rejection.detail)
+        if status is not None
+    ]
+    sandbox_statuses += [value for value in vars(frontend).values() if isinstance(value, frontend.ClaimStatus)]
+    categories = {s.category for s in sandbox_statuses}
+    statuses = {s.code for s in sandbox_statuses}
     for path in sorted((corpus_dir() / "277ca").iterdir()):
         for ack in read_277ca(path).acks:
             categories |= {status.category for _level, status in ack.level_statuses}
@@ -101,6 +115,6 @@ def test_every_277ca_category_of_the_sandbox_and_the_corpus_has_a_description() 
     assert {f"A{n}" for n in range(1, 9)} <= set(CATEGORY_DESCRIPTIONS)
     for category in categories - NOT_PUBLISHED:
         assert category in CATEGORY_DESCRIPTIONS, category
-    for status in statuses:
+    for status in statuses - STATUS_NOT_VERIFIED:
         assert status in STATUS_DESCRIPTIONS, status
     assert all(re.fullmatch(r"[A-Z]\d", c) for c in CATEGORY_DESCRIPTIONS)

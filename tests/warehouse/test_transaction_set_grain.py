@@ -14,8 +14,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from kpi_data import _277ca, _ack
 from sqlalchemy import Engine, func, select
-from warehouse_data import _277ca, _ack, add_claim, cas, clp, envelope, ingest, remittance, svc, write_remittances
+from warehouse_data import add_claim, cas, clp, envelope, ingest, remittance, svc, write_remittances
 
 from revcycle.cli import main
 from revcycle.warehouse import schema

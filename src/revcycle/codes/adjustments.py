@@ -240,7 +240,13 @@ def meaning(group_code: str, reason_code: str) -> AdjustmentMeaning:
 
 # Remittance Advice Remark Codes seen with the denials above, in our own words (not the official CMS texts).
 RARC_DESCRIPTIONS: dict[str, str] = {
+    "M15": "Billed separately but bundled into another procedure of the same service; no separate payment",
     "M51": "Procedure code missing, incomplete or invalid",
+    "M62": "Treatment authorization code missing, incomplete or invalid",
+    "M76": "Diagnosis or condition missing, incomplete or invalid",
+    "MA130": "Incomplete or invalid information: unprocessable, no appeal rights; send a new, corrected claim",
+    "N111": "Already billed and adjudicated on an earlier claim: no appeal except on the duplicate question",
+    "N519": "Invalid combination of HCPCS modifiers",
     "M80": "Not covered when done in the same session or on the same date as another service already paid",
     "MA02": "The decision can be appealed (appeal rights)",
     "MA07": "The claim was forwarded to Medicaid",

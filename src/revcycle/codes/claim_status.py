@@ -46,6 +46,11 @@ STATUS_DESCRIPTIONS: dict[str, str] = {
     "21": "Missing or invalid information: correct the element the entity code points at and send again",
     "33": "Subscriber or subscriber id not found: check the member id and name against the card, or eligibility",
     "562": "The entity's NPI: check the NPI (billing provider when the entity is 85) and its enrollment",
+    "78": "Duplicate of a claim already on file and awaiting processing: wait for the original's outcome",
+    "164": "The entity's contract or member number: check it against the card, or run eligibility",
+    "255": "Diagnosis code: check the ICD-10-CM codes and their release for the date of service",
+    "464": "The payer's claim control number (REF*F8) of the claim being replaced or voided",
+    "535": "Claim frequency code (CLM05-3): the payer does not take this kind of correction here",
 }
 
 ENTITY_DESCRIPTIONS: dict[str, str] = {
