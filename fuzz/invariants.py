@@ -1,0 +1,398 @@
+"""Warehouse invariants, checked after every file a case hands to the loader or the intake.
+
+Each check looks only at what the file just added (rows above the ``Marks`` taken before it), except the
+double-posting check, which compares the claims the file touched with everything posted before.
+
+Ingest (response files):
+
+* ``file_accounted``: every file is loaded or refused. The outcome is loaded, skipped (loaded before) or
+  refused; the ledger agrees (``source_file.status``); no file is left half-way (``received``).
+* ``no_payment_from_refused_set``: nothing is posted from a refused file; nothing from a transaction set
+  listed in ``refused_transaction_set`` (when that table exists); and nothing from a set that is plainly
+  broken (no SE, SE02 not ST02, SE01 not its count), as judged by the independent splitter ``x12_sets``.
+* ``remittance_balanced``: each remittance posted balances (BPR02 = sum of CLP04 - sum of PLB amounts, in
+  the stored cents) or carries a recorded balancing problem.
+* ``no_double_posting``: no claim has two postings of one payment: the same CLP (status, charge, paid)
+  under the same trace number (TRN02) of the same payer, from two remittance rows.
+
+Intake (charge exports):
+
+* ``file_accounted``: a loaded export is marked loaded with its row count; an export that raised a documented
+  error left no charge, rejection or claim behind.
+* ``nothing_dropped``: every charge id of a loaded export is in the charge table (rejected, held or claimed).
+* ``claims_consistent``: each new claim's total is its lines' sum, its line count its lines, and each line's
+  charge is claimed by it.
+* ``rejected_not_claimed``: no charge with an error rejection is claimed, and no claim holds a charge of an
+  encounter that has a rejected line in the export (the encounter is held whole).
+
+Details name ids, counts, ST02 control numbers and segment positions, never values from the input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, inspect, select
+
+from fuzz import x12_sets
+from fuzz.engine import Violation
+from revcycle.warehouse.schema import (
+    charge,
+    charge_rejection,
+    claim,
+    claim_line,
+    provider_adjustment,
+    remittance,
+    remittance_claim,
+    source_file,
+)
+
+# Ledger statuses that end a file's story. Add the intake's and loader's refusal statuses here when they
+# merge (e.g. "refused"); a status outside these is a file left half-way.
+LOADED = frozenset({"loaded"})
+REFUSED = frozenset({"refused"})
+# The outcomes ingest_file may report.
+INGEST_OUTCOMES = frozenset({"loaded", "skipped", "refused"})
+
+
+@dataclass(frozen=True)
+class Marks:
+    """The highest ids before a file was handed over: rows above them are the file's."""
+
+    source_file: int
+    remittance: int
+    remittance_claim: int
+    claim_event: int
+
+
+def marks(conn: Connection) -> Marks:
+    """The current highest ids of the tables the checks look at."""
+    from revcycle.warehouse.schema import claim_event
+
+    def top(table: object) -> int:
+        return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())  # type: ignore[attr-defined]
+
+    return Marks(top(source_file), top(remittance), top(remittance_claim), top(claim_event))
+
+
+def sha256(data: bytes) -> str:
+    """The content hash the ledger keys files by."""
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ingest
+
+
+def ingest_file_accounted(conn: Connection, before: Marks, outcome: str | None, data: bytes) -> list[Violation]:
+    """Every file is loaded or refused, and the ledger says which (``outcome`` None: a documented error)."""
+    out = []
+    row = conn.execute(select(source_file.c.id, source_file.c.status).where(source_file.c.sha256 == sha256(data))).first()
+    if outcome is not None and outcome not in INGEST_OUTCOMES:
+        out.append(Violation("file_accounted", f"ingest reported outcome {outcome!r}, neither loaded nor refused"))
+    elif outcome in ("loaded", "skipped"):
+        if row is None or row.status not in LOADED:
+            status = "no ledger row" if row is None else f"ledger status {row.status!r}"
+            out.append(Violation("file_accounted", f"ingest says {outcome} but the file has {status}"))
+    elif row is not None and row.status not in REFUSED and row.id > before.source_file:
+        how = "refused" if outcome == "refused" else "raised a documented error"
+        out.append(Violation("file_accounted", f"ingest {how} but the ledger has the file as {row.status!r}"))
+    left = conn.execute(
+        select(func.count())
+        .select_from(source_file)
+        .where(source_file.c.id > before.source_file, source_file.c.status.not_in(sorted(LOADED | REFUSED)))
+    ).scalar_one()
+    if left:
+        out.append(Violation("file_accounted", f"{left} ledger row(s) left neither loaded nor refused"))
+    return out
+
+
+def _has_table(conn: Connection, name: str) -> bool:
+    return bool(inspect(conn).has_table(name))
+
+
+def no_payment_from_refused_set(conn: Connection, before: Marks, outcome: str | None, data: bytes) -> list[Violation]:
+    """Nothing posted from a refused file, a listed refused set, or a plainly broken 835 set."""
+    new = conn.execute(
+        select(remittance.c.id, remittance.c.source_file_id, remittance.c.trace_number).where(
+            remittance.c.id > before.remittance
+        )
+    ).all()
+    if not new:
+        return []
+    out = []
+    if outcome in (None, "refused"):
+        out.append(Violation("no_payment_from_refused_set", f"{len(new)} remittance(s) posted from a refused file"))
+    if _has_table(conn, "refused_transaction_set"):
+        out += _listed_refused_sets(conn, new)
+    parts = x12_sets.split(data)
+    if not parts.decided:
+        return out
+    sets = [s for s in parts.sets if s.set_id.strip() == "835"]
+    broken = {s.trace for s in sets if s.state == "broken"}
+    others = {s.trace for s in sets if s.state != "broken"}
+    only_broken = broken - others  # a trace also in a set not known broken cannot be told apart
+    posted = [r for r in new if r.trace_number in only_broken]
+    for row in posted:
+        controls = sorted(s.control for s in sets if s.trace == row.trace_number)
+        out.append(
+            Violation(
+                "no_payment_from_refused_set",
+                f"remittance {row.id} posted from 835 set ST02 {'/'.join(controls)}, which is broken "
+                "(missing SE, SE02 not ST02, or SE01 not its segment count)",
+            )
+        )
+    return out
+
+
+def _listed_refused_sets(conn: Connection, new: list[object]) -> list[Violation]:
+    """Remittances whose (file, trace) is in ``refused_transaction_set`` (columns read from the table)."""
+    columns = {c["name"] for c in inspect(conn).get_columns("refused_transaction_set")}
+    if not {"source_file_id", "trace_number"} <= columns:
+        return [
+            Violation(
+                "no_payment_from_refused_set",
+                "refused_transaction_set lacks source_file_id/trace_number: adapt fuzz/invariants.py to it",
+            )
+        ]
+    refused = {
+        (row[0], row[1])
+        for row in conn.exec_driver_sql("SELECT source_file_id, trace_number FROM refused_transaction_set")
+    }
+    return [
+        Violation("no_payment_from_refused_set", f"remittance {r.id} posted from a set listed as refused")  # type: ignore[attr-defined]
+        for r in new
+        if (r.source_file_id, r.trace_number) in refused  # type: ignore[attr-defined]
+    ]
+
+
+def remittance_balanced(conn: Connection, before: Marks) -> list[Violation]:
+    """Each new remittance balances in cents, or has a balancing problem recorded."""
+    paid = (
+        select(remittance_claim.c.remittance_id, func.sum(remittance_claim.c.paid_cents).label("paid"))
+        .group_by(remittance_claim.c.remittance_id)
+        .subquery()
+    )
+    plb = (
+        select(provider_adjustment.c.remittance_id, func.sum(provider_adjustment.c.amount_cents).label("plb"))
+        .group_by(provider_adjustment.c.remittance_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            remittance.c.id,
+            remittance.c.payment_cents,
+            remittance.c.balance_problem_count,
+            func.coalesce(paid.c.paid, 0),
+            func.coalesce(plb.c.plb, 0),
+        )
+        .select_from(
+            remittance.outerjoin(paid, paid.c.remittance_id == remittance.c.id).outerjoin(
+                plb, plb.c.remittance_id == remittance.c.id
+            )
+        )
+        .where(remittance.c.id > before.remittance)
+    ).all()
+    return [
+        Violation(
+            "remittance_balanced",
+            f"remittance {rid}: BPR02 {payment} cents, claims paid {claims_paid} - PLB {plb_total} = "
+            f"{claims_paid - plb_total} cents, and no balancing problem recorded",
+        )
+        for rid, payment, problems, claims_paid, plb_total in rows
+        if problems == 0 and payment != claims_paid - plb_total
+    ]
+
+
+def no_double_posting(conn: Connection, before: Marks) -> list[Violation]:
+    """No claim has the same payment (CLP under one payer's trace number) posted from two remittance rows."""
+    keys = sorted(
+        set(
+            conn.execute(
+                select(remittance_claim.c.claim_key).where(remittance_claim.c.id > before.remittance_claim)
+            ).scalars()
+        )
+    )
+    out = []
+    for start in range(0, len(keys), 500):
+        rows = conn.execute(
+            select(
+                remittance_claim.c.claim_key,
+                remittance_claim.c.status_code,
+                remittance_claim.c.charge_cents,
+                remittance_claim.c.paid_cents,
+                remittance.c.id,
+                remittance.c.trace_number,
+                remittance.c.payer_identifier,
+                remittance.c.payer_name,
+            )
+            .select_from(remittance_claim.join(remittance, remittance.c.id == remittance_claim.c.remittance_id))
+            .where(remittance_claim.c.claim_key.in_(keys[start : start + 500]))
+        ).all()
+        groups: dict[tuple[object, ...], dict[int, tuple[str, str]]] = defaultdict(dict)
+        for key, status, charged, paid, rid, trace, ident, name in rows:
+            groups[(key, status, charged, paid, trace)][rid] = (ident or "", name or "")
+        for (key, *_rest), remits in groups.items():
+            ids = sorted(remits)
+            for i, first in enumerate(ids):
+                for second in ids[i + 1 :]:
+                    if _same_payer(remits[first], remits[second]):
+                        out.append(
+                            Violation(
+                                "no_double_posting",
+                                f"claim {key}: one payment posted by remittances {first} and {second} "
+                                "(same CLP, same trace number, same payer)",
+                            )
+                        )
+    return out
+
+
+def _same_payer(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """The same payer, as far as the stored identifiers tell (a fallback identifier counts as unknown)."""
+    (ident_a, name_a), (ident_b, name_b) = a, b
+    return ident_a == ident_b or not ident_a or not ident_b or ident_a == name_b or ident_b == name_a
+
+
+def check_ingest(conn: Connection, before: Marks, outcome: str | None, data: bytes) -> list[Violation]:
+    """Every ingest invariant after one file (``outcome`` None when ingest raised a documented error)."""
+    return [
+        *ingest_file_accounted(conn, before, outcome, data),
+        *no_payment_from_refused_set(conn, before, outcome, data),
+        *remittance_balanced(conn, before),
+        *no_double_posting(conn, before),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# intake
+
+
+def check_intake(
+    conn: Connection,
+    before: Marks,
+    *,
+    source_file_id: int | None,
+    loaded: bool,
+    charge_ids: list[str],
+    already_claimed: set[str],
+    rejected_ids: set[str],
+) -> list[Violation]:
+    """Every intake invariant after one export (``loaded`` False when a documented error stopped it)."""
+    out: list[Violation] = []
+    if source_file_id is None:  # stopped before it reached the ledger
+        return [Violation("file_accounted", "the export was loaded but has no ledger row")] if loaded else []
+    row = conn.execute(
+        select(source_file.c.status, source_file.c.row_count).where(source_file.c.id == source_file_id)
+    ).first()
+    new_charges = conn.execute(
+        select(func.count()).select_from(charge).where(charge.c.source_file_id == source_file_id)
+    ).scalar_one()
+    if loaded:
+        if row is None or row.status not in LOADED:
+            out.append(Violation("file_accounted", "the export loaded but its ledger row is not marked loaded"))
+        elif row.row_count != len(charge_ids):
+            out.append(
+                Violation("file_accounted", f"the ledger counts {row.row_count} rows, the export has {len(charge_ids)}")
+            )
+    else:
+        rejections = conn.execute(
+            select(func.count()).select_from(charge_rejection).where(charge_rejection.c.source_file_id == source_file_id)
+        ).scalar_one()
+        if new_charges or rejections:
+            out.append(
+                Violation(
+                    "file_accounted",
+                    f"a documented error stopped the export, yet {new_charges} charge(s) and {rejections} "
+                    "rejection(s) were recorded from it",
+                )
+            )
+        return out
+    stored = dict(
+        conn.execute(
+            select(charge.c.charge_id, charge.c.status).where(charge.c.source_file_id == source_file_id)
+        ).all()
+    )
+    missing = [cid for cid in set(charge_ids) if cid not in stored and cid not in already_claimed]
+    if missing:
+        out.append(Violation("nothing_dropped", f"{len(missing)} charge id(s) of the export are not in the warehouse"))
+    claimed_rejected = sorted(cid for cid in rejected_ids if stored.get(cid) == "claimed")
+    if claimed_rejected:
+        out.append(
+            Violation("rejected_not_claimed", f"{len(claimed_rejected)} rejected charge(s) claimed, e.g. {claimed_rejected[0]}")
+        )
+    out += _claims_consistent(conn, before)
+    out += _encounters_held_whole(conn, source_file_id)
+    return out
+
+
+def _claims_consistent(conn: Connection, before: Marks) -> list[Violation]:
+    from revcycle.warehouse.schema import claim_event
+
+    new_keys = sorted(
+        set(
+            conn.execute(
+                select(claim_event.c.claim_key).where(claim_event.c.id > before.claim_event, claim_event.c.status == "built")
+            ).scalars()
+        )
+    )
+    out = []
+    for start in range(0, len(new_keys), 500):
+        chunk = new_keys[start : start + 500]
+        lines = conn.execute(
+            select(
+                claim_line.c.claim_key,
+                func.count(),
+                func.coalesce(func.sum(claim_line.c.charge_cents), 0),
+            )
+            .where(claim_line.c.claim_key.in_(chunk))
+            .group_by(claim_line.c.claim_key)
+        ).all()
+        by_key = {key: (count, total) for key, count, total in lines}
+        for key, total, count in conn.execute(
+            select(claim.c.claim_key, claim.c.total_charge_cents, claim.c.line_count).where(claim.c.claim_key.in_(chunk))
+        ):
+            got = by_key.get(key, (0, 0))
+            if (count, total) != got:
+                out.append(
+                    Violation(
+                        "claims_consistent",
+                        f"claim {key}: {count} lines totalling {total} cents, its lines say {got[0]} and {got[1]}",
+                    )
+                )
+        wrong = conn.execute(
+            select(func.count())
+            .select_from(claim_line.join(charge, charge.c.charge_id == claim_line.c.charge_id, isouter=True))
+            .where(
+                claim_line.c.claim_key.in_(chunk),
+                (charge.c.charge_id.is_(None)) | (charge.c.status != "claimed") | (charge.c.claim_key != claim_line.c.claim_key),
+            )
+        ).scalar_one()
+        if wrong:
+            out.append(Violation("claims_consistent", f"{wrong} claim line(s) whose charge is not claimed by the claim"))
+    return out
+
+
+def _encounters_held_whole(conn: Connection, source_file_id: int) -> list[Violation]:
+    rejected_encounters = (
+        select(charge.c.encounter_id)
+        .join(charge_rejection, charge_rejection.c.charge_id == charge.c.charge_id)
+        .where(
+            charge.c.source_file_id == source_file_id,
+            charge_rejection.c.source_file_id == source_file_id,
+            charge_rejection.c.severity == "error",
+        )
+    )
+    claimed = conn.execute(
+        select(func.count()).select_from(charge).where(
+            charge.c.source_file_id == source_file_id,
+            charge.c.status == "claimed",
+            charge.c.encounter_id.in_(rejected_encounters),
+        )
+    ).scalar_one()
+    if claimed:
+        return [
+            Violation("rejected_not_claimed", f"{claimed} charge(s) claimed from encounters with a rejected line")
+        ]
+    return []
