@@ -16,7 +16,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from fuzz.engine import DEFAULT_CASE_TIMEOUT, ChunkResult, Finding, Runner, jobs_for, run_jobs
+from fuzz.engine import (
+    DEFAULT_CASE_TIMEOUT,
+    ChunkResult,
+    Finding,
+    InputFile,
+    Runner,
+    jobs_for,
+    log_to_file,
+    run_jobs,
+)
 from fuzz.targets import TARGET_NAMES, make_target
 
 PROGRESS_EVERY = 15.0  # seconds between progress lines
@@ -33,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT, help="seconds before a hang")
     parser.add_argument("--replay", type=int, metavar="INDEX", help="replay one case (with its chunk's state)")
     parser.add_argument("--dump", type=Path, metavar="DIR", help="with --replay: write the case's files to DIR")
+    parser.add_argument(
+        "--file", type=Path, action="append", metavar="PATH", help="run these files (in order) as one case"
+    )
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a new temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--report", type=Path, help="also write the counts and findings as JSON")
@@ -47,12 +59,18 @@ def main(argv: list[str] | None = None) -> int:
     targets = list(TARGET_NAMES) if not args.target or "all" in args.target else list(dict.fromkeys(args.target))
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="revcycle-fuzz-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    log_to_file(workdir / "fuzz.log")
     try:
         if args.replay is not None:
             if len(targets) != 1:
                 print("--replay needs exactly one --target", file=sys.stderr)
                 return 2
             return replay(targets[0], args.seed, args.replay, workdir, args.chunk_size, args.dump)
+        if args.file:
+            if len(targets) != 1:
+                print("--file needs exactly one --target", file=sys.stderr)
+                return 2
+            return run_files(targets[0], args.file, workdir, args.seed)
         results = {name: campaign(name, args, workdir) for name in targets}
     finally:
         if not args.keep and args.workdir is None:
@@ -146,16 +164,34 @@ def replay(name: str, seed: int, index: int, workdir: Path, chunk_size: int | No
     return 1 if shown else 0
 
 
+def run_files(name: str, paths: list[Path], workdir: Path, seed: int) -> int:
+    """Run files given by hand through a target as one case and print what it found."""
+    runner = Runner(make_target(name), workdir / name, case_timeout=None)
+    try:
+        result, findings = runner.run_files([InputFile(p.name, p.read_bytes()) for p in paths], seed=seed)
+    finally:
+        runner.close()
+    for finding in findings:
+        print(finding.headline())
+        if finding.trace:
+            print(finding.trace)
+    if result.documented:
+        print("documented error: " + ", ".join(result.documented))
+    print("no finding" if not findings else f"{len(findings)} finding(s)")
+    return 1 if findings else 0
+
+
 def print_summary(results: dict[str, ChunkResult], show: int) -> None:
     """The counts per target, then the findings grouped by kind (the first ``show`` of each in full)."""
     print()
     header = f"{'target':8} {'cases':>10} {'files':>10} {'documented':>10} {'unexpected':>10} {'violations':>10} "
-    print(header + f"{'seconds':>9} {'cases/s':>9}")
+    print(header + f"{'seconds':>9} {'cases/s':>9} {'cpu s':>9} {'cases/cpu s':>11}")
     for name, r in results.items():
         rate = r.cases / r.seconds if r.seconds else 0.0
+        cpu_rate = r.cases / r.cpu_seconds if r.cpu_seconds else 0.0
         print(
             f"{name:8} {r.cases:>10,} {r.files:>10,} {sum(r.documented.values()):>10,} {r.unexpected_exceptions:>10,} "
-            f"{r.violations:>10,} {r.seconds:>9,.0f} {rate:>9,.1f}"
+            f"{r.violations:>10,} {r.seconds:>9,.0f} {rate:>9,.1f} {r.cpu_seconds:>9,.0f} {cpu_rate:>11,.1f}"
         )
     for name, r in results.items():
         if r.documented:
@@ -184,6 +220,8 @@ def write_report(path: Path, results: dict[str, ChunkResult], args: argparse.Nam
                 "files": r.files,
                 "seconds": round(r.seconds, 1),
                 "cases_per_second": round(r.cases / r.seconds, 1) if r.seconds else None,
+                "cpu_seconds": round(r.cpu_seconds, 1),
+                "cases_per_cpu_second": round(r.cases / r.cpu_seconds, 1) if r.cpu_seconds else None,
                 "documented_errors": dict(r.documented),
                 "unexpected_exceptions": r.unexpected_exceptions,
                 "invariant_violations": r.violations,

@@ -150,16 +150,16 @@ def _write(rng: random.Random, rows: list[dict[str, str]], columns: list[str], l
     quoting = csv.QUOTE_MINIMAL
     terminator = "\r\n"
     encoding = "utf-8"
-    if rng.random() < 0.25:
+    if rng.random() < 0.08:
         delimiter = rng.choice((";", "\t", "|"))
         labels.append("delimiter")
-    if rng.random() < 0.15:
+    if rng.random() < 0.1:
         quoting = rng.choice((csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC, csv.QUOTE_NONE))
         labels.append("quoting")
     if rng.random() < 0.2:
         terminator = rng.choice(("\n", "\r"))
         labels.append("line-ends")
-    if rng.random() < 0.25:
+    if rng.random() < 0.12:
         encoding = rng.choice(("utf-8-sig", "utf-16", "latin-1", "cp1252", "utf-16-le"))
         labels.append(f"encoding:{encoding}")
     out = io.StringIO()
@@ -210,8 +210,8 @@ def charge_export_case(rng: random.Random) -> tuple[str, bytes]:
         _cell_faults(rng, rows, labels)
     if rng.random() < 0.3:
         rows = _row_faults(rng, rows, labels)
-    columns = _columns(rng, labels) if rng.random() < 0.2 else list(COLUMN_NAMES)
+    columns = _columns(rng, labels) if rng.random() < 0.15 else list(COLUMN_NAMES)
     data = _write(rng, rows, columns, labels)
-    if rng.random() < 0.2:
+    if rng.random() < 0.12:
         data = _byte_faults(rng, data, labels)
     return "synth|" + "|".join(labels or ["clean"]), data

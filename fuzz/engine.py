@@ -13,6 +13,8 @@ re-raises the first finding instead of going on.
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
 import multiprocessing
 import random
 import signal
@@ -79,10 +81,10 @@ class Finding:
     def headline(self) -> str:
         """One line naming the case, what went wrong and how to replay it."""
         target, seed, index = self.case_id.split(":")
-        return (
-            f"[{self.category}] {self.name} in case {self.case_id} ({self.recipe}): {self.detail}\n"
-            f"    replay: python -m fuzz --target {target} --seed {seed} --replay {index}"
-        )
+        line = f"[{self.category}] {self.name} in case {self.case_id} ({self.recipe}): {self.detail}"
+        if index.startswith("-"):  # files given by hand
+            return line
+        return line + f"\n    replay: python -m fuzz --target {target} --seed {seed} --replay {index}"
 
 
 class CaseTimeout(Exception):  # noqa: N818 - it names what happened, like TimeoutError
@@ -129,6 +131,7 @@ class ChunkResult:
     findings: list[Finding] = field(default_factory=list)
     finding_counts: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the process running the chunk (what sizes a campaign on a busy machine)
 
     def merge(self, other: ChunkResult) -> None:
         """Add another chunk's counts and findings to this one."""
@@ -139,6 +142,7 @@ class ChunkResult:
         self.findings.extend(other.findings)
         self.finding_counts.update(other.finding_counts)
         self.seconds += other.seconds
+        self.cpu_seconds += other.cpu_seconds
 
     @property
     def unexpected_exceptions(self) -> int:
@@ -172,9 +176,13 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
 
 
 def _short(error: BaseException) -> str:
-    # The exception text may quote input values (the input is synthetic or public, but keep it short).
-    text = str(error).replace("\n", " ")
-    return f"{type(error).__name__}: {text[:300]}"
+    """The exception's first line, without the SQL and bound values a database error carries.
+
+    The inputs are synthetic or public, yet a finding names the failure, not the data (the replay shows all).
+    """
+    lines = str(error).strip().splitlines()
+    text = lines[0].split(" [SQL:")[0] if lines else ""
+    return f"{type(error).__name__}: {text[:240]}"
 
 
 class Runner:
@@ -202,12 +210,14 @@ class Runner:
         """Reset the state for ``chunk`` and run cases ``indices`` (in order) of campaign ``seed``."""
         result = ChunkResult(self.target.name)
         started = time.perf_counter()
+        cpu_started = time.process_time()
         self.target.reset(self.state, seed, chunk)
         for index in indices:
             found = self.run_case(seed, index, result, fail_fast=fail_fast)
             if on_case is not None and found[0] is not None:
                 on_case(found[0], found[1])
         result.seconds = time.perf_counter() - started
+        result.cpu_seconds = time.process_time() - cpu_started
         return result
 
     def run_case(
@@ -215,17 +225,23 @@ class Runner:
     ) -> tuple[Case | None, list[Finding]]:
         """Make and run one case, adding its outcome to ``result``; returns the case and its findings."""
         name = self.target.name
-        case_id = f"{name}:{seed}:{index}"
-        findings: list[Finding] = []
         result.cases += 1
         try:
             case = self.target.make_case(seed, index, case_rng(name, seed, index))
         except Exception as error:
             # The generators only call the project's writers with valid values: a failure is the harness's.
-            findings.append(Finding(case_id, "(generator)", "harness", type(error).__name__, _short(error),
-                                    traceback.format_exc()))
-            self._record(result, findings, fail_fast)
-            return None, findings
+            finding = Finding(
+                f"{name}:{seed}:{index}", "(generator)", "harness", type(error).__name__, _short(error),
+                traceback.format_exc(),
+            )
+            self._record(result, [finding], fail_fast)
+            return None, [finding]
+        return case, self.execute(case, result, fail_fast=fail_fast)
+
+    def execute(self, case: Case, result: ChunkResult, *, fail_fast: bool = False) -> list[Finding]:
+        """Run a made case (generated, or files given by hand), adding its outcome to ``result``."""
+        findings: list[Finding] = []
+        case_id = case.case_id
         result.recipes[case.recipe.split("|")[0]] += 1
         result.files += len(case.files)
         try:
@@ -243,7 +259,15 @@ class Runner:
                 Finding(case_id, case.recipe, "exception", type(error).__name__, _short(error), traceback.format_exc())
             )
         self._record(result, findings, fail_fast)
-        return case, findings
+        return findings
+
+    def run_files(self, files: Sequence[InputFile], *, seed: int = 0) -> tuple[ChunkResult, list[Finding]]:
+        """Run files given by hand (a reproducer) as one case, on the state of chunk 0 of campaign ``seed``."""
+        result = ChunkResult(self.target.name)
+        self.target.reset(self.state, seed, 0)
+        case = Case(self.target.name, seed, -1, "files:" + "+".join(f.name for f in files), tuple(files))
+        result.cases += 1
+        return result, self.execute(case, result)
 
     @staticmethod
     def _record(result: ChunkResult, findings: list[Finding], fail_fast: bool) -> None:
@@ -275,6 +299,21 @@ class Job:
     stop: int
 
 
+def log_to_file(path: Path) -> None:
+    """Send the code's log records (warnings and up) to a capped file instead of the terminal.
+
+    The loaders log a warning per unmatched acknowledgment: millions of lines over a campaign. Logs are not
+    findings; exceptions and invariants are.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=1)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
 _RUNNERS: dict[str, Runner] = {}
 _WORKDIR: list[Path] = []
 
@@ -285,6 +324,7 @@ def _worker_init(workdir: str, case_timeout: float | None, target_options: dict[
     path = Path(workdir) / f"worker-{multiprocessing.current_process().pid}"
     path.mkdir(parents=True, exist_ok=True)
     _WORKDIR[:] = [path]
+    log_to_file(path / "fuzz.log")
     _OPTIONS.clear()
     _OPTIONS.update(target_options)
     _OPTIONS["case_timeout"] = case_timeout

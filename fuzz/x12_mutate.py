@@ -30,6 +30,8 @@ _ODD_NUMBERS = (
     "1E+30",
     "1e-30",
     "1E+999999",
+    "1E+9999999",
+    "-1E-9999999",
     "NaN",
     "-Infinity",
     "sNaN",
@@ -291,6 +293,8 @@ def element_edit(rng: random.Random, data: bytes) -> tuple[bytes, str]:
 
 
 def _nudge(rng: random.Random, text: str) -> str:
+    if len(text) > 30:  # beyond any real count or amount: grow it instead
+        return text + "1"
     try:
         if "." in text:
             from decimal import Decimal

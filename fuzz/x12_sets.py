@@ -150,7 +150,7 @@ def _find_sets(out: Split) -> None:
             elif not (se01.isascii() and se01.isdigit()):
                 current.state = "undecided"
             else:
-                current.state = "intact" if int(se01) == count else "broken"
+                current.state = "intact" if (se01.lstrip("0") or "0") == str(count) else "broken"
             current = None
 
 

@@ -85,7 +85,7 @@ class IntakeTarget:
             before = invariants.marks(conn)
         progress = _Progress()
         try:
-            self._intake(state, item, case.meta["threshold"], progress)
+            self._intake(state, item, case.meta.get("threshold", 1.0), progress)
         except RevcycleError:
             yield self._check(state, before, progress)
             raise
