@@ -113,7 +113,9 @@ def campaign(name: str, args: argparse.Namespace, workdir: Path) -> ChunkResult:
         runner = Runner(make_target(name, **options), workdir / name, case_timeout=args.case_timeout)
         try:
             for done, job in enumerate(jobs, start=1):
-                progress(runner.run_chunk(job.seed, job.chunk, range(job.start, job.stop), fail_fast=args.fail_fast), done)
+                progress(
+                    runner.run_chunk(job.seed, job.chunk, range(job.start, job.stop), fail_fast=args.fail_fast), done
+                )
         finally:
             runner.close()
     else:

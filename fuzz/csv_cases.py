@@ -77,7 +77,9 @@ def _rows(rng: random.Random) -> list[dict[str, str]]:
         )
     )
     if rng.random() < 0.3:
-        rows, _defects = inject_defects(rows, rng.choice((0.05, 0.2, 0.5)), rng.randrange(10**6), payers=payers, as_of=AS_OF)
+        rows, _defects = inject_defects(
+            rows, rng.choice((0.05, 0.2, 0.5)), rng.randrange(10**6), payers=payers, as_of=AS_OF
+        )
     return rows
 
 
@@ -86,10 +88,28 @@ def _cell_faults(rng: random.Random, rows: list[dict[str, str]], labels: list[st
         if not rows:
             return
         row = rng.choice(rows)
-        column = rng.choice(list(row)) if rng.random() < 0.6 else rng.choice(
-            ("prior_authorization", "group_number", "original_claim_number", "member_id", "charge_id",
-             "charge_amount", "units", "diagnosis_pointers", "service_date_from", "claim_frequency_code",
-             "encounter_id", "payer_id", "claim_type", "relationship", "procedure_code")
+        column = (
+            rng.choice(list(row))
+            if rng.random() < 0.6
+            else rng.choice(
+                (
+                    "prior_authorization",
+                    "group_number",
+                    "original_claim_number",
+                    "member_id",
+                    "charge_id",
+                    "charge_amount",
+                    "units",
+                    "diagnosis_pointers",
+                    "service_date_from",
+                    "claim_frequency_code",
+                    "encounter_id",
+                    "payer_id",
+                    "claim_type",
+                    "relationship",
+                    "procedure_code",
+                )
+            )
         )
         row[column] = rng.choice(_ODD_CELLS)
         labels.append(f"cell:{column}")

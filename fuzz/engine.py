@@ -87,7 +87,7 @@ class Finding:
         return line + f"\n    replay: python -m fuzz --target {target} --seed {seed} --replay {index}"
 
 
-class CaseTimeout(Exception):  # noqa: N818 - it names what happened, like TimeoutError
+class CaseTimeout(Exception):
     """A case ran past the per-case time limit."""
 
 
@@ -231,7 +231,11 @@ class Runner:
         except Exception as error:
             # The generators only call the project's writers with valid values: a failure is the harness's.
             finding = Finding(
-                f"{name}:{seed}:{index}", "(generator)", "harness", type(error).__name__, _short(error),
+                f"{name}:{seed}:{index}",
+                "(generator)",
+                "harness",
+                type(error).__name__,
+                _short(error),
                 traceback.format_exc(),
             )
             self._record(result, [finding], fail_fast)

@@ -33,8 +33,9 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy import Connection, bindparam, func, inspect, select, text
 
 from fuzz import x12_sets
 from fuzz.engine import Violation
@@ -89,7 +90,9 @@ def sha256(data: bytes) -> str:
 def ingest_file_accounted(conn: Connection, before: Marks, outcome: str | None, data: bytes) -> list[Violation]:
     """Every file is loaded or refused, and the ledger says which (``outcome`` None: a documented error)."""
     out = []
-    row = conn.execute(select(source_file.c.id, source_file.c.status).where(source_file.c.sha256 == sha256(data))).first()
+    row = conn.execute(
+        select(source_file.c.id, source_file.c.status).where(source_file.c.sha256 == sha256(data))
+    ).first()
     if outcome is not None and outcome not in INGEST_OUTCOMES:
         out.append(Violation("file_accounted", f"ingest reported outcome {outcome!r}, neither loaded nor refused"))
     elif outcome in ("loaded", "skipped"):
@@ -125,9 +128,9 @@ def no_payment_from_refused_set(conn: Connection, before: Marks, outcome: str | 
     out = []
     if outcome in (None, "refused"):
         out.append(Violation("no_payment_from_refused_set", f"{len(new)} remittance(s) posted from a refused file"))
-    if _has_table(conn, "refused_transaction_set"):
-        out += _listed_refused_sets(conn, new)
     parts = x12_sets.split(data)
+    if _has_table(conn, "refused_transaction_set"):
+        out += _listed_refused_sets(conn, new, parts)
     if not parts.decided:
         return out
     sets = [s for s in parts.sets if s.set_id.strip() == "835"]
@@ -147,24 +150,53 @@ def no_payment_from_refused_set(conn: Connection, before: Marks, outcome: str | 
     return out
 
 
-def _listed_refused_sets(conn: Connection, new: list[object]) -> list[Violation]:
-    """Remittances whose (file, trace) is in ``refused_transaction_set`` (columns read from the table)."""
+def _listed_refused_sets(conn: Connection, new: list[Any], parts: x12_sets.Split) -> list[Violation]:
+    """Remittances posted from a set the loader itself lists in ``refused_transaction_set``.
+
+    The table names a set by its file and either its trace number or its ST02; a remittance row carries its
+    trace, which the independent splitter maps to the ST02 of the file's sets (when it can read the file).
+    """
     columns = {c["name"] for c in inspect(conn).get_columns("refused_transaction_set")}
-    if not {"source_file_id", "trace_number"} <= columns:
+    files = sorted({r.source_file_id for r in new})
+    if {"source_file_id", "trace_number"} <= columns:
+        refused = set(
+            conn.execute(
+                text(
+                    "SELECT source_file_id, trace_number FROM refused_transaction_set WHERE source_file_id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": files},
+            ).tuples()
+        )
+        hits = [r for r in new if (r.source_file_id, r.trace_number) in refused]
+    elif {"source_file_id", "control_number"} <= columns:
+        if not parts.decided:
+            return []
+        refused_controls = set(
+            conn.execute(
+                text(
+                    "SELECT source_file_id, control_number FROM refused_transaction_set WHERE source_file_id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": files},
+            ).tuples()
+        )
+        hits = []
+        for r in new:
+            controls = {
+                s.control.strip() for s in parts.sets if s.set_id.strip() == "835" and s.trace == r.trace_number
+            }
+            if controls and all((r.source_file_id, c) in refused_controls for c in controls):
+                hits.append(r)
+    else:
         return [
             Violation(
                 "no_payment_from_refused_set",
-                "refused_transaction_set lacks source_file_id/trace_number: adapt fuzz/invariants.py to it",
+                "refused_transaction_set names sets by neither trace_number nor control_number: adapt "
+                "fuzz/invariants.py to it",
             )
         ]
-    refused = {
-        (row[0], row[1])
-        for row in conn.exec_driver_sql("SELECT source_file_id, trace_number FROM refused_transaction_set")
-    }
     return [
-        Violation("no_payment_from_refused_set", f"remittance {r.id} posted from a set listed as refused")  # type: ignore[attr-defined]
-        for r in new
-        if (r.source_file_id, r.trace_number) in refused  # type: ignore[attr-defined]
+        Violation("no_payment_from_refused_set", f"remittance {r.id} posted from a set the loader listed as refused")
+        for r in hits
     ]
 
 
@@ -207,7 +239,10 @@ def remittance_balanced(conn: Connection, before: Marks) -> list[Violation]:
 
 
 def no_double_posting(conn: Connection, before: Marks) -> list[Violation]:
-    """No claim has the same payment (CLP under one payer's trace number) posted from two remittance rows."""
+    """No claim has the same payment (CLP under one payer's trace number) posted from two remittance rows.
+
+    Only pairs with a row the file just added are reported (an older pair was reported when it was made).
+    """
     keys = sorted(
         set(
             conn.execute(
@@ -219,6 +254,7 @@ def no_double_posting(conn: Connection, before: Marks) -> list[Violation]:
     for start in range(0, len(keys), 500):
         rows = conn.execute(
             select(
+                remittance_claim.c.id,
                 remittance_claim.c.claim_key,
                 remittance_claim.c.status_code,
                 remittance_claim.c.charge_cents,
@@ -232,13 +268,16 @@ def no_double_posting(conn: Connection, before: Marks) -> list[Violation]:
             .where(remittance_claim.c.claim_key.in_(keys[start : start + 500]))
         ).all()
         groups: dict[tuple[object, ...], dict[int, tuple[str, str]]] = defaultdict(dict)
-        for key, status, charged, paid, rid, trace, ident, name in rows:
+        fresh: set[int] = set()
+        for row_id, key, status, charged, paid, rid, trace, ident, name in rows:
             groups[(key, status, charged, paid, trace)][rid] = (ident or "", name or "")
+            if row_id > before.remittance_claim:
+                fresh.add(rid)
         for (key, *_rest), remits in groups.items():
             ids = sorted(remits)
             for i, first in enumerate(ids):
                 for second in ids[i + 1 :]:
-                    if _same_payer(remits[first], remits[second]):
+                    if (first in fresh or second in fresh) and _same_payer(remits[first], remits[second]):
                         out.append(
                             Violation(
                                 "no_double_posting",
@@ -252,7 +291,9 @@ def no_double_posting(conn: Connection, before: Marks) -> list[Violation]:
 def _same_payer(a: tuple[str, str], b: tuple[str, str]) -> bool:
     """The same payer, as far as the stored identifiers tell (a fallback identifier counts as unknown)."""
     (ident_a, name_a), (ident_b, name_b) = a, b
-    return ident_a == ident_b or not ident_a or not ident_b or ident_a == name_b or ident_b == name_a
+    if not ident_a or not ident_b:
+        return True
+    return ident_a in (ident_b, name_b) or ident_b == name_a
 
 
 def check_ingest(conn: Connection, before: Marks, outcome: str | None, data: bytes) -> list[Violation]:
@@ -298,7 +339,9 @@ def check_intake(
             )
     else:
         rejections = conn.execute(
-            select(func.count()).select_from(charge_rejection).where(charge_rejection.c.source_file_id == source_file_id)
+            select(func.count())
+            .select_from(charge_rejection)
+            .where(charge_rejection.c.source_file_id == source_file_id)
         ).scalar_one()
         if new_charges or rejections:
             out.append(
@@ -310,9 +353,7 @@ def check_intake(
             )
         return out
     stored = dict(
-        conn.execute(
-            select(charge.c.charge_id, charge.c.status).where(charge.c.source_file_id == source_file_id)
-        ).all()
+        conn.execute(select(charge.c.charge_id, charge.c.status).where(charge.c.source_file_id == source_file_id)).all()
     )
     missing = [cid for cid in set(charge_ids) if cid not in stored and cid not in already_claimed]
     if missing:
@@ -320,7 +361,10 @@ def check_intake(
     claimed_rejected = sorted(cid for cid in rejected_ids if stored.get(cid) == "claimed")
     if claimed_rejected:
         out.append(
-            Violation("rejected_not_claimed", f"{len(claimed_rejected)} rejected charge(s) claimed, e.g. {claimed_rejected[0]}")
+            Violation(
+                "rejected_not_claimed",
+                f"{len(claimed_rejected)} rejected charge(s) claimed, e.g. {claimed_rejected[0]}",
+            )
         )
     out += _claims_consistent(conn, before)
     out += _encounters_held_whole(conn, source_file_id)
@@ -333,7 +377,9 @@ def _claims_consistent(conn: Connection, before: Marks) -> list[Violation]:
     new_keys = sorted(
         set(
             conn.execute(
-                select(claim_event.c.claim_key).where(claim_event.c.id > before.claim_event, claim_event.c.status == "built")
+                select(claim_event.c.claim_key).where(
+                    claim_event.c.id > before.claim_event, claim_event.c.status == "built"
+                )
             ).scalars()
         )
     )
@@ -351,7 +397,9 @@ def _claims_consistent(conn: Connection, before: Marks) -> list[Violation]:
         ).all()
         by_key = {key: (count, total) for key, count, total in lines}
         for key, total, count in conn.execute(
-            select(claim.c.claim_key, claim.c.total_charge_cents, claim.c.line_count).where(claim.c.claim_key.in_(chunk))
+            select(claim.c.claim_key, claim.c.total_charge_cents, claim.c.line_count).where(
+                claim.c.claim_key.in_(chunk)
+            )
         ):
             got = by_key.get(key, (0, 0))
             if (count, total) != got:
@@ -366,11 +414,15 @@ def _claims_consistent(conn: Connection, before: Marks) -> list[Violation]:
             .select_from(claim_line.join(charge, charge.c.charge_id == claim_line.c.charge_id, isouter=True))
             .where(
                 claim_line.c.claim_key.in_(chunk),
-                (charge.c.charge_id.is_(None)) | (charge.c.status != "claimed") | (charge.c.claim_key != claim_line.c.claim_key),
+                (charge.c.charge_id.is_(None))
+                | (charge.c.status != "claimed")
+                | (charge.c.claim_key != claim_line.c.claim_key),
             )
         ).scalar_one()
         if wrong:
-            out.append(Violation("claims_consistent", f"{wrong} claim line(s) whose charge is not claimed by the claim"))
+            out.append(
+                Violation("claims_consistent", f"{wrong} claim line(s) whose charge is not claimed by the claim")
+            )
     return out
 
 
@@ -385,14 +437,14 @@ def _encounters_held_whole(conn: Connection, source_file_id: int) -> list[Violat
         )
     )
     claimed = conn.execute(
-        select(func.count()).select_from(charge).where(
+        select(func.count())
+        .select_from(charge)
+        .where(
             charge.c.source_file_id == source_file_id,
             charge.c.status == "claimed",
             charge.c.encounter_id.in_(rejected_encounters),
         )
     ).scalar_one()
     if claimed:
-        return [
-            Violation("rejected_not_claimed", f"{claimed} charge(s) claimed from encounters with a rejected line")
-        ]
+        return [Violation("rejected_not_claimed", f"{claimed} charge(s) claimed from encounters with a rejected line")]
     return []

@@ -132,8 +132,9 @@ def seed_world(engine: Engine, seed: int, chunk: int, *, with_corpus_keys: bool 
             )
             set_interchange_state(conn, interchange_id, "uploaded")
             conn.execute(
-                update(claim).where(claim.c.claim_key.in_(group)).values(interchange_id=interchange_id,
-                                                                           status="submitted")
+                update(claim)
+                .where(claim.c.claim_key.in_(group))
+                .values(interchange_id=interchange_id, status="submitted")
             )
         corpus_keys = [k for k in corpus_claim_keys() if k not in set(keys)] if with_corpus_keys else []
         if corpus_keys:
@@ -162,8 +163,12 @@ def seed_world(engine: Engine, seed: int, chunk: int, *, with_corpus_keys: bool 
             conn.execute(
                 insert(claim_event),
                 [
-                    {"claim_key": key, "status": ClaimStatus.SUBMITTED.value, "occurred_at": _SEEDED_AT,
-                     "detail": "fuzz world"}
+                    {
+                        "claim_key": key,
+                        "status": ClaimStatus.SUBMITTED.value,
+                        "occurred_at": _SEEDED_AT,
+                        "detail": "fuzz world",
+                    }
                     for key in every
                 ],
             )

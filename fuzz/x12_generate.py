@@ -140,8 +140,12 @@ def _remittance_claim(rng: random.Random, pool: Pool, day: date) -> RemittanceCl
     if status == "22":  # a reversal carries the amounts negated
         charge, paid, patient = -charge, -paid, -patient
         services = tuple(
-            replace(s, charge=-s.charge, paid=-s.paid, adjustments=tuple(replace(a, amount=-a.amount)
-                                                                          for a in s.adjustments))
+            replace(
+                s,
+                charge=-s.charge,
+                paid=-s.paid,
+                adjustments=tuple(replace(a, amount=-a.amount) for a in s.adjustments),
+            )
             for s in services
         )
         claim_adjustments = tuple(replace(a, amount=-a.amount) for a in claim_adjustments)
@@ -188,7 +192,7 @@ def generate_835(rng: random.Random, pool: Pool) -> bytes:
             payee_name="FUZZ CLINIC",
             payee_npi="1234567893",
             payee_tax_id=f"{rng.randrange(10**9):09d}",
-            trace_number=f"{rng.randrange(10**rng.randint(3, 15))}",
+            trace_number=f"{rng.randrange(10 ** rng.randint(3, 15))}",
             payment_date=day,
             production_date=day,
             claims=claims,
@@ -221,7 +225,9 @@ def generate_999(rng: random.Random, pool: Pool) -> bytes:
                     rng.randint(2, 300),
                     rng.choice(("8", "3", "2", None)),
                     rng.choice(("2010", "2300", None)),
-                    tuple(ElementError(rng.randint(1, 9), rng.choice(("1", "7", "8"))) for _ in range(rng.randint(0, 2))),
+                    tuple(
+                        ElementError(rng.randint(1, 9), rng.choice(("1", "7", "8"))) for _ in range(rng.randint(0, 2))
+                    ),
                 )
                 for _ in range(rng.randint(0, 3))
             )
@@ -256,8 +262,13 @@ def generate_277ca(rng: random.Random, pool: Pool) -> bytes:
         acks = []
         for _ in range(rng.randint(1, 6)):
             accepted = rng.random() < 0.7
-            status = AckStatus("A2", "20") if accepted else AckStatus(rng.choice(("A3", "A7")), rng.choice(("21", "33", "562")),
-                                                                     rng.choice(("85", "IL", None)))
+            status = (
+                AckStatus("A2", "20")
+                if accepted
+                else AckStatus(
+                    rng.choice(("A3", "A7")), rng.choice(("21", "33", "562")), rng.choice(("85", "IL", None))
+                )
+            )
             acks.append(
                 ClaimAck(
                     claim_key=_key(rng, pool),

@@ -266,9 +266,7 @@ def element_edit(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     if parts is None:
         return flip_bytes(rng, data)
     segments = parts.segments
-    targeted = [
-        (k, pos) for k, seg in enumerate(segments) for sid, pos in _TARGETED if seg[0] == sid
-    ]
+    targeted = [(k, pos) for k, seg in enumerate(segments) for sid, pos in _TARGETED if seg[0] == sid]
     if targeted and rng.random() < 0.7:
         k, pos = rng.choice(targeted)
     else:

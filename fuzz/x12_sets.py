@@ -160,7 +160,9 @@ def _get(seg: list[str], pos: int) -> str:
 
 def join(parts: Split) -> bytes:
     """The segments written back with the file's delimiters and blank text as found (from ``exact`` splits)."""
-    body = [lead + parts.element.join(seg) + parts.terminator for lead, seg in zip(parts.leads, parts.segments, strict=True)]
+    body = [
+        lead + parts.element.join(seg) + parts.terminator for lead, seg in zip(parts.leads, parts.segments, strict=True)
+    ]
     text = parts.prefix + "".join(body) + parts.tail
     if parts.unterminated and text.endswith(parts.terminator):
         text = text[:-1]

@@ -59,8 +59,15 @@ def _floats(value: Any) -> bool:
 
 
 def x12_case(
-    target: str, seed: int, index: int, rng: random.Random, pool: Pool, corpus: tuple[CorpusFile, ...],
-    kinds: tuple[str, ...] | None = None, folders: tuple[str, ...] | None = None, mutate_share: float = 0.9,
+    target: str,
+    seed: int,
+    index: int,
+    rng: random.Random,
+    pool: Pool,
+    corpus: tuple[CorpusFile, ...],
+    kinds: tuple[str, ...] | None = None,
+    folders: tuple[str, ...] | None = None,
+    mutate_share: float = 0.9,
 ) -> tuple[str, bytes, bytes]:
     """One X12 input: (recipe, base bytes, case bytes) from the corpus or the writers, mutated or not."""
     roll = rng.random()
@@ -100,8 +107,14 @@ class ParseTarget:
     def make_case(self, seed: int, index: int, rng: random.Random) -> Case:
         recipe, _base, data = x12_case(self.name, seed, index, rng, self.pool, load_corpus())
         stream = rng.random() < self.stream_share
-        return Case(self.name, seed, index, recipe, (InputFile("case.x12", data),),
-                    {"stream_seed": rng.randrange(2**32) if stream else None})
+        return Case(
+            self.name,
+            seed,
+            index,
+            recipe,
+            (InputFile("case.x12", data),),
+            {"stream_seed": rng.randrange(2**32) if stream else None},
+        )
 
     def run(self, state: Any, case: Case) -> Iterator[list[Violation]]:
         data = case.files[0].data

@@ -132,7 +132,9 @@ def test_the_same_seed_makes_the_same_case(name: str, tmp_path: Path) -> None:
     assert [c.files for c in made] != [c.files for c in other]
 
 
-def test_the_cli_replays_a_failing_case(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_replays_a_failing_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A replay rebuilds the chunk's state, runs the case and exits 1 with its traceback."""
     import fuzz.targets.parse as parse_module
 
@@ -171,12 +173,19 @@ class _PlantingIngest(IngestTarget):
         with engine.begin() as conn:
             last = conn.execute(select(remittance).order_by(remittance.c.id.desc())).first()
             if self.plant == "unbalanced" and last is not None:
-                conn.execute(update(remittance).where(remittance.c.id == last.id).values(
-                    payment_cents=last.payment_cents + 1, balance_problem_count=0))
+                conn.execute(
+                    update(remittance)
+                    .where(remittance.c.id == last.id)
+                    .values(payment_cents=last.payment_cents + 1, balance_problem_count=0)
+                )
             elif self.plant == "double" and last is not None:
                 copy = {k: v for k, v in last._mapping.items() if k != "id"}
-                new_id = conn.execute(insert(remittance).values(copy | {"payer_identifier": ""})).inserted_primary_key[0]
-                for row in conn.execute(select(remittance_claim).where(remittance_claim.c.remittance_id == last.id)).all():
+                new_id = conn.execute(insert(remittance).values(copy | {"payer_identifier": ""})).inserted_primary_key[
+                    0
+                ]
+                for row in conn.execute(
+                    select(remittance_claim).where(remittance_claim.c.remittance_id == last.id)
+                ).all():
                     values = {k: v for k, v in row._mapping.items() if k not in ("id", "reversed_by_id")}
                     conn.execute(insert(remittance_claim).values(values | {"remittance_id": new_id}))
             elif self.plant == "half-way":
@@ -243,9 +252,15 @@ def test_a_posting_from_a_cut_835_is_caught(tmp_path: Path) -> None:
                         problem_count=0,
                     )
                 ).inserted_primary_key[0]
-                conn.execute(insert(remittance).values(
-                    source_file_id=file_id, trace_number=trace, payer_identifier="X", payment_cents=0,
-                    balance_problem_count=1))
+                conn.execute(
+                    insert(remittance).values(
+                        source_file_id=file_id,
+                        trace_number=trace,
+                        payer_identifier="X",
+                        payment_cents=0,
+                        balance_problem_count=1,
+                    )
+                )
             return "loaded"
 
     def cut(pool: Pool) -> bytes:
@@ -258,7 +273,6 @@ def test_a_posting_from_a_cut_835_is_caught(tmp_path: Path) -> None:
 def test_intake_invariants_catch_a_dropped_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An intake that silently loses a charge row breaks ``nothing_dropped``."""
     import revcycle.intake as intake_module
-
     from fuzz.csv_cases import AS_OF
 
     real = intake_module.record_intake
@@ -268,8 +282,8 @@ def test_intake_invariants_catch_a_dropped_row(tmp_path: Path, monkeypatch: pyte
         return real(engine, **kwargs)
 
     monkeypatch.setattr(intake_module, "record_intake", drops_last_row)
-    from revcycle.synth import generate_charge_rows, write_charge_export
     from connectors.payers import registered_payers
+    from revcycle.synth import generate_charge_rows, write_charge_export
 
     export = tmp_path / "clean.csv"
     write_charge_export(
