@@ -10,6 +10,7 @@ import csv
 import io
 import random
 from datetime import date
+from typing import Literal
 
 from revcycle.charge_export import COLUMN_NAMES, REQUIRED_COLUMNS
 
@@ -167,7 +168,7 @@ def _columns(rng: random.Random, labels: list[str]) -> list[str]:
 
 def _write(rng: random.Random, rows: list[dict[str, str]], columns: list[str], labels: list[str]) -> bytes:
     delimiter = ","
-    quoting = csv.QUOTE_MINIMAL
+    quoting: Literal[0, 1, 2, 3] = csv.QUOTE_MINIMAL
     terminator = "\r\n"
     encoding = "utf-8"
     if rng.random() < 0.08:

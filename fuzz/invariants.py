@@ -10,6 +10,9 @@ Ingest (response files):
 * ``no_payment_from_refused_set``: nothing is posted from a refused file; nothing from a transaction set
   listed in ``refused_transaction_set`` (when that table exists); and nothing from a set that is plainly
   broken (no SE, SE02 not ST02, SE01 not its count), as judged by the independent splitter ``x12_sets``.
+* ``clean_set_posts``: in a loaded file that is clean (the project's reader reports no problem and the
+  splitter finds every set intact), every 835 set's trace number is posted: by this file or before it. This
+  catches a duplicate key recorded for a set that never posted (the complete copy of a cut 835 must post).
 * ``remittance_balanced``: each remittance posted balances (BPR02 = sum of CLP04 - sum of PLB amounts, in
   the stored cents) or carries a recorded balancing problem.
 * ``no_double_posting``: no claim has two postings of one payment: the same CLP (status, charge, paid)
@@ -116,7 +119,9 @@ def _has_table(conn: Connection, name: str) -> bool:
     return bool(inspect(conn).has_table(name))
 
 
-def no_payment_from_refused_set(conn: Connection, before: Marks, outcome: str | None, data: bytes) -> list[Violation]:
+def no_payment_from_refused_set(
+    conn: Connection, before: Marks, outcome: str | None, parts: x12_sets.Split
+) -> list[Violation]:
     """Nothing posted from a refused file, a listed refused set, or a plainly broken 835 set."""
     new = conn.execute(
         select(remittance.c.id, remittance.c.source_file_id, remittance.c.trace_number).where(
@@ -128,9 +133,8 @@ def no_payment_from_refused_set(conn: Connection, before: Marks, outcome: str | 
     out = []
     if outcome in (None, "refused"):
         out.append(Violation("no_payment_from_refused_set", f"{len(new)} remittance(s) posted from a refused file"))
-    parts = x12_sets.split(data)
     if _has_table(conn, "refused_transaction_set"):
-        out += _listed_refused_sets(conn, new, parts)
+        out += _listed_refused_sets(conn, list(new), parts)
     if not parts.decided:
         return out
     sets = [s for s in parts.sets if s.set_id.strip() == "835"]
@@ -197,6 +201,29 @@ def _listed_refused_sets(conn: Connection, new: list[Any], parts: x12_sets.Split
     return [
         Violation("no_payment_from_refused_set", f"remittance {r.id} posted from a set the loader listed as refused")
         for r in hits
+    ]
+
+
+def clean_set_posts(conn: Connection, outcome: str | None, data: bytes, parts: x12_sets.Split) -> list[Violation]:
+    """Every 835 set of a clean, loaded file has its trace number posted (by this file or an earlier one)."""
+    if outcome != "loaded":
+        return []
+    sets = [s for s in parts.sets if s.set_id.strip() == "835" and s.trace]
+    if not parts.decided or not sets or any(s.state != "intact" for s in parts.sets):
+        return []
+    from revcycle.x12.reader import Problem, read_segments
+
+    problems: list[Problem] = []
+    for _segment in read_segments(data, problems):
+        pass
+    if problems:
+        return []
+    traces = sorted({s.trace for s in sets})
+    posted = set(conn.execute(select(remittance.c.trace_number).where(remittance.c.trace_number.in_(traces))).scalars())
+    return [
+        Violation("clean_set_posts", f"835 set ST02 {s.control} of a clean file posted nowhere (its trace is unknown)")
+        for s in sets
+        if s.trace not in posted
     ]
 
 
@@ -298,9 +325,11 @@ def _same_payer(a: tuple[str, str], b: tuple[str, str]) -> bool:
 
 def check_ingest(conn: Connection, before: Marks, outcome: str | None, data: bytes) -> list[Violation]:
     """Every ingest invariant after one file (``outcome`` None when ingest raised a documented error)."""
+    parts = x12_sets.split(data)
     return [
         *ingest_file_accounted(conn, before, outcome, data),
-        *no_payment_from_refused_set(conn, before, outcome, data),
+        *no_payment_from_refused_set(conn, before, outcome, parts),
+        *clean_set_posts(conn, outcome, data, parts),
         *remittance_balanced(conn, before),
         *no_double_posting(conn, before),
     ]
@@ -352,9 +381,12 @@ def check_intake(
                 )
             )
         return out
-    stored = dict(
-        conn.execute(select(charge.c.charge_id, charge.c.status).where(charge.c.source_file_id == source_file_id)).all()
-    )
+    stored: dict[str, str] = {
+        row.charge_id: row.status
+        for row in conn.execute(
+            select(charge.c.charge_id, charge.c.status).where(charge.c.source_file_id == source_file_id)
+        )
+    }
     missing = [cid for cid in set(charge_ids) if cid not in stored and cid not in already_claimed]
     if missing:
         out.append(Violation("nothing_dropped", f"{len(missing)} charge id(s) of the export are not in the warehouse"))

@@ -323,11 +323,11 @@ def delimiter_swap(rng: random.Random, data: bytes) -> tuple[bytes, str]:
         if isa is not None and len(isa) > 16:
             isa[16] = rng.choice(candidates)
     else:
-        data = bytearray(data)
-        at = data.find(b"ISA")
-        if at >= 0 and len(data) > at + 3:
-            data[at + 3] = ord(rng.choice([c for c in "|!^" if ord(c) != data[at + 3]]))
-        return bytes(data), "delimiter-isa-only"
+        changed = bytearray(data)
+        at = changed.find(b"ISA")
+        if at >= 0 and len(changed) > at + 3:
+            changed[at + 3] = ord(rng.choice([c for c in "|!^" if ord(c) != changed[at + 3]]))
+        return bytes(changed), "delimiter-isa-only"
     return x12_sets.join(parts), f"delimiter-{how}"
 
 

@@ -17,10 +17,10 @@ Plug points for the set-grain loader: ``_ingest`` (what one arrival does) and th
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fuzz import invariants
 from fuzz.corpus import load_corpus
@@ -54,6 +54,7 @@ class IngestTarget:
     def __init__(self, chunk_size: int = 200) -> None:
         self.chunk_size = chunk_size
         self.pool = Pool((), ())
+        self.outcomes: Counter[str] = Counter()  # what ingest said, per file (for the tests' sanity checks)
 
     def open(self, workdir: Path) -> IngestState:
         inbox = workdir / "inbox"
@@ -91,6 +92,7 @@ class IngestTarget:
                 before = invariants.marks(conn)
             try:
                 outcome = self._ingest(state, item)
+                self.outcomes[outcome] += 1
             except RevcycleError:
                 with engine.connect() as conn:
                     found = invariants.check_ingest(conn, before, None, item.data)
@@ -108,8 +110,3 @@ class IngestTarget:
 
     def close(self, state: IngestState) -> None:
         state.scratch.dispose()
-
-
-def describe(state: Any) -> str:
-    """Where the scratch warehouse of a state lives (for replay messages)."""
-    return str(state.scratch.path) if isinstance(state, IngestState) else ""

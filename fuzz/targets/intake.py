@@ -16,6 +16,7 @@ Plug point for the file-grain intake (refused exports moved aside with a reason)
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ class IntakeTarget:
 
     def __init__(self, chunk_size: int = 50) -> None:
         self.chunk_size = chunk_size
+        self.outcomes: Counter[str] = Counter()  # how far each export got (for the tests' sanity checks)
 
     def open(self, workdir: Path) -> IntakeState:
         from connectors.payers import registered_payers
@@ -112,6 +114,7 @@ class IntakeTarget:
         progress.source_file_id = entry.id
         if entry.already_loaded:
             progress.source_file_id = None  # nothing new from it: the earlier load was checked then
+            self.outcomes["skipped"] += 1
             return
         validation = validate_charges(export.frame, today=AS_OF, payer_rules=payer_charge_rules(state.payers))
         if validation.rejected_share > threshold:
@@ -140,6 +143,7 @@ class IntakeTarget:
             claim_check=claim_hold_reasons,
         )
         progress.loaded = True
+        self.outcomes["loaded"] += 1
 
     def _check(self, state: IntakeState, before: invariants.Marks, progress: _Progress) -> list[Violation]:
         assert state.scratch.engine is not None

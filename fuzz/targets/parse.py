@@ -16,7 +16,7 @@ import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from fuzz.corpus import CorpusFile, load_corpus
 from fuzz.engine import Case, InputFile, Violation
@@ -127,7 +127,8 @@ class ParseTarget:
             found.append(Violation("json_view", "the document holds a float (amounts must be decimal strings)"))
         stream_seed = case.meta.get("stream_seed")
         if stream_seed is not None:
-            streamed = parse_document(_Trickle(data, random.Random(stream_seed)), case.files[0].name)
+            trickle = cast(BinaryIO, _Trickle(data, random.Random(stream_seed)))
+            streamed = parse_document(trickle, case.files[0].name)
             if streamed != doc:
                 found.append(
                     Violation("stream_equivalence", "reading the bytes in small pieces gives another document")

@@ -188,6 +188,8 @@ class _PlantingIngest(IngestTarget):
                 ).all():
                     values = {k: v for k, v in row._mapping.items() if k not in ("id", "reversed_by_id")}
                     conn.execute(insert(remittance_claim).values(values | {"remittance_id": new_id}))
+            elif self.plant == "lost" and last is not None:
+                conn.execute(update(remittance).where(remittance.c.id == last.id).values(trace_number="LOST"))
             elif self.plant == "half-way":
                 conn.execute(update(source_file).values(status="received"))
         return outcome
@@ -221,7 +223,12 @@ def test_a_clean_835_passes_every_ingest_invariant(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("plant", "invariant"),
-    [("unbalanced", "remittance_balanced"), ("double", "no_double_posting"), ("half-way", "file_accounted")],
+    [
+        ("unbalanced", "remittance_balanced"),
+        ("double", "no_double_posting"),
+        ("half-way", "file_accounted"),
+        ("lost", "clean_set_posts"),
+    ],
 )
 def test_a_planted_fault_is_caught(plant: str, invariant: str, tmp_path: Path) -> None:
     assert invariant in _one_835(tmp_path, _PlantingIngest(plant), _balanced_835)
