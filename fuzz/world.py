@@ -8,9 +8,11 @@ replay of any case rebuilds the same world.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import random
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -52,16 +54,26 @@ class Scratch:
             self.engine = None
 
 
+@cache
+def _migrated_template() -> Path:
+    """An empty warehouse migrated to head, made once per process (Alembic takes a second or two)."""
+    folder = Path(tempfile.mkdtemp(prefix="revcycle-fuzz-template-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    template = folder / "template.db"
+    engine = create_warehouse_engine(f"sqlite:///{template}")
+    upgrade_warehouse(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return template
+
+
 def scratch_warehouse(workdir: Path) -> Scratch:
     """A migrated empty warehouse in ``workdir`` (the template), and the path its working copies take."""
     workdir.mkdir(parents=True, exist_ok=True)
     template = workdir / "template.db"
     if not template.exists():
-        engine = create_warehouse_engine(f"sqlite:///{template}")
-        upgrade_warehouse(engine)
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        engine.dispose()
+        shutil.copyfile(_migrated_template(), template)
     return Scratch(workdir / "warehouse.db", template)
 
 

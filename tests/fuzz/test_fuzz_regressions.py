@@ -24,6 +24,11 @@ KNOWN_OPEN: dict[str, str] = {
     "when TRN03 is missing, so the same payment posts again with it (loader)",
     "ingest/835-clp03-17-digits.x12": "an 18-digit amount's cents overflow SQLite's 64-bit INTEGER (loader)",
     "ingest/ta1-ta101-20-digits.x12": "a TA101 beyond 64 bits overflows acknowledgment.interchange_control_number",
+    "ingest/999-ak102-superscript-digit.x12": "responses._int_or_none: str.isdigit() accepts '¹', int() does "
+    "not: ValueError (loader)",
+    "intake/charge-line-exported-twice.csv": "record_intake inserts a charge id twice: IntegrityError stops the "
+    "run (file-grain intake, being built)",
+    "intake/charge-id-blank-on-two-rows.csv": "two rows without a charge id: the same IntegrityError",
 }
 
 
