@@ -10,6 +10,8 @@ Ingest (response files):
 * ``no_payment_from_refused_set``: nothing is posted from a refused file; nothing from a transaction set
   listed in ``refused_transaction_set`` (when that table exists); and nothing from a set that is plainly
   broken (no SE, SE02 not ST02, SE01 not its count), as judged by the independent splitter ``x12_sets``.
+* ``no_ack_from_broken_set``: a 999 or 277CA file whose transaction sets are all plainly broken (same
+  judge) leaves no acknowledgment, claim status or claim event behind.
 * ``clean_set_posts``: in a loaded file that is clean (the project's reader reports no problem and the
   splitter finds every set intact), every 835 set's trace number is posted: by this file or before it. This
   catches a duplicate key recorded for a set that never posted (the complete copy of a cut 835 must post).
@@ -204,6 +206,30 @@ def _listed_refused_sets(conn: Connection, new: list[Any], parts: x12_sets.Split
     ]
 
 
+def no_ack_from_broken_set(conn: Connection, before: Marks, data: bytes, parts: x12_sets.Split) -> list[Violation]:
+    """Nothing is recorded from a 999/277CA file all of whose sets are plainly broken (no TA1 in it)."""
+    if not parts.decided or not parts.sets or any(seg[0] == "TA1" for seg in parts.segments):
+        return []
+    if any(s.state != "broken" or s.set_id.strip() not in ("999", "277") for s in parts.sets):
+        return []
+    file_id = conn.execute(select(source_file.c.id).where(source_file.c.sha256 == sha256(data))).scalar_one_or_none()
+    if file_id is None or file_id <= before.source_file:  # not new: checked when it was loaded
+        return []
+    from revcycle.warehouse.schema import acknowledgment, claim_event, claim_status
+
+    found = {
+        table.name: conn.execute(
+            select(func.count()).select_from(table).where(table.c.source_file_id == file_id)
+        ).scalar_one()
+        for table in (acknowledgment, claim_status, claim_event)
+    }
+    recorded = {name: count for name, count in found.items() if count}
+    if not recorded:
+        return []
+    rows = ", ".join(f"{count} {name}" for name, count in sorted(recorded.items()))
+    return [Violation("no_ack_from_broken_set", f"{rows} row(s) recorded from a file whose sets are all broken")]
+
+
 def clean_set_posts(conn: Connection, outcome: str | None, data: bytes, parts: x12_sets.Split) -> list[Violation]:
     """Every 835 set of a clean, loaded file has its trace number posted (by this file or an earlier one)."""
     if outcome != "loaded":
@@ -329,6 +355,7 @@ def check_ingest(conn: Connection, before: Marks, outcome: str | None, data: byt
     return [
         *ingest_file_accounted(conn, before, outcome, data),
         *no_payment_from_refused_set(conn, before, outcome, parts),
+        *no_ack_from_broken_set(conn, before, data, parts),
         *clean_set_posts(conn, outcome, data, parts),
         *remittance_balanced(conn, before),
         *no_double_posting(conn, before),

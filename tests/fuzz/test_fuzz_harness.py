@@ -22,9 +22,9 @@ from fuzz.engine import Case, ChunkResult, FuzzFailure, InputFile, Runner, Viola
 from fuzz.targets import make_target
 from fuzz.targets.ingest import IngestTarget
 from fuzz.targets.intake import IntakeTarget
-from fuzz.x12_generate import Pool, generate_835
+from fuzz.x12_generate import Pool, generate_835, generate_999
 from revcycle.errors import RunFailure
-from revcycle.warehouse.schema import remittance, remittance_claim, source_file
+from revcycle.warehouse.schema import acknowledgment, remittance, remittance_claim, source_file
 
 
 class _Injected:
@@ -196,6 +196,7 @@ class _PlantingIngest(IngestTarget):
 
 
 def _one_835(tmp_path: Path, target: IngestTarget, data_for: Any) -> list[str]:
+    """The finding names of one file (made from the seeded world's pool) through ``target``."""
     runner = Runner(target, tmp_path)
     target.reset(runner.state, 1, 0)
     data = data_for(target.pool)
@@ -275,6 +276,34 @@ def test_a_posting_from_a_cut_835_is_caught(tmp_path: Path) -> None:
         return data[: data.index(b"CLP") + 5]  # cut inside the first CLP: no SE any more
 
     assert "no_payment_from_refused_set" in _one_835(tmp_path, _PostsCut(chunk_size=10), cut)
+
+
+def test_an_acknowledgment_from_a_cut_999_is_caught(tmp_path: Path) -> None:
+    """A loader that records a 999 cut before its SE breaks ``no_ack_from_broken_set`` (planted by hand)."""
+
+    class _RecordsCut(IngestTarget):
+        def _ingest(self, state: Any, item: InputFile) -> str:
+            with state.scratch.engine.begin() as conn:
+                file_id = conn.execute(
+                    insert(source_file).values(
+                        kind="999",
+                        name=item.name,
+                        sha256=hashlib.sha256(item.data).hexdigest(),
+                        size=len(item.data),
+                        origin="sftp",
+                        status="loaded",
+                        received_at=datetime(2024, 5, 1, tzinfo=UTC),
+                        problem_count=0,
+                    )
+                ).inserted_primary_key[0]
+                conn.execute(insert(acknowledgment).values(source_file_id=file_id, kind="999", code="A", error_count=0))
+            return "loaded"
+
+    def cut_999(pool: Pool) -> bytes:
+        data = generate_999(random.Random(1), pool)
+        return data[: data.index(b"AK9") + 4]
+
+    assert "no_ack_from_broken_set" in _one_835(tmp_path, _RecordsCut(chunk_size=10), cut_999)
 
 
 def test_intake_invariants_catch_a_dropped_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
