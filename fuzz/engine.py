@@ -23,6 +23,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -375,10 +376,14 @@ def run_jobs(
     target_options: dict[str, Any],
     progress: Callable[[ChunkResult, int], None],
 ) -> None:
-    """Run ``jobs`` on ``processes`` worker processes (spawned), calling ``progress`` with each chunk's result."""
+    """Run ``jobs`` on ``processes`` worker processes (spawned), calling ``progress`` with each chunk's result.
+
+    A worker that dies (killed, out of memory) fails the campaign with BrokenProcessPool instead of hanging it.
+    """
     context = multiprocessing.get_context("spawn")
-    with context.Pool(
-        processes, initializer=_worker_init, initargs=(str(workdir), case_timeout, target_options)
+    with ProcessPoolExecutor(
+        processes, mp_context=context, initializer=_worker_init, initargs=(str(workdir), case_timeout, target_options)
     ) as pool:
-        for done, chunk_result in enumerate(pool.imap_unordered(_run_job, jobs), start=1):
-            progress(chunk_result, done)
+        pending = [pool.submit(_run_job, job) for job in jobs]
+        for done, future in enumerate(as_completed(pending), start=1):
+            progress(future.result(), done)

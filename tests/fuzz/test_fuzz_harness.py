@@ -6,6 +6,7 @@ the same case from the same seed every time.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import time
 from collections.abc import Iterator
@@ -329,3 +330,13 @@ def test_intake_invariants_catch_a_dropped_row(tmp_path: Path, monkeypatch: pyte
     _result, findings = runner.run_files([InputFile("clean.csv", export.read_bytes())])
     runner.close()
     assert "nothing_dropped" in [f.name for f in findings]
+
+
+def test_two_worker_processes_run_every_case_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--jobs 2`` spreads the chunks over two processes and adds their counts up."""
+    report = tmp_path / "report.json"
+    args = ["--target", "parse", "--cases", "60", "--jobs", "2", "--chunk-size", "15", "--seed", "4"]
+    assert main([*args, "--workdir", str(tmp_path / "w"), "--report", str(report)]) == 0
+    counts = json.loads(report.read_text())["targets"]["parse"]
+    assert (counts["cases"], counts["files"], counts["unexpected_exceptions"]) == (60, 60, 0)
+    assert "parse: 60/60 cases, 0 unexpected, 0 violations" in capsys.readouterr().out
