@@ -25,8 +25,8 @@ from pathlib import Path
 from fuzz import invariants
 from fuzz.corpus import load_corpus
 from fuzz.engine import Case, InputFile, Violation
-from fuzz.targets.parse import x12_case
 from fuzz.world import Scratch, scratch_warehouse, seed_world
+from fuzz.x12_cases import x12_input
 from fuzz.x12_generate import Pool
 from revcycle.errors import RevcycleError
 from revcycle.warehouse.ingest import ingest_file
@@ -66,9 +66,7 @@ class IngestTarget:
         self.pool = seed_world(engine, seed, chunk)
 
     def make_case(self, seed: int, index: int, rng: random.Random) -> Case:
-        recipe, base, data = x12_case(
-            self.name, seed, index, rng, self.pool, load_corpus(), kinds=_KINDS, folders=_FOLDERS, mutate_share=0.85
-        )
+        recipe, base, data = x12_input(rng, self.pool, load_corpus(), kinds=_KINDS, folders=_FOLDERS, mutate_share=0.85)
         name = rng.choice(_NAMES)
         roll = rng.random()
         files = [InputFile(name, data)]

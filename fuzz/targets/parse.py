@@ -20,8 +20,8 @@ from typing import Any, BinaryIO, cast
 
 from fuzz.corpus import CorpusFile, load_corpus
 from fuzz.engine import Case, InputFile, Violation
-from fuzz.x12_generate import GENERATORS, Pool
-from fuzz.x12_mutate import mutate
+from fuzz.x12_cases import x12_input
+from fuzz.x12_generate import Pool
 from revcycle.x12.document import parse_document, to_json
 
 _KEYS = ("FUZZ1", "A1B2C3", "K" * 20, "CLAIM-7")
@@ -58,35 +58,6 @@ def _floats(value: Any) -> bool:
     return False
 
 
-def x12_case(
-    target: str,
-    seed: int,
-    index: int,
-    rng: random.Random,
-    pool: Pool,
-    corpus: tuple[CorpusFile, ...],
-    kinds: tuple[str, ...] | None = None,
-    folders: tuple[str, ...] | None = None,
-    mutate_share: float = 0.9,
-) -> tuple[str, bytes, bytes]:
-    """One X12 input: (recipe, base bytes, case bytes) from the corpus or the writers, mutated or not."""
-    roll = rng.random()
-    if roll < 0.5:
-        samples = [c for c in corpus if folders is None or c.folder in folders]
-        sample = rng.choice(samples)
-        source, base = f"corpus:{sample.name}", sample.data
-    elif roll < 0.97:
-        kind = rng.choice(list(kinds or GENERATORS))
-        source, base = f"generated:{kind}", GENERATORS[kind](rng, pool)
-    else:
-        source, base = "random-bytes", bytes(rng.randrange(256) for _ in range(rng.randint(0, 400)))
-    if rng.random() >= mutate_share:
-        return source, base, base
-    others = [c.data for c in rng.sample(corpus, min(3, len(corpus)))]
-    data, labels = mutate(rng, base, others)
-    return "|".join([source, *labels]), base, data
-
-
 class ParseTarget:
     """``parse_document`` + ``to_json`` over mutated corpus files and generated X12."""
 
@@ -105,7 +76,7 @@ class ParseTarget:
         return None
 
     def make_case(self, seed: int, index: int, rng: random.Random) -> Case:
-        recipe, _base, data = x12_case(self.name, seed, index, rng, self.pool, load_corpus())
+        recipe, _base, data = x12_input(rng, self.pool, load_corpus())
         stream = rng.random() < self.stream_share
         return Case(
             self.name,
