@@ -29,6 +29,9 @@ Intake (charge exports):
   charge is claimed by it.
 * ``rejected_not_claimed``: no charge with an error rejection is claimed, and no claim holds a charge of an
   encounter that has a rejected line in the export (the encounter is held whole).
+* ``claims_writable``: each new claim rebuilds from its stored charges (as staging rebuilds it) and the 837P
+  writer takes it. A built claim the writer refuses stops the night at staging (issue 9 #1); one that does not
+  rebuild is dropped by staging without a word.
 
 Details name ids, counts, ST02 control numbers and segment positions, never values from the input.
 """
@@ -36,14 +39,18 @@ Details name ids, counts, ST02 control numbers and segment positions, never valu
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, inspect, select, text
 
 from fuzz import x12_sets
 from fuzz.engine import Violation
+from revcycle.payers import PayerProfile
 from revcycle.warehouse.schema import (
     charge,
     charge_rejection,
@@ -375,8 +382,12 @@ def check_intake(
     charge_ids: list[str],
     already_claimed: set[str],
     rejected_ids: set[str],
+    payers: Mapping[str, PayerProfile] | None = None,
 ) -> list[Violation]:
-    """Every intake invariant after one export (``loaded`` False when a documented error stopped it)."""
+    """Every intake invariant after one export (``loaded`` False when a documented error stopped it).
+
+    ``claims_writable`` runs when ``payers`` (the registered payer profiles) is given.
+    """
     out: list[Violation] = []
     if source_file_id is None:  # stopped before it reached the ledger
         return [Violation("file_accounted", "the export was loaded but has no ledger row")] if loaded else []
@@ -427,13 +438,15 @@ def check_intake(
         )
     out += _claims_consistent(conn, before)
     out += _encounters_held_whole(conn, source_file_id)
+    if payers is not None:
+        out += claims_writable(conn, before, payers)
     return out
 
 
-def _claims_consistent(conn: Connection, before: Marks) -> list[Violation]:
+def _new_claim_keys(conn: Connection, before: Marks) -> list[str]:
     from revcycle.warehouse.schema import claim_event
 
-    new_keys = sorted(
+    return sorted(
         set(
             conn.execute(
                 select(claim_event.c.claim_key).where(
@@ -442,6 +455,54 @@ def _claims_consistent(conn: Connection, before: Marks) -> list[Violation]:
             ).scalars()
         )
     )
+
+
+def claims_writable(conn: Connection, before: Marks, payers: Mapping[str, PayerProfile]) -> list[Violation]:
+    """Each new claim rebuilds from its charges and the 837P writer takes it (no reason to hold it at staging)."""
+    from revcycle.claims import build_claims
+    from revcycle.x12.write837 import split_quarantined
+    from revcycle.x12.write837p import VERSION_837P, Submitter, write_837p
+    from revcycle.x12.writer import Delimiters, Envelope
+
+    keys = _new_claim_keys(conn, before)
+    if not keys:
+        return []
+    rows = [
+        json.loads(text)
+        for start in range(0, len(keys), 500)
+        for text in conn.execute(
+            select(charge.c.row_json).where(
+                charge.c.status == "claimed", charge.c.claim_key.in_(keys[start : start + 500])
+            )
+        ).scalars()
+    ]
+    rebuilt = {c.claim_key: c for c in build_claims(rows, payers).claims}
+    out = [
+        Violation("claims_writable", f"claim {key} does not rebuild from its charges (staging would drop it)")
+        for key in keys
+        if key not in rebuilt
+    ]
+    _kept, quarantined = split_quarantined([rebuilt[k] for k in keys if k in rebuilt], Delimiters())
+    out += [
+        Violation(
+            "claims_writable", f"claim {q.claim_key} was built but the 837P writer refuses it: {'; '.join(q.reasons)}"
+        )
+        for q in quarantined
+    ]
+    refused = {q.claim_key for q in quarantined}
+    envelope = Envelope("FUZZ", "PAYER", 1, 1, "T", datetime(2024, 5, 1, 8, 0), "HC", VERSION_837P)
+    submitter = Submitter("FUZZ BILLING", "FUZZ", "Billing", phone="5555550100")
+    for key in keys:
+        if key in rebuilt and key not in refused:
+            try:
+                write_837p([rebuilt[key]], envelope, submitter, "PAYER")
+            except ValueError as refusal:  # the writer's documented refusal of a claim: the finding itself
+                out.append(Violation("claims_writable", f"claim {key}: the 837P writer refuses it ({refusal})"))
+    return out
+
+
+def _claims_consistent(conn: Connection, before: Marks) -> list[Violation]:
+    new_keys = _new_claim_keys(conn, before)
     out = []
     for start in range(0, len(new_keys), 500):
         chunk = new_keys[start : start + 500]

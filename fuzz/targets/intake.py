@@ -156,6 +156,7 @@ class IntakeTarget:
                 charge_ids=progress.charge_ids,
                 already_claimed=progress.already_claimed,
                 rejected_ids=progress.rejected_ids,
+                payers=state.payers,
             )
 
     def close(self, state: IntakeState) -> None:

@@ -25,7 +25,7 @@ from fuzz.targets.ingest import IngestTarget
 from fuzz.targets.intake import IntakeTarget
 from fuzz.x12_generate import Pool, generate_835, generate_999
 from revcycle.errors import RunFailure
-from revcycle.warehouse.schema import acknowledgment, remittance, remittance_claim, source_file
+from revcycle.warehouse.schema import acknowledgment, charge, remittance, remittance_claim, source_file
 
 
 class _Injected:
@@ -307,10 +307,42 @@ def test_an_acknowledgment_from_a_cut_999_is_caught(tmp_path: Path) -> None:
     assert "no_ack_from_broken_set" in _one_835(tmp_path, _RecordsCut(chunk_size=10), cut_999)
 
 
+def _clean_export(tmp_path: Path) -> bytes:
+    from connectors.payers import registered_payers
+    from fuzz.csv_cases import AS_OF
+    from revcycle.synth import generate_charge_rows, write_charge_export
+
+    export = tmp_path / "clean.csv"
+    write_charge_export(
+        list(generate_charge_rows(list(registered_payers().values()), encounters=3, seed=5, as_of=AS_OF)), export
+    )
+    return export.read_bytes()
+
+
+def test_intake_invariants_catch_an_unwritable_claim(tmp_path: Path) -> None:
+    """A built claim whose stored charge the 837P writer would refuse breaks ``claims_writable``."""
+
+    class _PlantsDelimiter(IntakeTarget):
+        def _intake(self, state: Any, item: InputFile, threshold: float, progress: Any) -> None:
+            super()._intake(state, item, threshold, progress)
+            with state.scratch.engine.begin() as conn:
+                row = conn.execute(
+                    select(charge.c.charge_id, charge.c.row_json).where(charge.c.status == "claimed")
+                ).first()
+                planted = json.loads(row.row_json) | {"prior_authorization": "PA*7781"}
+                conn.execute(
+                    update(charge).where(charge.c.charge_id == row.charge_id).values(row_json=json.dumps(planted))
+                )
+
+    runner = Runner(_PlantsDelimiter(chunk_size=5), tmp_path / "w")
+    _result, findings = runner.run_files([InputFile("clean.csv", _clean_export(tmp_path))])
+    runner.close()
+    assert [f.name for f in findings] == ["claims_writable"]
+
+
 def test_intake_invariants_catch_a_dropped_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An intake that silently loses a charge row breaks ``nothing_dropped``."""
     import revcycle.intake as intake_module
-    from fuzz.csv_cases import AS_OF
 
     real = intake_module.record_intake
 
@@ -319,15 +351,8 @@ def test_intake_invariants_catch_a_dropped_row(tmp_path: Path, monkeypatch: pyte
         return real(engine, **kwargs)
 
     monkeypatch.setattr(intake_module, "record_intake", drops_last_row)
-    from connectors.payers import registered_payers
-    from revcycle.synth import generate_charge_rows, write_charge_export
-
-    export = tmp_path / "clean.csv"
-    write_charge_export(
-        list(generate_charge_rows(list(registered_payers().values()), encounters=3, seed=5, as_of=AS_OF)), export
-    )
     runner = Runner(IntakeTarget(chunk_size=5), tmp_path / "w")
-    _result, findings = runner.run_files([InputFile("clean.csv", export.read_bytes())])
+    _result, findings = runner.run_files([InputFile("clean.csv", _clean_export(tmp_path))])
     runner.close()
     assert "nothing_dropped" in [f.name for f in findings]
 
