@@ -251,8 +251,10 @@ def segment_edit(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     elif op == "duplicate-run":
         run = [(lead, list(seg)) for lead, seg in pairs[a : a + rng.randint(2, 20)]]
         pairs[a:a] = run
-    else:  # one segment repeated many times: a huge file from a small one
-        pairs[a:a] = [(pairs[a][0], list(pairs[a][1])) for _ in range(rng.randint(50, 2000))]
+    else:  # one segment repeated many times: a big file from a small one (at most about 2 MB more)
+        size = len(parts.element.join(pairs[a][1])) + 1
+        count = min(rng.randint(50, 2000), max(1, 2_000_000 // size))
+        pairs[a:a] = [(pairs[a][0], list(pairs[a][1])) for _ in range(count)]
     return _write(parts, pairs), f"segment-{op}-{_safe_id(sid)}@{a}"
 
 
