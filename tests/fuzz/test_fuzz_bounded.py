@@ -26,6 +26,7 @@ KNOWN_OPEN: dict[str, dict[str, str]] = {
     "parse": {},
     "ingest": {
         "invariant:no_payment_from_refused_set": "issue 9 #3: a cut 835 set posts (set-grain loader, h-ingest)",
+        "invariant:no_ack_from_broken_set": "issue 9 #3 for 999/277CA: a cut acknowledgment is recorded (h-ingest)",
         "invariant:no_double_posting": "the duplicate key falls back to the payer name without TRN03 (loader)",
         "exception:OverflowError": "amounts and control numbers beyond 64-bit integers reach SQLite (loader)",
     },
