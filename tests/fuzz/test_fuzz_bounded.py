@@ -4,10 +4,10 @@ Each test runs a fixed number of seeded cases in this process and fails on any u
 invariant violation, printing every finding with the command that replays it. The seed is fixed, so CI
 runs the same cases every time; set REVCYCLE_FUZZ_SEED to explore others.
 
-``KNOWN_OPEN`` names the finding kinds of bugs found by the campaigns in code that other work on issue 9 is
+``KNOWN_OPEN`` names the finding kinds these seeded cases meet that are bugs in code other work on issue 9 is
 changing now (the set-grain loader, the file-grain intake). Each has a reproducer in tests/fuzz/regressions/
-that is a strict xfail there, so its fix shows up as a failure to clean up; the kinds below are reported by
-these tests (in the output) but do not fail them until then. Remove a kind here when its reproducer passes.
+that is a strict xfail there, so its fix shows up as a failure to clean up; the kinds below are printed by
+these tests but do not fail them until then. Remove a kind here when its reproducers pass.
 """
 
 from __future__ import annotations
@@ -25,15 +25,11 @@ SEED = int(os.environ.get("REVCYCLE_FUZZ_SEED", "20240501"))
 KNOWN_OPEN: dict[str, dict[str, str]] = {
     "parse": {},
     "ingest": {
-        "invariant:no_payment_from_refused_set": "issue 9 #3: a cut 835 set posts (set-grain loader, h-ingest)",
-        "invariant:no_ack_from_broken_set": "issue 9 #3 for 999/277CA: a cut acknowledgment is recorded (h-ingest)",
-        "invariant:no_double_posting": "the duplicate key falls back to the payer name without TRN03 (loader)",
-        "exception:OverflowError": "amounts and control numbers beyond 64-bit integers reach SQLite (loader)",
+        "invariant:no_payment_from_refused_set": "issue 9 #3: a cut 835 set posts (set-grain loader, in progress)",
+        "invariant:no_ack_from_broken_set": "issue 9 #3 for 999/277CA: a cut acknowledgment is recorded (same)",
     },
     "intake": {
         "exception:IntegrityError": "a charge id twice in one export crashes record_intake (file-grain intake)",
-        "exception:ValueError": "a rejected row without a charge id is built anyway (intake)",
-        "invariant:claims_writable": "issue 9 #1: a claim the 837P writer refuses is built (claim-grain holds)",
     },
 }
 
