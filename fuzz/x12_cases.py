@@ -20,11 +20,15 @@ def x12_input(
 ) -> tuple[str, bytes, bytes]:
     """(recipe, base bytes, case bytes): half from the corpus (``folders``), most of the rest generated (``kinds``).
 
+    ``folders`` and ``kinds`` may name an entry more than once to draw it more often.
+
     The recipe names the source and every mutation with its position, never a value.
     """
     roll = rng.random()
     if roll < 0.5:
-        samples = [c for c in corpus if folders is None or c.folder in folders]
+        # a folder first (``folders`` may repeat one to weight it), then a file in it
+        folder = rng.choice(folders) if folders else None
+        samples = [c for c in corpus if folder is None or c.folder == folder] or list(corpus)
         sample = rng.choice(samples)
         source, base = f"corpus:{sample.name}", sample.data
     elif roll < 0.97:
