@@ -12,13 +12,14 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_LEVEL ?= WARNING
 
-.PHONY: demo test lint typecheck check bench lock clean help
+.PHONY: demo test lint typecheck check bench fuzz lock clean help
 
 help:
 	@echo "make demo   set up .venv and run the nightly cycle on a synthetic export (ARGS='--claims 500')"
 	@echo "make test   set up .venv and run the test suite"
 	@echo "make check  ruff (lint + format check) and mypy"
 	@echo "make bench  run the benchmarks"
+	@echo "make fuzz   run the full fuzz campaign (ARGS='--jobs 2 --seed 1'; see docs/fuzzing.md)"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -36,8 +37,8 @@ test: $(STAMP)
 	$(BIN)/pytest $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src flows tasks connectors expectations tests benchmarks
-	$(BIN)/ruff format --check src flows tasks connectors expectations tests benchmarks
+	$(BIN)/ruff check src flows tasks connectors expectations tests benchmarks fuzz
+	$(BIN)/ruff format --check src flows tasks connectors expectations tests benchmarks fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -46,6 +47,13 @@ check: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
+
+# The full campaign of issue 9: 1,000,000 parse, 100,000 ingest and 10,000 intake cases (hours on 2 cores).
+FUZZ_ARGS ?= --jobs 2 --seed 1
+fuzz: $(STAMP)
+	$(BIN)/python -m fuzz --target parse --cases 1000000 $(FUZZ_ARGS) $(ARGS)
+	$(BIN)/python -m fuzz --target ingest --cases 100000 $(FUZZ_ARGS) $(ARGS)
+	$(BIN)/python -m fuzz --target intake --cases 10000 $(FUZZ_ARGS) $(ARGS)
 
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \

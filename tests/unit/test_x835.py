@@ -291,3 +291,23 @@ def test_results_do_not_depend_on_where_batches_end(name: str, monkeypatch: pyte
     assert "TEXT_OUTSIDE_INTERCHANGE" not in {p.code for p in expected[1]}
     for block, chunk in ((1, 7), (13, 64), (97, 50), (400, 1000)):
         assert _events(data, monkeypatch, block, chunk) == expected, (block, chunk)
+
+
+@pytest.mark.parametrize("huge", ["9E+999999", "1E+18", "-1000000000000000000", "1" * 19])
+def test_an_amount_beyond_18_digits_is_a_problem_not_a_crash(huge: str) -> None:
+    """X12 amounts are R 1/18. Two CLP04 of 9E+999999 once overflowed the balancing sum (decimal.Overflow,
+    found by the fuzz harness): now each is a BAD_NUMBER and its claim is left unbalanced."""
+    text = _remit("0", f"CLP*K1*1*100*{huge}**12*PCN1~CLP*K2*1*100*{huge}**12*PCN2~SVC*HC:99213*100*{huge}**1~")
+    result = read_835(text)
+    [remit] = result.remittances
+    assert [c.paid for c in remit.claims] == [Decimal(0), Decimal(0)]
+    assert [c.incomplete for c in remit.claims] == [True, True]
+    assert [p.code for p in result.problems].count("BAD_NUMBER") == 3  # two CLP04 and one SVC03
+    streamed = [e for e in iter_835(text.encode()) if isinstance(e, ClaimPayment)]
+    assert [c.incomplete for c in streamed] == [True, True]
+
+
+def test_the_largest_18_digit_amount_is_still_read() -> None:
+    claim, problems = _one_claim("AMT*AU*999999999999999999~")
+    assert claim.amounts == {"AU": Decimal("999999999999999999")}
+    assert problems == []

@@ -103,3 +103,19 @@ def test_truncated_and_garbage_input_do_not_raise() -> None:
     assert received.claims == []
     received = read_837(b"\x00\x01garbage")
     assert received.claims == [] and received.problems
+
+
+def test_an_lx01_that_is_not_a_plain_number_numbers_the_line_by_position() -> None:
+    """LX01 is N0 1/6. A superscript digit (a digit to ``str.isdigit`` but not to ``int``) or an LX01 of 5000
+    digits once crashed the reader (found by the fuzz harness); the line is numbered by its position instead."""
+    base = (
+        "ISA*00*          *00*          *ZZ*SUB            *ZZ*RCV            *240501*0800*^*00501*000000001*0*T*:~"
+        "GS*HC*SUB*RCV*20240501*0800*1*X*005010X222A1~ST*837*0001*005010X222A1~"
+        "CLM*KEY1*50***11:B:1~LX*{lx}~SV1*HC:99213*30*UN*1***1~LX*2~SV1*HC:93000*20*UN*1***1~"
+        "SE*8*0001~GE*1*1~IEA*1*000000001~"
+    )
+    for lx01 in ("\u00b2", "1" * 5000, "1234567"):
+        received = read_837(base.format(lx=lx01).encode("utf-8"))
+        [claim] = received.claims
+        # the second line keeps its LX01 of 2; the odd first one is numbered 1, its position
+        assert [line.line_number for line in claim.lines] == [1, 2], lx01[:10]

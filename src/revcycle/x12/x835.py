@@ -16,6 +16,15 @@ from typing import BinaryIO
 from revcycle.x12.reader import Problem, Segment, TransactionSetEnvelope, read_batches
 
 ZERO = Decimal("0")
+# An X12 R amount has at most 18 digits (TR3 element attributes, e.g. CLP04 R 1/18): a value of 10^18 or more
+# is not an amount. Such values (1E+999999 is a valid Decimal) would overflow the balancing arithmetic.
+_AMOUNT_LIMIT = Decimal("1E18")
+
+
+def _usable(value: Decimal) -> bool:
+    """A finite number within the range of an X12 amount."""
+    return value.is_finite() and -_AMOUNT_LIMIT < value < _AMOUNT_LIMIT
+
 
 # Qualifiers that may open an SVC01 / SVC06 composite; used to recover a composite written with the
 # wrong component separator (e.g. 'HC>12345>26' in a file whose ISA16 is ':').
@@ -37,8 +46,8 @@ def _amount(text: str, index: int, sid: str, problems: list[Problem], what: str)
             return None
         problems.append(Problem(index, "BAD_NUMBER", f"{what} in {sid} is not a number"))
         return None
-    if not value.is_finite():
-        problems.append(Problem(index, "BAD_NUMBER", f"{what} in {sid} is not a finite number"))
+    if not _usable(value):
+        problems.append(Problem(index, "BAD_NUMBER", f"{what} in {sid} is not a finite number of at most 18 digits"))
         return None
     return value
 
@@ -401,7 +410,7 @@ class Builder835:
                     # one reason/amount pair without quantity: the usual CAS
                     try:
                         amount = Decimal(p[3])
-                        usable = amount.is_finite()
+                        usable = _usable(amount)
                     except InvalidOperation:
                         usable = False
                     if usable:
@@ -423,7 +432,7 @@ class Builder835:
                         try:
                             charge = Decimal(p[2])
                             paid = Decimal(p[3])
-                            usable = charge.is_finite() and paid.is_finite()
+                            usable = _usable(charge) and _usable(paid)
                         except InvalidOperation:
                             usable = False
                         if usable:
@@ -433,7 +442,7 @@ class Builder835:
                                     units = Decimal(p[5])
                                 except InvalidOperation:
                                     units = None
-                                if units is None or not units.is_finite():
+                                if units is None or not _usable(units):
                                     units = _amount(p[5], first + k, "SVC", self.result.problems, "SVC05")
                             if count == 2:
                                 modifiers: tuple[str, ...] = ()
@@ -476,7 +485,7 @@ class Builder835:
                 if target_amounts is not None and len(p) > 2:
                     try:
                         value = Decimal(p[2])
-                        usable = value.is_finite()
+                        usable = _usable(value)
                     except InvalidOperation:
                         usable = False
                     if usable:
@@ -607,7 +616,7 @@ class Builder835:
             paid: Decimal | None = Decimal(e[4])
         except InvalidOperation:
             charge = paid = None
-        if charge is None or paid is None or not (charge.is_finite() and paid.is_finite()):
+        if charge is None or paid is None or not (_usable(charge) and _usable(paid)):
             charge = self._required(i, p, 3, "CLP03")
             paid = self._required(i, p, 4, "CLP04")
         responsibility = e[5]
@@ -697,7 +706,7 @@ class Builder835:
             paid: Decimal | None = Decimal(e[3])
         except InvalidOperation:
             charge = paid = None
-        if charge is None or paid is None or not (charge.is_finite() and paid.is_finite()):
+        if charge is None or paid is None or not (_usable(charge) and _usable(paid)):
             charge = self._required(i, p, 2, "SVC02")
             paid = self._required(i, p, 3, "SVC03")
             if charge is None or paid is None:
@@ -716,7 +725,7 @@ class Builder835:
                 units = Decimal(e[5])
             except InvalidOperation:
                 units = None
-            if units is None or not units.is_finite():
+            if units is None or not _usable(units):
                 units = _amount(e[5], i, "SVC", problems, "SVC05")
         service = ServicePayment(
             i,

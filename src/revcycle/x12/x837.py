@@ -222,7 +222,9 @@ class Builder837:
                 if len(parts) >= 2 and parts[0].strip() in _DIAGNOSIS_QUALIFIERS and parts[1].strip():
                     self.claim.diagnoses.append(parts[1].strip())
         elif sid == "LX" and self.claim is not None:
-            number = int(seg.get(1)) if seg.get(1).strip().isdigit() else len(self.claim.lines) + 1
+            lx01 = seg.get(1).strip()
+            # LX01 is N0 1/6: anything else (a superscript digit, thousands of digits) numbers the line by position
+            number = int(lx01) if lx01.isascii() and lx01.isdigit() and len(lx01) <= 6 else len(self.claim.lines) + 1
             self.other = None
             self.line_adjudication = None
             self.line = _Line(number)
