@@ -12,9 +12,10 @@ Ingest (response files):
   broken (no SE, SE02 not ST02, SE01 not its count), as judged by the independent splitter ``x12_sets``.
 * ``no_ack_from_broken_set``: a 999 or 277CA file whose transaction sets are all plainly broken (same
   judge) leaves no acknowledgment, claim status or claim event behind.
-* ``clean_set_posts``: in a loaded file that is clean (the project's reader reports no problem and the
-  splitter finds every set intact), every 835 set's trace number is posted: by this file or before it. This
-  catches a duplicate key recorded for a set that never posted (the complete copy of a cut 835 must post).
+* ``clean_set_posts``: in a loaded file that is clean (the tokenizer reports no problem and the splitter finds
+  every set intact), every 835 set's trace number is posted, by this file or before it, or the set is recorded
+  in ``refused_transaction_set`` with its reason. This catches a duplicate key recorded for a set that never
+  posted (the complete copy of a cut 835 must post).
 * ``remittance_balanced``: each remittance posted balances (BPR02 = sum of CLP04 - sum of PLB amounts, in
   the stored cents) or carries a recorded balancing problem.
 * ``no_double_posting``: no claim has two postings of one payment: the same CLP (status, charge, paid)
@@ -254,10 +255,24 @@ def clean_set_posts(conn: Connection, outcome: str | None, data: bytes, parts: x
         return []
     traces = sorted({s.trace for s in sets})
     posted = set(conn.execute(select(remittance.c.trace_number).where(remittance.c.trace_number.in_(traces))).scalars())
+    # A set the loader refused for its content (an unreadable amount, no TRN03 ...) is recorded with its reason:
+    # that is no lost set. A set neither posted nor recorded is.
+    refused = set(
+        conn.execute(
+            text(
+                "SELECT r.control_number FROM refused_transaction_set r JOIN source_file f ON f.id = r.source_file_id "
+                "WHERE f.sha256 = :sha256"
+            ),
+            {"sha256": hashlib.sha256(data).hexdigest()},
+        ).scalars()
+    )
     return [
-        Violation("clean_set_posts", f"835 set ST02 {s.control} of a clean file posted nowhere (its trace is unknown)")
+        Violation(
+            "clean_set_posts",
+            f"835 set ST02 {s.control} of a clean file posted nowhere and is not recorded as refused",
+        )
         for s in sets
-        if s.trace not in posted
+        if s.trace not in posted and s.control not in refused
     ]
 
 

@@ -51,7 +51,11 @@ MESSAGES: dict[str, str] = {
     "ask the sender to send it in a file of its own",
     "MISSING_TRACE": "the 835 has no TRN02 trace number, so it cannot be told apart from another payment; "
     "ask the payer for a corrected 835",
+    "MISSING_PAYER_IDENTIFIER": "the 835 has no TRN03 payer identifier, the other half of its duplicate key "
+    "(a copy that carries it would post a second time); ask the payer for a corrected 835",
     "TRACE_TOO_LONG": "TRN02 is longer than its X12 maximum of 50 characters; ask the payer for a corrected 835",
+    "UNREADABLE_AMOUNT": "an amount of the set is missing or is not a number of at most 18 digits, so what the "
+    "payer paid cannot be known; ask the payer for a corrected 835",
     "AMOUNT_OUT_OF_RANGE": "an amount of the set is too large to be a payment (10^16 dollars or more); "
     "ask the payer for a corrected 835",
     "VALUE_TOO_LONG": "a quantity of the set is longer than the warehouse keeps (16 characters); "

@@ -235,8 +235,18 @@ def _claims_of_interchange(conn: Connection, control_number: int) -> tuple[int |
     return interchange_id, keys
 
 
+# The 835 reader's codes for an amount it could not read (a required one missing included): posting such a
+# set would record a payment nobody sent.
+UNREADABLE_AMOUNT_CODES = frozenset({"BAD_NUMBER", "CAS_INCOMPLETE", "MISSING_ELEMENT"})
+MAX_CONTROL_DIGITS = 18  # a control number the BIGINT columns hold (ISA13 and GS06 are at most 9 digits)
+
+
 def _int_or_none(text: str) -> int | None:
-    return int(text) if text.strip().isdigit() else None
+    # str.isdigit() also accepts superscripts and other scripts' digits, which int() refuses or reads otherwise.
+    digits = text.strip()
+    if digits.isascii() and digits.isdigit() and len(digits) <= MAX_CONTROL_DIGITS:
+        return int(digits)
+    return None
 
 
 def _post_ack999(conn: Connection, source_file_id: int, ack: Ack999) -> tuple[int, int]:
@@ -388,7 +398,7 @@ def _has_denied_line(payment: ClaimPayment) -> bool:
 
 def _payer_identifier(remit: Remittance835) -> str:
     # The second half of the duplicate key: cut to the column's width the same way every time.
-    return (remit.payment.originator_id or remit.payer_id or remit.payer.name)[:50]
+    return remit.payment.originator_id.strip()[:50]
 
 
 def _claim_remittance(conn: Connection, source_file_id: int, remit: Remittance835) -> int | None:
@@ -609,6 +619,11 @@ def remittance_refusal(remit: Remittance835) -> SetRefusal | None:
         return refusal("MISSING_TRACE")
     if len(trace) > MAX_TRACE_LENGTH:
         return refusal("TRACE_TOO_LONG")
+    if not remit.payment.originator_id.strip():
+        # Required by the 835 guide; falling back to the N1*PR id or name would give one payment two keys.
+        return refusal("MISSING_PAYER_IDENTIFIER")
+    if any(problem.code in UNREADABLE_AMOUNT_CODES for problem in remit.problems):
+        return refusal("UNREADABLE_AMOUNT")
     if any(abs(amount) >= MAX_AMOUNT for amount in _amounts(remit)):
         return refusal("AMOUNT_OUT_OF_RANGE")
     if any(len(str(quantity)) > MAX_QUANTITY_LENGTH for quantity in _quantities(remit)):

@@ -19,11 +19,6 @@ REGRESSIONS = Path(__file__).parent / "regressions"
 
 # path under regressions/ -> why it still fails and who fixes it
 KNOWN_OPEN: dict[str, str] = {
-    "ingest/835-same-payment-without-then-with-trn03": "the payer identifier falls back to the N1*PR name "
-    "when TRN03 is missing, so the same payment posts again with it (loader)",
-    "ingest/ta1-ta101-20-digits.x12": "a TA101 beyond 64 bits overflows acknowledgment.interchange_control_number",
-    "ingest/999-ak102-superscript-digit.x12": "responses._int_or_none: str.isdigit() accepts '¹', int() does "
-    "not: ValueError (loader)",
     "intake/charge-line-exported-twice.csv": "record_intake inserts a charge id twice: IntegrityError stops the "
     "run (file-grain intake, being built)",
     "intake/charge-id-blank-on-two-rows.csv": "two rows without a charge id: the same IntegrityError",

@@ -199,11 +199,28 @@ def test_an_835_set_without_a_trace_number_is_refused(warehouse: Engine) -> None
     assert _refused(warehouse) == [("835", 1, "0001", "MISSING_TRACE")]
 
 
+def test_an_835_without_its_payer_identifier_is_refused_so_a_copy_with_it_cannot_post_twice(warehouse: Engine) -> None:
+    # The duplicate key is (TRN03, TRN02). Falling back to the N1*PR id when TRN03 is missing gave the same
+    # payment two keys: the copy without TRN03 and the copy with it both posted.
+    _claims(warehouse, "A1")
+    complete = _835(26, _payment("TRACE-A", "A1"))
+    without = _replace(complete, "TRN*1*TRACE-A*1123456789", "TRN*1*TRACE-A")
+    ingest(warehouse, without, "ERA.835")
+    assert _traces(warehouse) == []
+    assert _refused(warehouse) == [("835", 1, "0001", "MISSING_PAYER_IDENTIFIER")]
+    ingest(warehouse, complete, "ERA.835")
+    assert _traces(warehouse) == ["TRACE-A"]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "code"),
     [
-        # CLP04 of ten quintillion dollars: no 64-bit integer holds its cents
-        ("CLP*B1*1*100*80*0*12*PCNB1*11*1", "CLP*B1*1*100*10000000000000000000*0*12*PCNB1*11*1", "AMOUNT_OUT_OF_RANGE"),
+        # CLP04 of a hundred quadrillion dollars (10^17): a valid X12 amount whose cents no 64-bit integer holds
+        ("CLP*B1*1*100*80*0*12*PCNB1*11*1", "CLP*B1*1*100*100000000000000000*0*12*PCNB1*11*1", "AMOUNT_OUT_OF_RANGE"),
+        # CLP04 of ten quintillion dollars (10^19): beyond X12's 18 digits, so the reader cannot read it at all
+        ("CLP*B1*1*100*80*0*12*PCNB1*11*1", "CLP*B1*1*100*10000000000000000000*0*12*PCNB1*11*1", "UNREADABLE_AMOUNT"),
+        # CLP04 that is not a number: posting it as zero would be a silently wrong payment
+        ("CLP*B1*1*100*80*0*12*PCNB1*11*1", "CLP*B1*1*100*8O*0*12*PCNB1*11*1", "UNREADABLE_AMOUNT"),
         # SVC05 units of 17 digits: longer than the 16 characters remittance_service.units keeps
         ("SVC*HC:99213*100*80**1", "SVC*HC:99213*100*80**12345678901234567", "VALUE_TOO_LONG"),
     ],

@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from conftest import empty_warehouse_url
 from kpi_data import AS_OF, PHI_VALUES, add_held_encounter, build_kpi_dataset, load_sample_patient_payments
 from sqlalchemy import Engine, literal, select, update
+from warehouse_databases import empty_warehouse_url
 
 from revcycle.clock import SimulatedClock
 from revcycle.next_action import Action, Decision
