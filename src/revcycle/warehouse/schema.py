@@ -88,7 +88,7 @@ source_file = Table(
     Column("sha256", String(64), nullable=False, unique=True),
     Column("size", BigInteger, nullable=False),
     Column("origin", String(16), nullable=False, comment="export, sftp or manual"),
-    Column("status", String(16), nullable=False, comment="received, loaded, failed"),
+    Column("status", String(16), nullable=False, comment="received, loaded, failed, refused"),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("loaded_at", DateTime(timezone=True)),
     Column("archived_at", DateTime(timezone=True), comment="remote file moved to the archive folder"),
@@ -336,6 +336,20 @@ remittance_suspense = Table(
     Column("reason", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
+)
+
+claim_hold = Table(
+    "claim_hold",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("claim_key", String(20), nullable=False, index=True, comment="CLM01 the claim has or would have"),
+    Column("payer_id", String(32), nullable=False),
+    Column("encounter_id", String(64), nullable=False),
+    Column("stage", String(8), nullable=False, comment="intake, build or stage: where the claim was held"),
+    Column("reason", String(500), nullable=False, comment="claim key, charge ids, fields and rules; no values"),
+    Column("source_file_id", ForeignKey("source_file.id"), comment="the export whose intake held it"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True), comment="when a later build of the claim released it"),
 )
 
 lease = Table(
