@@ -12,10 +12,12 @@ import pytest
 from expectations.custom import (
     ExpectColumnValuesToBeIsoDate,
     ExpectColumnValuesToBeValidNpi,
+    ExpectColumnValuesToBeWritableX12Text,
     ExpectDiagnosisPointersToReferencePresentDiagnoses,
     ExpectRowsToBeFirstOfTheirValues,
     diagnosis_pointers_resolve,
     npi_check_digit_valid,
+    x12_text_fits,
 )
 from expectations.custom_cells import (
     ExpectColumnsValuesToBeBillableIcd10cm,
@@ -28,6 +30,7 @@ from expectations.custom_cells import (
 from expectations.custom_claims import (
     ExpectAmountsToBalance,
     ExpectColumnValueCountsToBeAtMost,
+    ExpectGroupSizeToEqual,
     ExpectGroupTotalToEqualSumOfParts,
 )
 from expectations.custom_conditional import (
@@ -52,6 +55,8 @@ CUSTOM = (
     ExpectGroupTotalToEqualSumOfParts,
     ExpectAmountsToBalance,
     ExpectColumnValueCountsToBeAtMost,
+    ExpectGroupSizeToEqual,
+    ExpectColumnValuesToBeWritableX12Text,
 )
 EXAMPLE_CASES = [
     pytest.param(cls, example["data"], test, id=f"{cls.__name__}-{test['title']}")
@@ -163,3 +168,14 @@ def test_failing_cells_name_the_columns_the_rule_failed_on() -> None:
     unbillable = failing_cells(ExpectColumnsValuesToBeBillableIcd10cm.expectation_type, frame, {})
     assert list(unbillable.columns) == ["dx1", "dx2"]
     assert unbillable.to_dict("list") == {"dx1": [False, False, False, False], "dx2": [False, False, True, False]}
+
+
+def test_x12_text_is_measured_as_the_writer_writes_it() -> None:
+    from revcycle.x12.writer import clean_value
+
+    # Lengths by hand: "Zoë Brûlé" is written "Zoe Brule" (9); "A*B" is written "A B" (3); a run of spaces
+    # collapses; "漢字" leaves nothing; a ligature expands (NFKD "ﬁ" = "fi").
+    values = pd.Series(["Zoë Brûlé", "A*B", "a    b", "漢字", "\ufb01ve", "x" * 10, None])
+    assert [clean_value(v) for v in values[:6]] == ["Zoe Brule", "A B", "a b", "", "five", "x" * 10]
+    assert x12_text_fits(values, 1, 9).tolist() == [True, True, True, False, True, False, True]
+    assert x12_text_fits(values, 4, 10).tolist() == [True, False, False, False, True, True, True]
