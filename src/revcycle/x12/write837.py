@@ -123,6 +123,29 @@ def split_quarantined(claims: Sequence[Claim], delimiters: Delimiters) -> tuple[
     return good, held
 
 
+def split_refused(
+    claims: Sequence[Claim], delimiters: Delimiters, check: Callable[[Claim], None]
+) -> tuple[list[Claim], list[QuarantinedClaim]]:
+    """The claims the writer takes, and those it would refuse, each reason naming the claim key and the field.
+
+    Refused: an identifier holding a delimiter, a non-ASCII or a control character (``split_quarantined``), or
+    a claim failing the writer's own ``check`` (which raises ValueError naming the claim, never a value).
+    """
+    kept, quarantined = split_quarantined(claims, delimiters)
+    refused = [
+        QuarantinedClaim(q.claim_key, tuple(f"claim {q.claim_key}: {r}" for r in q.reasons)) for q in quarantined
+    ]
+    writable: list[Claim] = []
+    for claim in kept:
+        try:
+            check(claim)
+        except ValueError as problem:
+            refused.append(QuarantinedClaim(claim.claim_key, (str(problem),)))
+        else:
+            writable.append(claim)
+    return writable, refused
+
+
 # ---------------------------------------------------------------------------------------------------------
 # grouping
 
