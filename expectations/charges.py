@@ -47,12 +47,12 @@ from great_expectations.expectations.core.expect_table_columns_to_match_set impo
 from expectations.custom import (
     ExpectColumnValuesToBeIsoDate,
     ExpectColumnValuesToBeValidNpi,
-    ExpectColumnValuesToBeWritableX12Text,
     ExpectDiagnosisPointersToReferencePresentDiagnoses,
     ExpectRowsToBeFirstOfTheirValues,
 )
 from expectations.custom_cells import (
     ExpectColumnsValuesToBeBillableIcd10cm,
+    ExpectColumnsValuesToBeWritableX12Text,
     ExpectColumnsValuesToMatchRegex,
     ExpectColumnsValuesToNotBeNull,
 )
@@ -343,18 +343,47 @@ def _structure(suite: list[Any]) -> None:
 
 
 def _identifiers(suite: list[Any]) -> None:
-    for column in WAREHOUSE_ID_COLUMNS:
-        _regex(suite, "id_format", column, WAREHOUSE_ID_REGEX)
-    for column, (shortest, longest) in IDENTIFIER_ELEMENTS.items():
-        _regex(suite, "identifier_format", column, identifier_regex(shortest, longest))
-    for column, (shortest, longest) in TEXT_ELEMENTS.items():
+    # Several columns per expectation, judged cell by cell (custom_cells.py): one pass over the rows each.
+    _add(
+        suite,
+        ExpectColumnsValuesToMatchRegex(
+            column_list=list(WAREHOUSE_ID_COLUMNS), regex=WAREHOUSE_ID_REGEX, ignore_row_if="never"
+        ),
+        severity=ERROR,
+        rule="id_format",
+        column="warehouse ids",
+        columns=WAREHOUSE_ID_COLUMNS,
+    )
+    by_limits: dict[tuple[int, int], list[str]] = {}
+    for column, limits in IDENTIFIER_ELEMENTS.items():
+        by_limits.setdefault(limits, []).append(column)
+    for (shortest, longest), columns in sorted(by_limits.items()):
+        regex = identifier_regex(shortest, longest)
+        if len(columns) == 1:  # a multicolumn expectation needs two columns at least
+            _regex(suite, "identifier_format", columns[0], regex)
+            continue
         _add(
             suite,
-            ExpectColumnValuesToBeWritableX12Text(column=column, min_length=shortest, max_length=longest),
+            ExpectColumnsValuesToMatchRegex(column_list=columns, regex=regex, ignore_row_if="never"),
             severity=ERROR,
-            rule="x12_text",
-            column=column,
+            rule="identifier_format",
+            column=f"identifiers ({shortest}-{longest})",
+            columns=columns,
         )
+    texts = list(TEXT_ELEMENTS)
+    _add(
+        suite,
+        ExpectColumnsValuesToBeWritableX12Text(
+            column_list=texts,
+            min_lengths=[TEXT_ELEMENTS[c][0] for c in texts],
+            max_lengths=[TEXT_ELEMENTS[c][1] for c in texts],
+            ignore_row_if="never",
+        ),
+        severity=ERROR,
+        rule="x12_text",
+        column="names and addresses",
+        columns=texts,
+    )
 
 
 def _providers(suite: list[Any]) -> None:

@@ -1,4 +1,4 @@
-"""Custom GX expectations: NPI check digit, ISO dates, diagnosis pointers, duplicate lines, X12 text lengths.
+"""Custom GX expectations: NPI check digit, ISO dates, diagnosis pointers, duplicate lines.
 
 Each metric is computed by GX on the data, vectorised over the whole column (string ops and numpy), never
 row by row: a per-row Python NPI check costs seconds per million rows. Each expectation carries its own
@@ -30,8 +30,6 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_con
 from great_expectations.expectations.metrics.map_metric_provider.multicolumn_map_metric_provider import (
     MulticolumnMapMetricProvider,
 )
-
-from revcycle.x12.writer import clean_value
 
 NPI_DIGITS = 10
 # Luhn sum contributed by the card-issuer prefix 80840 that CMS puts in front of every NPI.
@@ -344,88 +342,6 @@ class ExpectRowsToBeFirstOfTheirValues(MulticolumnMapExpectation):
                     "include_in_gallery": True,
                     "in": {"column_list": ["patient", "day", "code_repeated", "modifier_repeated"]},
                     "out": {"success": False, "unexpected_count": 2},
-                },
-            ],
-        }
-    ]
-
-
-def _kept_characters() -> str:
-    """The printable ASCII characters the 837 writer's value rule keeps unchanged (derived from that rule)."""
-    return "".join(c for c in map(chr, range(33, 127)) if clean_value(f"a{c}a") == f"a{c}a")
-
-
-_KEPT = "[" + re.escape(_kept_characters()) + "]"
-# Words of kept characters separated by single spaces: what the writer writes exactly as it is given.
-_PLAIN_X12_TEXT = f"{_KEPT}+(?: {_KEPT}+)*"
-
-
-def x12_text_fits(values: pd.Series, min_length: int, max_length: int) -> pd.Series:
-    """True where a value, as the 837 writer writes free text (``writer.clean_value``), has an allowed length.
-
-    A missing value passes (the required rule reports it). Plain values (kept characters, single spaces) are
-    measured as they are, vectorised; the rare others (accents, delimiters, control characters) are cleaned
-    once per distinct value: a name of only characters the writer drops would become an empty element.
-    """
-
-    def judge(text: pd.Series) -> np.ndarray:
-        plain = text.str.fullmatch(_PLAIN_X12_TEXT).fillna(False).to_numpy(dtype=bool)
-        lengths = text.str.len().to_numpy(dtype=np.int64, copy=True)
-        for position in np.flatnonzero(~plain):
-            lengths[position] = len(clean_value(str(text.iat[position])))
-        return (lengths >= min_length) & (lengths <= max_length)
-
-    return pd.Series(values.isna().to_numpy(dtype=bool) | judge_distinct(values, judge), index=values.index)
-
-
-class ColumnValuesX12TextFits(ColumnMapMetricProvider):
-    """Metric ``column_values.x12_text_fits``: the written (cleaned) value's length within the element's."""
-
-    condition_metric_name = "column_values.x12_text_fits"
-    condition_value_keys = ("min_length", "max_length")
-    # Nulls pass here instead of being filtered out first (see ColumnValuesValidNpi).
-    filter_column_isnull = False
-
-    @column_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column: pd.Series, min_length: int, max_length: int, **kwargs: Any) -> pd.Series:
-        return x12_text_fits(column, min_length, max_length)
-
-
-class ExpectColumnValuesToBeWritableX12Text(ColumnMapExpectation):
-    """Expect free text (names, addresses, cities) to fit its X12 element once written.
-
-    The 837 writer transliterates accents, replaces delimiters by a space and drops what X12 cannot carry
-    (``writer.clean_value``); the value left must be ``min_length`` to ``max_length`` characters, the
-    element's limits (e.g. NM103 1-60, N401 2-30): too long is a syntax error at the payer, and a value of
-    only dropped characters would be an empty required element.
-    """
-
-    min_length: int
-    max_length: int
-    map_metric = "column_values.x12_text_fits"
-    success_keys = ("min_length", "max_length", "mostly")
-
-    examples: ClassVar[list[dict[str, Any]]] = [
-        {
-            "data": {
-                "good": ["Ashdown", "O'Neil-Smith", "Zoë Å", "12 Orchard St*Apt 4", None],
-                "bad": ["A" * 36, "漢字", "\t\x01", "Brightwater", "Ünderhill"],
-            },
-            "only_for": ["pandas"],
-            "tests": [
-                {
-                    "title": "text_that_fits_once_written_passes",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column": "good", "min_length": 1, "max_length": 35},
-                    "out": {"success": True},
-                },
-                {
-                    "title": "too_long_or_nothing_left_fails",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column": "bad", "min_length": 1, "max_length": 35},
-                    "out": {"success": False, "unexpected_count": 3},
                 },
             ],
         }

@@ -12,20 +12,21 @@ import pytest
 from expectations.custom import (
     ExpectColumnValuesToBeIsoDate,
     ExpectColumnValuesToBeValidNpi,
-    ExpectColumnValuesToBeWritableX12Text,
     ExpectDiagnosisPointersToReferencePresentDiagnoses,
     ExpectRowsToBeFirstOfTheirValues,
     diagnosis_pointers_resolve,
     npi_check_digit_valid,
-    x12_text_fits,
 )
 from expectations.custom_cells import (
     ExpectColumnsValuesToBeBillableIcd10cm,
+    ExpectColumnsValuesToBeWritableX12Text,
     ExpectColumnsValuesToMatchRegex,
     ExpectColumnsValuesToNotBeNull,
     failing_cells,
     icd10cm_billable_on,
     judges_cells,
+    x12_text_fits,
+    x12_text_misfit_cells,
 )
 from expectations.custom_claims import (
     ExpectAmountsToBalance,
@@ -56,7 +57,7 @@ CUSTOM = (
     ExpectAmountsToBalance,
     ExpectColumnValueCountsToBeAtMost,
     ExpectGroupSizeToEqual,
-    ExpectColumnValuesToBeWritableX12Text,
+    ExpectColumnsValuesToBeWritableX12Text,
 )
 EXAMPLE_CASES = [
     pytest.param(cls, example["data"], test, id=f"{cls.__name__}-{test['title']}")
@@ -179,3 +180,6 @@ def test_x12_text_is_measured_as_the_writer_writes_it() -> None:
     assert [clean_value(v) for v in values[:6]] == ["Zoe Brule", "A B", "a b", "", "five", "x" * 10]
     assert x12_text_fits(values, 1, 9).tolist() == [True, True, True, False, True, False, True]
     assert x12_text_fits(values, 4, 10).tolist() == [True, False, False, False, True, True, True]
+    frame = pd.DataFrame({"name": ["Zo\u00eb", "B" * 36], "city": ["X", "Ames"]})
+    assert x12_text_misfit_cells(frame, [1, 2], [35, 30]).to_numpy().tolist() == [[False, True], [True, False]]
+    assert judges_cells(ExpectColumnsValuesToBeWritableX12Text.expectation_type)
