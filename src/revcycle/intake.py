@@ -121,7 +121,8 @@ def _upsert_charges(
         conn.execute(insert(charge), new_rows)
 
 
-def _insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) -> None:
+def insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) -> None:
+    """Record built claims: their ``claim`` and ``claim_line`` rows and a ``built`` event."""
     if not claims:
         return
     now = utcnow()
@@ -333,7 +334,7 @@ def record_intake(
                     for r in {(x.charge_id, x.rule, x.column): x for x in rejections}.values()
                 ],
             )
-        _insert_claims(conn, built.claims, batch_date)
+        insert_claims(conn, built.claims, batch_date)
         record_holds(
             conn,
             _rejected_encounter_holds(rows, errors, claimed, source_file_id)

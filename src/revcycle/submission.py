@@ -13,6 +13,10 @@ reason naming its key and the field or rule, and every other claim of its payer 
   or a failed 837P check (stage ``stage``);
 - the written-claim check (the GX claims suite, handed in by the task) fails on the 837 as written and
   read back (stage ``stage``): the interchange is written again without it and checked again.
+
+A claim held at ``build`` or ``stage`` is tried again at the start of every staging: when its charges now
+build into it and the writer takes it (the payer connector is back, the writer was fixed), it is built
+again and its hold released, so a Retry after the fix converges without a new export.
 """
 
 from __future__ import annotations
@@ -30,11 +34,12 @@ from sqlalchemy import Connection, Engine, select, update
 
 from revcycle.claims import build_claims
 from revcycle.domain import Claim
-from revcycle.holds import ClaimHold, hold_unsent_claims
+from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
+from revcycle.intake import insert_claims
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
 from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number, utcnow
-from revcycle.warehouse.schema import charge, claim, claim_line, interchange
+from revcycle.warehouse.schema import charge, claim, claim_hold, claim_line, interchange
 from revcycle.x12.write837p import VERSION_837P, Submitter, split_writable, write_837p
 from revcycle.x12.writer import Envelope
 
@@ -90,10 +95,11 @@ WrittenClaimCheck = Callable[[Sequence[WrittenInterchange]], Mapping[str, Sequen
 
 @dataclass
 class StagingResult:
-    """What one staging produced: the new interchanges, and the claims held instead of sent."""
+    """What one staging produced: the new interchanges, the claims held instead of sent, those built again."""
 
     interchanges: list[InterchangeRecord] = field(default_factory=list)
     held: list[ClaimHold] = field(default_factory=list)
+    rebuilt: list[str] = field(default_factory=list)  # claim keys built again from an earlier hold
 
 
 def interchange_file_name(transaction_type: str, payer_id: str, control_number: int) -> str:
@@ -131,6 +137,51 @@ def _staged_claims(conn: Connection) -> dict[str, StagedClaim]:
         )
         for h in heads
     }
+
+
+def _retry_held(conn: Connection, payers: Mapping[str, PayerProfile], batch_date: date, now: datetime) -> list[str]:
+    """Build again the claims held at build or stage whose charges now build and write; release their holds.
+
+    A claim with an open intake hold too (a line of its encounter rejected) waits for a corrected export:
+    building it from the lines that passed would send part of the visit.
+    """
+    holds = conn.execute(
+        select(claim_hold.c.claim_key, claim_hold.c.encounter_id, claim_hold.c.stage).where(
+            claim_hold.c.released_at.is_(None)
+        )
+    ).all()
+    waiting_on_export = {h.claim_key for h in holds if h.stage == "intake"}
+    retry = {h.claim_key: h.encounter_id for h in holds if h.stage != "intake"}
+    for key in waiting_on_export:
+        retry.pop(key, None)
+    if not retry:
+        return []
+    encounters = sorted(set(retry.values()))
+    rows = []
+    for start in range(0, len(encounters), 500):
+        rows += [
+            json.loads(text)
+            for text in conn.execute(
+                select(charge.c.row_json).where(
+                    charge.c.status == "held", charge.c.encounter_id.in_(encounters[start : start + 500])
+                )
+            ).scalars()
+        ]
+    existing = set(conn.execute(select(claim.c.claim_key).where(claim.c.claim_key.in_(sorted(retry)))).scalars())
+    candidates = [c for c in build_claims(rows, payers).claims if c.claim_key in retry and c.claim_key not in existing]
+    writable, _still_refused = split_writable(candidates)
+    if not writable:
+        return []
+    insert_claims(conn, writable, batch_date)
+    for c in writable:
+        conn.execute(
+            update(charge)
+            .where(charge.c.charge_id.in_([line.charge_id for line in c.lines]))
+            .values(status="claimed", claim_key=c.claim_key)
+        )
+    keys = [c.claim_key for c in writable]
+    release_holds(conn, keys, now)
+    return keys
 
 
 def _rebuild(
@@ -240,6 +291,7 @@ def stage_claims(
     finish_pending_renames(outbound_dir)
     result = StagingResult()
     with engine.begin() as conn:
+        result.rebuilt = _retry_held(conn, payers, batch_date, stamp)
         staged = _staged_claims(conn)
         if not staged:
             return result

@@ -275,3 +275,48 @@ def test_record_release_and_list_holds(engine: Engine) -> None:
         assert record_holds(conn, [hold], LATER) == 1  # held again after its release: a new hold
     with pytest.raises(ValueError, match="held at one of intake, build, stage"):
         ClaimHold("RCKEY3", "SUMMT", "E3", "upload", "x")
+
+
+def test_a_claim_held_at_build_goes_out_on_the_next_staging_once_its_payer_is_back(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = _rows(seed=15)
+    gone = rows[0]["payer_id"]
+    gone_keys = {_key(r) for r in rows if r["payer_id"] == gone}
+    _intake(engine, rows, "export.csv")
+    first = _stage(engine, tmp_path / "outbound", payers={k: v for k, v in registered_payers().items() if k != gone})
+    assert {h.claim_key for h in first.held} == gone_keys
+    assert not gone_keys & _sent_keys(tmp_path / "outbound")
+
+    # The connector is back (a fixed deployment, a Retry): no new export is needed.
+    second = _stage(engine, tmp_path / "outbound", now=LATER)
+    assert sorted(second.rebuilt) == sorted(gone_keys) and second.held == []
+    assert _sent_keys(tmp_path / "outbound") == {_key(r) for r in rows}
+    assert all(h[4] is not None for h in _holds(engine))
+
+
+def test_a_claim_still_refused_stays_held_once_and_an_open_intake_hold_keeps_it_waiting(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = _rows(seed=16)
+    bad = rows[0]
+    _intake(engine, _with_prior_auth(rows, bad["encounter_id"], "PA*7781"), "export.csv")
+    _stage(engine, tmp_path / "outbound")
+    again = _stage(engine, tmp_path / "outbound", now=LATER)
+    assert again.rebuilt == [] and again.held == []
+    assert [(h[0], h[2], h[4]) for h in _holds(engine)] == [(_key(bad), "stage", None)]
+
+    # The stored value is fixed, but a line of the same encounter is waiting on a corrected export (an open
+    # intake hold): building the claim from the other lines would send part of the visit.
+    with engine.begin() as conn:
+        for charge_id, text in conn.execute(
+            select(charge.c.charge_id, charge.c.row_json).where(charge.c.encounter_id == bad["encounter_id"])
+        ).all():
+            fixed = json.dumps(dict(json.loads(text), prior_authorization="PA7781"))
+            conn.execute(update(charge).where(charge.c.charge_id == charge_id).values(row_json=fixed))
+        record_holds(conn, [ClaimHold(_key(bad), bad["payer_id"], bad["encounter_id"], "intake", "x")], LATER)
+    assert _stage(engine, tmp_path / "outbound", now=LATER).rebuilt == []
+    with engine.begin() as conn:
+        conn.execute(update(claim_hold).where(claim_hold.c.stage == "intake").values(released_at=LATER))
+    assert _stage(engine, tmp_path / "outbound", now=LATER).rebuilt == [_key(bad)]
+    assert _key(bad) in _sent_keys(tmp_path / "outbound")
