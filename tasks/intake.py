@@ -57,7 +57,11 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
     """
     logger = get_run_logger()
     source = Path(path)
-    scan = scan_export(source)
+    try:
+        scan = scan_export(source)
+    except FileNotFoundError:
+        logger.warning("export %s disappeared before it was read (moved by another process?); skipped", source.name)
+        return {"file": source.name, "skipped": True}
     engine = warehouse(warehouse_url)
     with engine.begin() as conn:
         entry = register_source_file(

@@ -363,8 +363,8 @@ def _write(draft: _Draft, sender: SenderIdentity, created: datetime) -> list[tup
     try:
         draft.content = write(draft.claims)
         return refused
-    except ValueError:
-        pass
+    except ValueError as problem:
+        whole = problem
     # split_writable runs the writer's own checks first, so this is a last resort: find the claims the writer
     # refuses one by one (its messages name the claim and the field, never a value), write the rest.
     kept = []
@@ -375,6 +375,8 @@ def _write(draft: _Draft, sender: SenderIdentity, created: datetime) -> list[tup
             refused.append((c.claim_key, str(problem)))
         else:
             kept.append(c)
+    if not kept and len(draft.claims) > 1:
+        raise whole  # no claim writes even alone: the interchange itself is wrong, not a claim
     draft.claims = kept
     draft.content = write(kept) if kept else b""
     return refused
