@@ -139,13 +139,11 @@ def _refuse(
         sha256=sha256,
         refused_at=SystemClock().now(),
     )
-    get_run_logger().warning(
-        "export %s refused, moved to %s/%s with its reason: %s",
-        source.name,
-        exports.REFUSED_FOLDER,
-        refused.moved_to.name,
-        refusal.detail,
-    )
+    if refused.moved:
+        where = f"moved to {exports.REFUSED_FOLDER}/{refused.moved_to.name} with its reason"
+    else:
+        where = "left in place (the export folder does not let it be moved; it is refused again each run)"
+    get_run_logger().warning("export %s refused, %s: %s", source.name, where, refusal.detail)
     return {"file": source.name, "skipped": False, "refused": True, "reason": refusal.problem}
 
 

@@ -150,12 +150,17 @@ def over_threshold(
 
 @dataclass(frozen=True)
 class RefusedExport:
-    """An export set aside: its name, where it and its reason file now are, and why."""
+    """An export set aside: its name, where it and its reason file now are, and why.
+
+    ``moved`` is False when the export folder would not let the file be moved (a read-only share): the
+    file stays where it was, ``reason_file`` is None, and the next run refuses it again.
+    """
 
     name: str
     moved_to: Path
-    reason_file: Path
+    reason_file: Path | None
     refusal: ExportRefusal
+    moved: bool = True
 
 
 def reason_text(name: str, refusal: ExportRefusal, refused_at: datetime) -> str:
@@ -221,15 +226,19 @@ def refuse_export(
             .where(source_file.c.id == source_file_id)
             .values(status="refused", detail=refusal.detail[:_DETAIL_LENGTH])
         )
-    folder = refused_folder(path.parent)
-    target = folder / path.name
-    if target.exists() and not _same_content(target, path):
-        target = folder / f"{path.stem}.{sha256[:12]}{path.suffix}"
-    reason_file = target.with_name(target.name + REASON_SUFFIX)
-    _write_private(reason_file, reason_text(path.name, refusal, refused_at))
-    if target.exists():
-        path.unlink()  # the very same content is already there
-    else:
-        path.rename(target)
-    target.chmod(0o600)
+    try:
+        folder = refused_folder(path.parent)
+        target = folder / path.name
+        if target.exists() and not _same_content(target, path):
+            target = folder / f"{path.stem}.{sha256[:12]}{path.suffix}"
+        reason_file = target.with_name(target.name + REASON_SUFFIX)
+        _write_private(reason_file, reason_text(path.name, refusal, refused_at))
+        if target.exists():
+            path.unlink()  # the very same content is already there
+        else:
+            path.rename(target)
+        target.chmod(0o600)
+    except OSError:
+        # The refusal stands (ledger, log, run result); only the move failed, and nothing was loaded.
+        return RefusedExport(name=path.name, moved_to=path, reason_file=None, refusal=refusal, moved=False)
     return RefusedExport(name=path.name, moved_to=target, reason_file=reason_file, refusal=refusal)

@@ -201,3 +201,24 @@ def test_a_second_refused_file_of_the_same_name_never_overwrites_the_first(tmp_p
         [first, f"{first}.reason.txt", second, f"{second}.reason.txt"]
     )
     assert list(folder.glob("*.csv")) == []
+
+
+def test_a_refusal_stands_when_the_file_cannot_be_moved_aside(tmp_path: Path, engine) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    path = folder / "charges.csv"
+    path.write_bytes(b"")
+    file_id = _register(engine, path)
+    (folder / "refused").write_text("a file where the folder should be\n")  # mkdir fails, as on a read-only share
+    refused = exports.refuse_export(
+        engine,
+        path,
+        refusal=exports.empty_file(),
+        source_file_id=file_id,
+        sha256=scan_export(path).sha256,
+        refused_at=REFUSED_AT,
+    )
+    assert (refused.moved, refused.moved_to, refused.reason_file) == (False, path, None)
+    assert path.exists()
+    with engine.connect() as conn:
+        assert conn.execute(select(source_file.c.status)).scalar_one() == "refused"
