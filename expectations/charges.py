@@ -53,6 +53,7 @@ from expectations.custom import (
 from expectations.custom_cells import (
     ExpectColumnsValuesToBeBillableIcd10cm,
     ExpectColumnsValuesToBeWritableX12Text,
+    ExpectColumnsValuesToBeX12Identifiers,
     ExpectColumnsValuesToMatchRegex,
     ExpectColumnsValuesToNotBeNull,
 )
@@ -186,13 +187,6 @@ UNITS_REGEX = r"^\d{1,12}(?:\.\d{1,3})?$"
 AMOUNT_REGEX = r"^\d{1,10}(?:\.\d{1,2})?$"
 TYPE_OF_BILL_REGEX = r"^\d{3}$"
 REVENUE_CODE_REGEX = r"^\d{4}$"
-
-
-def identifier_regex(min_length: int, max_length: int) -> str:
-    """An identifier written into an X12 element as it is: letters, digits, ``-`` ``.`` ``/`` and spaces
-    (not first), ``min_length`` to ``max_length`` characters. No X12 delimiter, control or non-ASCII character.
-    """
-    return rf"^[A-Za-z0-9./-][A-Za-z0-9 ./-]{{{min_length - 1},{max_length - 1}}}$"
 
 
 # Export column -> (min, max) length of the X12 element it is written to (005010X222A1).
@@ -354,22 +348,20 @@ def _identifiers(suite: list[Any]) -> None:
         column="warehouse ids",
         columns=WAREHOUSE_ID_COLUMNS,
     )
-    by_limits: dict[tuple[int, int], list[str]] = {}
-    for column, limits in IDENTIFIER_ELEMENTS.items():
-        by_limits.setdefault(limits, []).append(column)
-    for (shortest, longest), columns in sorted(by_limits.items()):
-        regex = identifier_regex(shortest, longest)
-        if len(columns) == 1:  # a multicolumn expectation needs two columns at least
-            _regex(suite, "identifier_format", columns[0], regex)
-            continue
-        _add(
-            suite,
-            ExpectColumnsValuesToMatchRegex(column_list=columns, regex=regex, ignore_row_if="never"),
-            severity=ERROR,
-            rule="identifier_format",
-            column=f"identifiers ({shortest}-{longest})",
-            columns=columns,
-        )
+    identifiers = list(IDENTIFIER_ELEMENTS)
+    _add(
+        suite,
+        ExpectColumnsValuesToBeX12Identifiers(
+            column_list=identifiers,
+            min_lengths=[IDENTIFIER_ELEMENTS[c][0] for c in identifiers],
+            max_lengths=[IDENTIFIER_ELEMENTS[c][1] for c in identifiers],
+            ignore_row_if="never",
+        ),
+        severity=ERROR,
+        rule="identifier_format",
+        column="identifiers",
+        columns=identifiers,
+    )
     texts = list(TEXT_ELEMENTS)
     _add(
         suite,

@@ -107,6 +107,32 @@ def x12_text_misfit_cells(frame: pd.DataFrame, min_lengths: list[int], max_lengt
     )
 
 
+# An identifier written into an X12 element as it is (never rewritten by the writer): letters, digits, - . /
+# and spaces, not starting with a space. No X12 delimiter, control or non-ASCII character.
+X12_IDENTIFIER = r"[A-Za-z0-9./-][A-Za-z0-9 ./-]*"
+
+
+def identifier_misfit_cells(frame: pd.DataFrame, min_lengths: list[int], max_lengths: list[int]) -> pd.DataFrame:
+    """True where a present cell is not an X12 identifier of its column's length (limits in column order)."""
+    if not len(min_lengths) == len(max_lengths) == frame.shape[1]:
+        raise ValueError("one minimum and one maximum length per column")
+    failing: dict[str, np.ndarray] = {}
+    for column, low, high in zip(frame.columns, min_lengths, max_lengths, strict=True):
+        values = frame[column]
+        present = values.notna().to_numpy(dtype=bool)
+        out = np.zeros(len(frame), dtype=bool)
+        if present.any():
+
+            def judge(text: pd.Series, low: int = low, high: int = high) -> np.ndarray:
+                shaped = text.str.fullmatch(X12_IDENTIFIER).fillna(False).to_numpy(dtype=bool)
+                lengths = text.str.len().to_numpy(dtype=np.int64)
+                return shaped & (lengths >= low) & (lengths <= high)
+
+            out[present] = ~_judge_distinct(values[present], judge)
+        failing[column] = out
+    return pd.DataFrame(failing, index=frame.index)
+
+
 def _release_positions(service_dates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Index of the ICD-10-CM release in force on each date (the oldest before the first), and date present."""
     when = pd.to_datetime(service_dates, errors="coerce").to_numpy(dtype="datetime64[ns]")
@@ -389,6 +415,72 @@ class ExpectColumnsValuesToBeWritableX12Text(MulticolumnMapExpectation):
     ]
 
 
+class MulticolumnValuesAreX12Identifiers(MulticolumnMapMetricProvider):
+    """Metric ``multicolumn_values.x12_identifiers``: every present cell is an identifier of its column's length."""
+
+    condition_metric_name = "multicolumn_values.x12_identifiers"
+    condition_domain_keys = _MULTICOLUMN_DOMAIN_KEYS
+    condition_value_keys = ("min_lengths", "max_lengths")
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[untyped-decorator]
+    def _pandas(
+        cls, column_list: pd.DataFrame, min_lengths: list[int], max_lengths: list[int], **kwargs: Any
+    ) -> pd.Series:
+        return ~identifier_misfit_cells(column_list, min_lengths, max_lengths).any(axis=1)
+
+
+class ExpectColumnsValuesToBeX12Identifiers(MulticolumnMapExpectation):
+    """Expect identifiers (member id, group number, prior authorization ...) to be written as they are.
+
+    The 837 writer never rewrites an identifier: a present value of ``column_list[i]`` must be letters,
+    digits, ``-``, ``.``, ``/`` and spaces (not first), ``min_lengths[i]`` to ``max_lengths[i]`` characters
+    (its element's limits). An X12 delimiter, a control or non-ASCII character, or one character too many
+    would make the writer refuse the claim, or the payer the file. Nulls pass (the required rule's).
+    """
+
+    min_lengths: list[int]
+    max_lengths: list[int]
+    map_metric = "multicolumn_values.x12_identifiers"
+    success_keys = ("min_lengths", "max_lengths", "mostly")
+
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {
+            "data": {
+                "member": ["XQZ900112233", "1EG4-TE5-MK73", "X1", "AB 12/3.4", None],
+                "prior_auth": ["PA00012345", None, "PA-2025/001", "P" * 50, "G1"],
+                "bad_member": ["PA*7781", "X", "M\u00dcLLER1", "ok12", " lead"],
+            },
+            "only_for": ["pandas"],
+            "tests": [
+                {
+                    "title": "identifiers_within_their_elements_pass",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {
+                        "column_list": ["member", "prior_auth"],
+                        "min_lengths": [2, 1],
+                        "max_lengths": [80, 50],
+                        "ignore_row_if": "never",
+                    },
+                    "out": {"success": True},
+                },
+                {
+                    "title": "delimiters_non_ascii_and_lengths_fail",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {
+                        "column_list": ["bad_member", "prior_auth"],
+                        "min_lengths": [2, 1],
+                        "max_lengths": [80, 49],
+                        "ignore_row_if": "never",
+                    },
+                    "out": {"success": False, "unexpected_count": 5},
+                },
+            ],
+        }
+    ]
+
+
 _CELL_CHECKS: dict[str, Callable[[pd.DataFrame, Mapping[str, Any]], pd.DataFrame]] = {
     ExpectColumnsValuesToNotBeNull.expectation_type: lambda frame, _kwargs: missing_cells(frame),
     ExpectColumnsValuesToMatchRegex.expectation_type: lambda frame, kwargs: regex_mismatch_cells(
@@ -396,6 +488,9 @@ _CELL_CHECKS: dict[str, Callable[[pd.DataFrame, Mapping[str, Any]], pd.DataFrame
     ),
     ExpectColumnsValuesToBeBillableIcd10cm.expectation_type: lambda frame, _kwargs: unbillable_icd10cm_cells(frame),
     ExpectColumnsValuesToBeWritableX12Text.expectation_type: lambda frame, kwargs: x12_text_misfit_cells(
+        frame, kwargs["min_lengths"], kwargs["max_lengths"]
+    ),
+    ExpectColumnsValuesToBeX12Identifiers.expectation_type: lambda frame, kwargs: identifier_misfit_cells(
         frame, kwargs["min_lengths"], kwargs["max_lengths"]
     ),
 }

@@ -20,10 +20,12 @@ from expectations.custom import (
 from expectations.custom_cells import (
     ExpectColumnsValuesToBeBillableIcd10cm,
     ExpectColumnsValuesToBeWritableX12Text,
+    ExpectColumnsValuesToBeX12Identifiers,
     ExpectColumnsValuesToMatchRegex,
     ExpectColumnsValuesToNotBeNull,
     failing_cells,
     icd10cm_billable_on,
+    identifier_misfit_cells,
     judges_cells,
     x12_text_fits,
     x12_text_misfit_cells,
@@ -58,6 +60,7 @@ CUSTOM = (
     ExpectColumnValueCountsToBeAtMost,
     ExpectGroupSizeToEqual,
     ExpectColumnsValuesToBeWritableX12Text,
+    ExpectColumnsValuesToBeX12Identifiers,
 )
 EXAMPLE_CASES = [
     pytest.param(cls, example["data"], test, id=f"{cls.__name__}-{test['title']}")
@@ -183,3 +186,14 @@ def test_x12_text_is_measured_as_the_writer_writes_it() -> None:
     frame = pd.DataFrame({"name": ["Zo\u00eb", "B" * 36], "city": ["X", "Ames"]})
     assert x12_text_misfit_cells(frame, [1, 2], [35, 30]).to_numpy().tolist() == [[False, True], [True, False]]
     assert judges_cells(ExpectColumnsValuesToBeWritableX12Text.expectation_type)
+
+
+def test_identifiers_are_judged_per_cell_with_their_columns_limits() -> None:
+    # By hand: "PA*7781" holds the X12 element separator; "X" is shorter than NM109's 2; "GRP:1" holds the
+    # component separator; "G" * 51 is longer than SBR03's 50; tab is a control character.
+    frame = pd.DataFrame(
+        {"member_id": ["PA*7781", "X", "AB1", None], "group_number": ["GRP:1", "G" * 51, "G\t1", "GRP 1"]}
+    )
+    cells = identifier_misfit_cells(frame, [2, 1], [80, 50])
+    assert cells.to_numpy().tolist() == [[True, True], [True, True], [False, True], [False, False]]
+    assert judges_cells(ExpectColumnsValuesToBeX12Identifiers.expectation_type)
