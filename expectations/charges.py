@@ -7,6 +7,14 @@ Errors quarantine the row; warnings flag it. Comparisons on dates and amounts ru
 views of the text values (``<column>__date``, ``<column>__num``, see ``add_typed_views``): the view is the
 value parsed, never a precomputed pass/fail flag, so GX still evaluates every rule on the data.
 
+Format rules cover every column that reaches an X12 element (``write837.py``): codes by their code sets and
+shapes, identifiers (member id, group number, prior authorization, original claim number) by
+``identifier_format`` (the writer never rewrites an identifier, so a delimiter, control or non-ASCII
+character in one would make it refuse the claim), free text (names, addresses, cities) by ``x12_text``
+(the length of the value as the writer writes it within the element's), amounts and units by digit counts
+the X12 ``R`` elements hold. The ids kept in the warehouse (charge, encounter, MRN) are checked by
+``id_format`` against their column width.
+
 Severity choices: a birth date after the first date of service is an error (payers reject such a claim at
 the front door, so sending it only wastes a cycle); a professional charge without a rendering NPI is a
 warning (the billing provider then renders, which is legitimate for a solo practice).
@@ -44,6 +52,8 @@ from expectations.custom import (
 )
 from expectations.custom_cells import (
     ExpectColumnsValuesToBeBillableIcd10cm,
+    ExpectColumnsValuesToBeWritableX12Text,
+    ExpectColumnsValuesToBeX12Identifiers,
     ExpectColumnsValuesToMatchRegex,
     ExpectColumnsValuesToNotBeNull,
 )
@@ -172,10 +182,39 @@ ZIP_REGEX = r"^\d{5}(?:\d{4})?$"
 ZIP9_REGEX = r"^\d{9}$"
 STATE_REGEX = r"^[A-Z]{2}$"
 TAX_ID_REGEX = r"^\d{9}$"
-UNITS_REGEX = r"^\d+(?:\.\d{1,3})?$"
-AMOUNT_REGEX = r"^\d+(?:\.\d{1,2})?$"
+# SV104 (R, at most 15 digits) and SV102 (R, at most 18 digits; CLM02 adds up to 50 lines of at most 12).
+UNITS_REGEX = r"^\d{1,12}(?:\.\d{1,3})?$"
+AMOUNT_REGEX = r"^\d{1,10}(?:\.\d{1,2})?$"
 TYPE_OF_BILL_REGEX = r"^\d{3}$"
 REVENUE_CODE_REGEX = r"^\d{4}$"
+
+
+# Export column -> (min, max) length of the X12 element it is written to (005010X222A1).
+IDENTIFIER_ELEMENTS: dict[str, tuple[int, int]] = {
+    "member_id": (2, 80),  # 2010BA NM109
+    "group_number": (1, 50),  # 2000B SBR03
+    "prior_authorization": (1, 50),  # 2300 REF02 (G1)
+    "original_claim_number": (1, 50),  # 2300 REF02 (F8)
+}
+# Export column -> (min, max) length of the free-text element, after the writer's value rule.
+TEXT_ELEMENTS: dict[str, tuple[int, int]] = {
+    **{
+        f"{person}_{field}": limits
+        for person in ("patient", "subscriber")
+        for field, limits in (("last_name", (1, 60)), ("first_name", (1, 35)), ("address1", (1, 55)), ("city", (2, 30)))
+    },
+    "billing_name": (1, 60),  # 2010AA NM103
+    "billing_address1": (1, 55),  # N301
+    "billing_city": (2, 30),  # N401
+    **{
+        f"{role}_{field}": limits
+        for role in ("rendering", "referring")
+        for field, limits in (("last_name", (1, 60)), ("first_name", (1, 35)))
+    },
+}
+# Ids stored in warehouse columns of 64 characters: printable, within the column.
+WAREHOUSE_ID_COLUMNS: tuple[str, ...] = ("charge_id", "encounter_id", "patient_mrn")
+WAREHOUSE_ID_REGEX = r"^[^\x00-\x1f\x7f]{1,64}$"
 
 
 @dataclass(frozen=True)
@@ -229,6 +268,7 @@ def build_charges_suite(
     """Build the charges suite; ``today`` bounds service dates, ``payer_rules`` adds per-payer rules."""
     suite: list[Any] = []
     _structure(suite)
+    _identifiers(suite)
     _providers(suite)
     _codes(suite)
     _dates(suite, today)
@@ -293,6 +333,48 @@ def _structure(suite: list[Any]) -> None:
         severity=ERROR,
         rule="charge_id_unique",
         column="charge_id",
+    )
+
+
+def _identifiers(suite: list[Any]) -> None:
+    # Several columns per expectation, judged cell by cell (custom_cells.py): one pass over the rows each.
+    _add(
+        suite,
+        ExpectColumnsValuesToMatchRegex(
+            column_list=list(WAREHOUSE_ID_COLUMNS), regex=WAREHOUSE_ID_REGEX, ignore_row_if="never"
+        ),
+        severity=ERROR,
+        rule="id_format",
+        column="warehouse ids",
+        columns=WAREHOUSE_ID_COLUMNS,
+    )
+    identifiers = list(IDENTIFIER_ELEMENTS)
+    _add(
+        suite,
+        ExpectColumnsValuesToBeX12Identifiers(
+            column_list=identifiers,
+            min_lengths=[IDENTIFIER_ELEMENTS[c][0] for c in identifiers],
+            max_lengths=[IDENTIFIER_ELEMENTS[c][1] for c in identifiers],
+            ignore_row_if="never",
+        ),
+        severity=ERROR,
+        rule="identifier_format",
+        column="identifiers",
+        columns=identifiers,
+    )
+    texts = list(TEXT_ELEMENTS)
+    _add(
+        suite,
+        ExpectColumnsValuesToBeWritableX12Text(
+            column_list=texts,
+            min_lengths=[TEXT_ELEMENTS[c][0] for c in texts],
+            max_lengths=[TEXT_ELEMENTS[c][1] for c in texts],
+            ignore_row_if="never",
+        ),
+        severity=ERROR,
+        rule="x12_text",
+        column="names and addresses",
+        columns=texts,
     )
 
 

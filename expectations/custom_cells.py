@@ -1,4 +1,5 @@
-"""Custom GX expectations over a list of columns that judge every cell: values present, regex, ICD-10-CM code set.
+"""Custom GX expectations over a list of columns that judge every cell: values present, regex, ICD-10-CM code set,
+free text that fits its X12 element.
 
 One expectation over twelve diagnosis columns costs GX one pass over the rows where twelve single-column
 expectations cost twelve (each selecting rows of the whole frame several times). A row fails when any of its
@@ -11,6 +12,7 @@ codes holds a few thousand distinct ones. Each expectation carries pass and fail
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -26,6 +28,7 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_map
 )
 
 from expectations.codesets import load_icd10cm_releases
+from revcycle.x12.writer import clean_value
 
 # The ICD-10-CM code shape (dot optional); a value of another shape is the format rule's to report.
 ICD10CM_SHAPE = r"[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?"
@@ -55,6 +58,77 @@ def regex_mismatch_cells(frame: pd.DataFrame, regex: str) -> pd.DataFrame:
             out[present] = ~_judge_distinct(
                 values[present], lambda distinct: distinct.str.contains(regex).fillna(False).to_numpy(dtype=bool)
             )
+        failing[column] = out
+    return pd.DataFrame(failing, index=frame.index)
+
+
+def _kept_characters() -> str:
+    """The printable ASCII characters the 837 writer's value rule keeps unchanged (derived from that rule)."""
+    return "".join(c for c in map(chr, range(33, 127)) if clean_value(f"a{c}a") == f"a{c}a")
+
+
+_KEPT = "[" + re.escape(_kept_characters()) + "]"
+# Words of kept characters separated by single spaces: what the writer writes exactly as it is given.
+_PLAIN_X12_TEXT = f"{_KEPT}+(?: {_KEPT}+)*"
+
+
+def x12_text_fits(values: pd.Series, min_length: int, max_length: int) -> pd.Series:
+    """True where a value, as the 837 writer writes free text (``writer.clean_value``), has an allowed length.
+
+    A missing value passes (the required rule reports it). Plain values (kept characters, single spaces) are
+    measured as they are, vectorised; the rare others (accents, delimiters, control characters) are cleaned
+    once per distinct value: a name of only characters the writer drops would become an empty element.
+    """
+
+    def judge(text: pd.Series) -> np.ndarray:
+        plain = text.str.fullmatch(_PLAIN_X12_TEXT).fillna(False).to_numpy(dtype=bool)
+        lengths = text.str.len().to_numpy(dtype=np.int64, copy=True)
+        for position in np.flatnonzero(~plain):
+            lengths[position] = len(clean_value(str(text.iat[position])))
+        return (lengths >= min_length) & (lengths <= max_length)
+
+    ok = np.ones(len(values), dtype=bool)
+    present = values.notna().to_numpy(dtype=bool)
+    if present.any():
+        ok[present] = _judge_distinct(values[present], judge)
+    return pd.Series(ok, index=values.index)
+
+
+def x12_text_misfit_cells(frame: pd.DataFrame, min_lengths: list[int], max_lengths: list[int]) -> pd.DataFrame:
+    """True where a present cell, as written, is shorter or longer than its column's limits (in order)."""
+    if not len(min_lengths) == len(max_lengths) == frame.shape[1]:
+        raise ValueError("one minimum and one maximum length per column")
+    return pd.DataFrame(
+        {
+            column: ~x12_text_fits(frame[column], low, high).to_numpy(dtype=bool)
+            for column, low, high in zip(frame.columns, min_lengths, max_lengths, strict=True)
+        },
+        index=frame.index,
+    )
+
+
+# An identifier written into an X12 element as it is (never rewritten by the writer): letters, digits, - . /
+# and spaces, not starting with a space. No X12 delimiter, control or non-ASCII character.
+X12_IDENTIFIER = r"[A-Za-z0-9./-][A-Za-z0-9 ./-]*"
+
+
+def identifier_misfit_cells(frame: pd.DataFrame, min_lengths: list[int], max_lengths: list[int]) -> pd.DataFrame:
+    """True where a present cell is not an X12 identifier of its column's length (limits in column order)."""
+    if not len(min_lengths) == len(max_lengths) == frame.shape[1]:
+        raise ValueError("one minimum and one maximum length per column")
+    failing: dict[str, np.ndarray] = {}
+    for column, low, high in zip(frame.columns, min_lengths, max_lengths, strict=True):
+        values = frame[column]
+        present = values.notna().to_numpy(dtype=bool)
+        out = np.zeros(len(frame), dtype=bool)
+        if present.any():
+
+            def judge(text: pd.Series, low: int = low, high: int = high) -> np.ndarray:
+                shaped = text.str.fullmatch(X12_IDENTIFIER).fillna(False).to_numpy(dtype=bool)
+                lengths = text.str.len().to_numpy(dtype=np.int64)
+                return shaped & (lengths >= low) & (lengths <= high)
+
+            out[present] = ~_judge_distinct(values[present], judge)
         failing[column] = out
     return pd.DataFrame(failing, index=frame.index)
 
@@ -275,12 +349,150 @@ class ExpectColumnsValuesToBeBillableIcd10cm(MulticolumnMapExpectation):
     ]
 
 
+class MulticolumnValuesFitX12Text(MulticolumnMapMetricProvider):
+    """Metric ``multicolumn_values.fit_x12_text``: every present cell, as written, fits its column's limits."""
+
+    condition_metric_name = "multicolumn_values.fit_x12_text"
+    condition_domain_keys = _MULTICOLUMN_DOMAIN_KEYS
+    condition_value_keys = ("min_lengths", "max_lengths")
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[untyped-decorator]
+    def _pandas(
+        cls, column_list: pd.DataFrame, min_lengths: list[int], max_lengths: list[int], **kwargs: Any
+    ) -> pd.Series:
+        return ~x12_text_misfit_cells(column_list, min_lengths, max_lengths).any(axis=1)
+
+
+class ExpectColumnsValuesToBeWritableX12Text(MulticolumnMapExpectation):
+    """Expect free text (names, addresses, cities) to fit its X12 element once written.
+
+    The 837 writer transliterates accents, replaces delimiters by a space and drops what X12 cannot carry
+    (``writer.clean_value``); the value left in the column ``column_list[i]`` must be ``min_lengths[i]`` to
+    ``max_lengths[i]`` characters, its element's limits (NM103 1-60, N401 2-30 ...): too long is a syntax
+    error at the payer, and a value of only dropped characters would be an empty required element.
+    """
+
+    min_lengths: list[int]
+    max_lengths: list[int]
+    map_metric = "multicolumn_values.fit_x12_text"
+    success_keys = ("min_lengths", "max_lengths", "mostly")
+
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {
+            "data": {
+                "name": ["Ashdown", "O'Neil-Smith", "Zo\u00eb \u00c5", "A" * 36, "Brightwater"],
+                "city": ["Springfield", "Ft. Wayne", "X", "Des Moines", None],
+                "name_bad": ["\u6f22\u5b57", "\t\u0001", "Ashdown", "Brightwater", "\u00dcnderhill"],
+            },
+            "only_for": ["pandas"],
+            "tests": [
+                {
+                    "title": "text_that_fits_once_written_passes",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {
+                        "column_list": ["name", "city"],
+                        "min_lengths": [1, 1],
+                        "max_lengths": [40, 30],
+                        "ignore_row_if": "never",
+                    },
+                    "out": {"success": True},
+                },
+                {
+                    "title": "too_long_too_short_or_nothing_left_fails",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {
+                        "column_list": ["name", "city", "name_bad"],
+                        "min_lengths": [1, 2, 1],
+                        "max_lengths": [35, 30, 35],
+                        "ignore_row_if": "never",
+                    },
+                    "out": {"success": False, "unexpected_count": 4},
+                },
+            ],
+        }
+    ]
+
+
+class MulticolumnValuesAreX12Identifiers(MulticolumnMapMetricProvider):
+    """Metric ``multicolumn_values.x12_identifiers``: every present cell is an identifier of its column's length."""
+
+    condition_metric_name = "multicolumn_values.x12_identifiers"
+    condition_domain_keys = _MULTICOLUMN_DOMAIN_KEYS
+    condition_value_keys = ("min_lengths", "max_lengths")
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[untyped-decorator]
+    def _pandas(
+        cls, column_list: pd.DataFrame, min_lengths: list[int], max_lengths: list[int], **kwargs: Any
+    ) -> pd.Series:
+        return ~identifier_misfit_cells(column_list, min_lengths, max_lengths).any(axis=1)
+
+
+class ExpectColumnsValuesToBeX12Identifiers(MulticolumnMapExpectation):
+    """Expect identifiers (member id, group number, prior authorization ...) to be written as they are.
+
+    The 837 writer never rewrites an identifier: a present value of ``column_list[i]`` must be letters,
+    digits, ``-``, ``.``, ``/`` and spaces (not first), ``min_lengths[i]`` to ``max_lengths[i]`` characters
+    (its element's limits). An X12 delimiter, a control or non-ASCII character, or one character too many
+    would make the writer refuse the claim, or the payer the file. Nulls pass (the required rule's).
+    """
+
+    min_lengths: list[int]
+    max_lengths: list[int]
+    map_metric = "multicolumn_values.x12_identifiers"
+    success_keys = ("min_lengths", "max_lengths", "mostly")
+
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {
+            "data": {
+                "member": ["XQZ900112233", "1EG4-TE5-MK73", "X1", "AB 12/3.4", None],
+                "prior_auth": ["PA00012345", None, "PA-2025/001", "P" * 50, "G1"],
+                "bad_member": ["PA*7781", "X", "M\u00dcLLER1", "ok12", " lead"],
+            },
+            "only_for": ["pandas"],
+            "tests": [
+                {
+                    "title": "identifiers_within_their_elements_pass",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {
+                        "column_list": ["member", "prior_auth"],
+                        "min_lengths": [2, 1],
+                        "max_lengths": [80, 50],
+                        "ignore_row_if": "never",
+                    },
+                    "out": {"success": True},
+                },
+                {
+                    "title": "delimiters_non_ascii_and_lengths_fail",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {
+                        "column_list": ["bad_member", "prior_auth"],
+                        "min_lengths": [2, 1],
+                        "max_lengths": [80, 49],
+                        "ignore_row_if": "never",
+                    },
+                    "out": {"success": False, "unexpected_count": 5},
+                },
+            ],
+        }
+    ]
+
+
 _CELL_CHECKS: dict[str, Callable[[pd.DataFrame, Mapping[str, Any]], pd.DataFrame]] = {
     ExpectColumnsValuesToNotBeNull.expectation_type: lambda frame, _kwargs: missing_cells(frame),
     ExpectColumnsValuesToMatchRegex.expectation_type: lambda frame, kwargs: regex_mismatch_cells(
         frame, kwargs["regex"]
     ),
     ExpectColumnsValuesToBeBillableIcd10cm.expectation_type: lambda frame, _kwargs: unbillable_icd10cm_cells(frame),
+    ExpectColumnsValuesToBeWritableX12Text.expectation_type: lambda frame, kwargs: x12_text_misfit_cells(
+        frame, kwargs["min_lengths"], kwargs["max_lengths"]
+    ),
+    ExpectColumnsValuesToBeX12Identifiers.expectation_type: lambda frame, kwargs: identifier_misfit_cells(
+        frame, kwargs["min_lengths"], kwargs["max_lengths"]
+    ),
 }
 
 

@@ -39,6 +39,13 @@ def group_total_equals_parts(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(summed == _cents(frame.iloc[:, 1]), index=frame.index)
 
 
+def group_size_equals(frame: pd.DataFrame) -> pd.Series:
+    """True where the number of rows of the first column's group equals the row's second column."""
+    keys = frame.iloc[:, 0].astype("str").to_numpy()
+    sizes = pd.Series(np.ones(len(frame), dtype=np.int64)).groupby(keys).transform("size").to_numpy()
+    return pd.Series(sizes == _cents(frame.iloc[:, 1]), index=frame.index)
+
+
 def amounts_balance(frame: pd.DataFrame) -> pd.Series:
     """True where the first column equals the second minus every following one (integer cents)."""
     result = _cents(frame.iloc[:, 0])
@@ -97,6 +104,64 @@ class ExpectGroupTotalToEqualSumOfParts(MulticolumnMapExpectation):
                     "exact_match_out": False,
                     "include_in_gallery": True,
                     "in": {"column_list": ["claim", "total_off", "line"]},
+                    "out": {"success": False, "unexpected_count": 1},
+                },
+            ],
+        }
+    ]
+
+
+class MulticolumnGroupSizeEquals(MulticolumnMapMetricProvider):
+    """Metric ``multicolumn_values.group_size_equals``."""
+
+    condition_metric_name = "multicolumn_values.group_size_equals"
+    condition_domain_keys = _MULTICOLUMN_DOMAIN
+    condition_value_keys = ()
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[untyped-decorator]
+    def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
+        return group_size_equals(column_list)
+
+
+class ExpectGroupSizeToEqual(MulticolumnMapExpectation):
+    """Expect ``[group, size]``: on every row, the group has exactly ``size`` rows.
+
+    For a written 837 read back, one row per line: ``[claim_key, staged_line_count]`` fails a claim written
+    twice, or with a line more or less than staged.
+    """
+
+    map_metric = "multicolumn_values.group_size_equals"
+    success_keys = ("mostly",)
+
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {
+            "data": {
+                "claim": ["A", "A", "B", "C", "C", "C"],
+                "lines": [2, 2, 1, 3, 3, 3],
+                "lines_off": [2, 2, 2, 3, 3, 3],
+                "missing": [2, 2, None, 3, 3, 3],
+            },
+            "only_for": ["pandas"],
+            "tests": [
+                {
+                    "title": "groups_of_the_stated_size_pass",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {"column_list": ["claim", "lines"]},
+                    "out": {"success": True},
+                },
+                {
+                    "title": "a_group_of_another_size_fails",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {"column_list": ["claim", "lines_off"]},
+                    "out": {"success": False, "unexpected_count": 1},
+                },
+                {
+                    "title": "a_missing_size_fails",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {"column_list": ["claim", "missing"], "ignore_row_if": "never"},
                     "out": {"success": False, "unexpected_count": 1},
                 },
             ],

@@ -11,7 +11,7 @@ from prefect.runtime import flow_run
 from flows.common import RunPaths, batch_date_of_run, clearinghouse_lease
 from flows.ingest import ingest_responses
 from flows.submit import submit_claims
-from tasks.intake import discover_exports, intake_export
+from tasks.intake import discover_exports, held_claims, intake_export, report_unread_files
 from tasks.report import publish_kpis, publish_report
 from tasks.runtime import settings
 
@@ -25,6 +25,9 @@ def nightly_revenue_cycle(
 ) -> dict[str, Any]:
     """Run the whole cycle; every step is idempotent, so a Retry resumes instead of repeating.
 
+    A bad export is refused and a bad claim held (each a WARNING, listed in the result) while the rest of
+    the night goes on: ``refused_exports``, ``held_claims`` (open holds) and ``unread_files`` in the result.
+
     ``clearinghouse_block`` names a saved Clearinghouse SFTP block; without it the REVCYCLE_SFTP_* settings apply.
     """
     logger = get_run_logger()
@@ -32,8 +35,11 @@ def nightly_revenue_cycle(
     paths = RunPaths.resolve(config, workdir, export_dir)
     batch, created = batch_date_of_run(config, batch_date)
     logger.info("batch date %s", batch.isoformat())
-    exports = discover_exports(paths.export_dir)
+    listing = discover_exports(paths.export_dir)
+    exports = listing.exports
+    unread = report_unread_files([p.name for p in listing.unread]) if listing.unread else []
     intake = [intake_export(str(path), paths.warehouse_url, batch, config.reject_threshold) for path in exports]
+    refused = [{"file": i["file"], "reason": i["reason"]} for i in intake if i.get("refused")]
     holder = str(flow_run.id or "local")
     with clearinghouse_lease(paths.warehouse_url, holder, config.lock_lease_seconds):
         submitted = submit_claims(
@@ -42,9 +48,12 @@ def nightly_revenue_cycle(
         ingested = ingest_responses(
             workdir=str(paths.workdir), lease_holder=holder, clearinghouse_block=clearinghouse_block
         )
+    held = held_claims(paths.warehouse_url)
     summary = {
         "exports": len(exports),
         "exports skipped (loaded before)": sum(1 for i in intake if i.get("skipped")),
+        "exports refused": len(refused),
+        "files not read (not .csv)": len(unread),
         "charge lines": sum(i.get("rows", 0) for i in intake),
         "rejected lines": sum(i.get("rejected", 0) for i in intake),
         "held lines": sum(i.get("held", 0) for i in intake),
@@ -52,6 +61,7 @@ def nightly_revenue_cycle(
         "interchanges staged": submitted.get("staged", 0),
         "interchanges uploaded": submitted.get("uploaded", 0),
         "response files loaded": sum(ingested.get("loaded", {}).values()),
+        "claims held (open)": len(held),
     }
     kpis = publish_kpis(paths.warehouse_url, summary)
     report = publish_report(paths.warehouse_url, str(paths.workdir), batch.isoformat())
@@ -61,4 +71,7 @@ def nightly_revenue_cycle(
         "kpis": dict(kpis),
         "workdir": str(Path(paths.workdir)),
         "report": report,
+        "refused_exports": refused,
+        "held_claims": held,
+        "unread_files": unread,
     }

@@ -1,4 +1,8 @@
-"""Extract and validate charge exports, then record them (rows, rejections, claims) in the warehouse."""
+"""Extract and validate charge exports, then record them (rows, rejections, claims) in the warehouse.
+
+An export that cannot be used is refused (moved to ``exports/refused/`` with its reason, a WARNING) and the
+night goes on; see ``revcycle.exports``.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,13 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from connectors.ehr.csv_export import read_charge_export
+from connectors.ehr.csv_export import UnreadableExport, read_charge_export, scan_export
 from connectors.payers import registered_payers
-from expectations.claims import claim_hold_reasons
 from expectations.gate import charge_rejections, failures_by_rule, payer_charge_rules, publish_data_docs
 from expectations.runner import ChargeValidation, validate_charges, validation_summary_markdown
-from revcycle.errors import ThresholdExceeded
+from revcycle import exports
+from revcycle.clock import SystemClock
+from revcycle.holds import open_holds
 from revcycle.intake import ChargeRejection, record_intake
 from revcycle.warehouse.ledger import register_source_file
 from tasks.runtime import retry_on_transient, settings, warehouse
@@ -22,9 +27,20 @@ from tasks.runtime import retry_on_transient, settings, warehouse
 SUITE = "charges"
 
 
-def discover_exports(export_dir: Path) -> list[Path]:
-    """The charge export files waiting in ``export_dir``, oldest name first."""
-    return sorted(p for p in export_dir.glob("*.csv") if p.is_file())
+def discover_exports(export_dir: Path) -> exports.ExportListing:
+    """The charge exports waiting in ``export_dir`` (``.csv`` in any case), and the files we do not read."""
+    return exports.discover_exports(export_dir)
+
+
+@task(name="report-unread-files")
+def report_unread_files(names: list[str]) -> list[str]:
+    """Warn about files in the export folder that are not read (their extension is not ``.csv``)."""
+    logger = get_run_logger()
+    for name in names:
+        logger.warning(
+            "export folder: %s is not read (only .csv files are charge exports); move it away or rename it", name
+        )
+    return names
 
 
 @task(
@@ -34,67 +50,109 @@ def discover_exports(export_dir: Path) -> list[Path]:
     retry_condition_fn=retry_on_transient,
 )
 def intake_export(path: str, warehouse_url: str, batch_date: date, reject_threshold: float) -> dict[str, Any]:
-    """Read, validate (GX) and record one export; a file read before is skipped by its sha256."""
+    """Read, validate (GX) and record one export; a file read before is skipped by its sha256.
+
+    An export that cannot be read as the contract, or whose rejected share passes ``reject_threshold``, is
+    refused: recorded, moved to ``refused/`` with a reason file, logged as a WARNING; nothing of it is loaded.
+    """
     logger = get_run_logger()
-    export = read_charge_export(Path(path))
+    source = Path(path)
+    try:
+        scan = scan_export(source)
+    except FileNotFoundError:
+        logger.warning("export %s disappeared before it was read (moved by another process?); skipped", source.name)
+        return {"file": source.name, "skipped": True}
     engine = warehouse(warehouse_url)
     with engine.begin() as conn:
         entry = register_source_file(
-            conn,
-            kind="charges",
-            name=export.path.name,
-            sha256=export.sha256,
-            size=export.size,
-            origin="export",
+            conn, kind="charges", name=source.name, sha256=scan.sha256, size=scan.size, origin="export"
         )
     if entry.already_loaded:
-        logger.info("export %s was loaded before (same sha256); skipped", export.path.name)
-        return {"file": export.path.name, "skipped": True}
+        logger.info("export %s was loaded before (same sha256); skipped", source.name)
+        return {"file": source.name, "skipped": True}
+    try:
+        export = read_charge_export(source, scan)
+    except UnreadableExport as unreadable:
+        return _refuse(source, unreadable.refusal, entry.id, scan.sha256, warehouse_url)
     payers = registered_payers()
     validation = validate_charges(export.frame, today=batch_date, payer_rules=payer_charge_rules(payers))
     create_markdown_artifact(
         key="charge-validation",
-        markdown=f"# Charge validation: {export.path.name}\n\n" + validation_summary_markdown(validation),
+        markdown=f"# Charge validation: {source.name}\n\n" + validation_summary_markdown(validation),
         description="Failures by rule (counts only, no values)",
     )
-    _publish_validation_reports(export.path.name, validation)
+    _publish_validation_reports(source.name, validation)
     # The threshold is judged before anything is recorded: a broken export loads nothing, and the corrected
-    # file (same charge ids, new content hash) loads whole on the Retry.
-    share = validation.rejected_share
-    if share > reject_threshold:
-        raise ThresholdExceeded(
-            f"{export.path.name}: {len(validation.rejected_rows)} of {validation.evaluated_rows} charge lines "
-            f"({share:.1%}) failed validation, above the {reject_threshold:.0%} threshold. Nothing from this "
-            "file was loaded. Fix the export (see the charge-validation artifact for the rules that failed), "
-            "replace the file, and retry the run."
+    # file (same charge ids, new content hash) loads whole when it is put back in the export folder.
+    if validation.rejected_share > reject_threshold:
+        failing = sorted(
+            ((s.rule, s.column, s.failing) for s in validation.summary if s.failing and s.severity == "error"),
+            key=lambda item: (-item[2], item[0], item[1]),
         )
+        refusal = exports.over_threshold(
+            len(validation.rejected_rows), validation.evaluated_rows, reject_threshold, failing
+        )
+        return _refuse(source, refusal, entry.id, scan.sha256, warehouse_url)
     rejections: list[ChargeRejection] = charge_rejections(validation)
-    rows = export.frame.to_dict("records")
     result = record_intake(
         engine,
         source_file_id=entry.id,
-        rows=rows,
+        rows=export.frame.to_dict("records"),
         rejections=rejections,
         payers=payers,
         batch_date=batch_date,
-        claim_check=claim_hold_reasons,
+        now=SystemClock().now(),
     )
     logger.info(
         "export %s: %d lines, %d rejected, %d held, %d claims built",
-        export.path.name,
+        source.name,
         result.rows,
         result.rejected_charges,
         result.held_charges,
         len(result.claim_keys),
     )
+    if result.held_claims:
+        logger.warning(
+            "export %s: %d claim(s) held (claim_hold, stage intake): %s",
+            source.name,
+            len(result.held_claims),
+            ", ".join(result.held_claims[:20]) + (" ..." if len(result.held_claims) > 20 else ""),
+        )
     return {
-        "file": export.path.name,
+        "file": source.name,
         "skipped": False,
         "rows": result.rows,
         "rejected": result.rejected_charges,
         "held": result.held_charges,
         "claims": len(result.claim_keys),
     }
+
+
+def _refuse(
+    source: Path, refusal: exports.ExportRefusal, source_file_id: int, sha256: str, warehouse_url: str
+) -> dict[str, Any]:
+    refused = exports.refuse_export(
+        warehouse(warehouse_url),
+        source,
+        refusal=refusal,
+        source_file_id=source_file_id,
+        sha256=sha256,
+        refused_at=SystemClock().now(),
+    )
+    if refused.moved:
+        where = f"moved to {exports.REFUSED_FOLDER}/{refused.moved_to.name} with its reason"
+    else:
+        where = "left in place (the export folder does not let it be moved; it is refused again each run)"
+    get_run_logger().warning("export %s refused, %s: %s", source.name, where, refusal.detail)
+    return {"file": source.name, "skipped": False, "refused": True, "reason": refusal.problem}
+
+
+@task(name="list-held-claims")
+def held_claims(warehouse_url: str) -> list[dict[str, str]]:
+    """Every claim held and not yet released: key, payer, stage and reason (no PHI)."""
+    with warehouse(warehouse_url).connect() as conn:
+        holds = open_holds(conn)
+    return [{"claim_key": h.claim_key, "payer_id": h.payer_id, "stage": h.stage, "reason": h.reason} for h in holds]
 
 
 def _publish_validation_reports(file_name: str, validation: ChargeValidation) -> None:

@@ -11,8 +11,10 @@ from prefect import get_run_logger, task
 from connectors.clearinghouse.delivery import upload_interchanges
 from connectors.clearinghouse.factory import clearinghouse_endpoint, operator_guidance
 from connectors.payers import registered_payers
+from expectations.claims import written_claim_problems
+from revcycle import submission
 from revcycle.clock import SystemClock
-from revcycle.submission import SenderIdentity, stage_interchanges
+from revcycle.submission import SenderIdentity
 from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, lease_guard
 from revcycle.x12.write837p import Submitter
 from tasks.runtime import retry_on_transient, settings, warehouse
@@ -20,7 +22,11 @@ from tasks.runtime import retry_on_transient, settings, warehouse
 
 @task(name="stage-interchanges", retries=2, retry_delay_seconds=10, retry_condition_fn=retry_on_transient)
 def stage_claims(warehouse_url: str, outbound_dir: str, batch_date: date, created: datetime) -> list[str]:
-    """Write an 837P per payer for claims not yet in an interchange; returns the new file names."""
+    """Write an 837P per payer for claims not yet in an interchange; returns the new file names.
+
+    Each interchange is read back and checked by the claims suite before it is committed; a claim that
+    fails it, that the writer refuses or that no longer rebuilds is held (claim_hold) and logged as a WARNING.
+    """
     config = settings()
     sender = SenderIdentity(
         sender_id=config.submitter_id,
@@ -32,15 +38,21 @@ def stage_claims(warehouse_url: str, outbound_dir: str, batch_date: date, create
             phone=config.submitter_phone,
         ),
     )
-    staged = stage_interchanges(
+    result = submission.stage_claims(
         warehouse(warehouse_url),
         payers=registered_payers(),
         sender=sender,
         outbound_dir=Path(outbound_dir),
         batch_date=batch_date,
         created=created,
+        check=written_claim_problems,
+        now=SystemClock().now(),
     )
-    get_run_logger().info("staged %d interchanges holding %d claims", len(staged), sum(r.claim_count for r in staged))
+    logger = get_run_logger()
+    staged = result.interchanges
+    logger.info("staged %d interchanges holding %d claims", len(staged), sum(r.claim_count for r in staged))
+    for hold in result.held:
+        logger.warning("claim %s held at staging (%s): %s", hold.claim_key, hold.stage, hold.reason)
     return [r.file_name for r in staged]
 
 

@@ -1,21 +1,35 @@
-"""The CSV charge export reader: every column as text, header checked against the contract."""
+"""The CSV charge export reader: every column as text, header checked against the contract.
+
+A file that cannot be read as the contract raises ``UnreadableExport`` carrying the refusal (what is wrong,
+what to do): the intake task refuses that one file and the night goes on (``revcycle.exports``).
+"""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from revcycle import exports
 from revcycle.charge_export import COLUMN_NAMES, REQUIRED_COLUMNS
-from revcycle.errors import RunFailure
+from revcycle.errors import RevcycleError
 
 NAME = "csv"
+_SNIFF_BYTES = 1 << 16
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_PANDAS_LINE = re.compile(r"\bline (\d+)\b")
 
 
-class UnreadableExport(RunFailure):
-    """The export cannot be read as the charge contract; the file is kept for the operator."""
+class UnreadableExport(RevcycleError):
+    """The export cannot be read as the charge contract: that file is refused, the rest of the night goes on."""
+
+    def __init__(self, name: str, refusal: exports.ExportRefusal) -> None:
+        super().__init__(f"{name}: {refusal.problem}")
+        self.refusal = refusal
 
 
 @dataclass(frozen=True)
@@ -30,27 +44,76 @@ class ChargeExport:
 
 def file_sha256(path: Path) -> str:
     """The sha256 of a file's content, read in chunks."""
+    return scan_export(path).sha256
+
+
+@dataclass(frozen=True)
+class ExportScan:
+    """One pass over an export's bytes: its content hash and size, and what its bytes say about it."""
+
+    sha256: str
+    size: int
+    head: bytes  # the first bytes, to recognise an empty, UTF-16 or binary file
+    has_nul: bool  # a NUL byte anywhere: binary content, never a CSV value
+
+
+def scan_export(path: Path) -> ExportScan:
+    """Hash the file and look for NUL bytes in the same pass (before any parsing)."""
     digest = hashlib.sha256()
+    size = 0
+    head = b""
+    has_nul = False
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
+            if not head:
+                head = chunk[:_SNIFF_BYTES]
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+            has_nul = has_nul or b"\x00" in chunk
+    return ExportScan(sha256=digest.hexdigest(), size=size, head=head, has_nul=has_nul)
 
 
-def read_charge_export(path: Path) -> ChargeExport:
-    """Read a CSV charge export; a missing column or an unreadable file is a clear error (file kept)."""
+def _check_bytes(name: str, scan: ExportScan) -> None:
+    if not scan.head.strip():
+        raise UnreadableExport(name, exports.empty_file())
+    if scan.head.startswith(_UTF16_BOMS):
+        raise UnreadableExport(name, exports.utf16())
+    if scan.has_nul:
+        raise UnreadableExport(name, exports.not_text())
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as problem:
-        raise UnreadableExport(
-            f"{path.name} is not a readable CSV charge export ({type(problem).__name__}); "
-            "fix or replace the file and rerun: nothing from it was loaded"
-        ) from None
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableExport(path.name, exports.not_utf8()) from None
+    except pd.errors.EmptyDataError:
+        raise UnreadableExport(path.name, exports.empty_file()) from None
+    except (ValueError, csv.Error) as problem:  # pandas' ParserError is a ValueError
+        # Only the line number is kept from the parser's message: the rest may quote the file.
+        found = _PANDAS_LINE.search(str(problem))
+        raise UnreadableExport(path.name, exports.not_csv(int(found.group(1)) if found else None)) from None
+
+
+def read_charge_export(path: Path, scan: ExportScan | None = None) -> ChargeExport:
+    """Read a CSV charge export; raises ``UnreadableExport`` (with its refusal) when it is not the contract.
+
+    Refused: an empty file, a header without charge lines, binary or UTF-16 content, bytes that are not
+    UTF-8, broken CSV structure, and a header lacking required columns. The header's own names are never
+    repeated in a reason: a file without a header has data (PHI) on its first line. ``scan`` is the
+    file's ``scan_export`` when the caller has it already (the file is then hashed once).
+    """
+    scan = scan or scan_export(path)
+    _check_bytes(path.name, scan)
+    frame = _read_frame(path)
     missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
     if missing:
-        raise UnreadableExport(f"{path.name} lacks required columns {', '.join(missing)}; see docs/charge-export.md")
+        refusal = exports.missing_columns(missing, none_found=len(missing) == len(REQUIRED_COLUMNS))
+        raise UnreadableExport(path.name, refusal)
+    if frame.empty:
+        raise UnreadableExport(path.name, exports.no_charge_lines())
     for name in COLUMN_NAMES:
         if name not in frame.columns:
             frame[name] = ""
     frame = frame[list(COLUMN_NAMES)].map(str.strip)
-    return ChargeExport(path=path, sha256=file_sha256(path), size=path.stat().st_size, frame=frame)
+    return ChargeExport(path=path, sha256=scan.sha256, size=scan.size, frame=frame)

@@ -96,7 +96,6 @@ class IntakeTarget:
     def _intake(self, state: IntakeState, item: InputFile, threshold: float, progress: _Progress) -> None:
         """One export taken in as ``tasks/intake.intake_export`` does (read, ledger, gate, threshold, record)."""
         from connectors.ehr.csv_export import read_charge_export
-        from expectations.claims import claim_hold_reasons
         from expectations.gate import charge_rejections, payer_charge_rules
         from expectations.runner import validate_charges
         from revcycle.intake import record_intake
@@ -140,7 +139,6 @@ class IntakeTarget:
             rejections=rejections,
             payers=state.payers,
             batch_date=AS_OF,
-            claim_check=claim_hold_reasons,
         )
         progress.loaded = True
         self.outcomes["loaded"] += 1

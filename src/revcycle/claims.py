@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, RELATIONSHIP_CODES
 from revcycle.domain import Address, Claim, ClaimLine, ClaimType, Person, Provider
@@ -51,11 +52,11 @@ def _address(row: Mapping[str, str], prefix: str) -> Address:
     )
 
 
-def _person(row: Mapping[str, str], prefix: str) -> Person:
+def _person(row: Mapping[str, str], prefix: str, claim_key: str) -> Person:
     return Person(
         last_name=row[f"{prefix}_last_name"],
         first_name=row[f"{prefix}_first_name"],
-        birth_date=date.fromisoformat(row[f"{prefix}_birth_date"]),
+        birth_date=_read(row, f"{prefix}_birth_date", date.fromisoformat, claim_key),
         sex=row[f"{prefix}_sex"],
         address=_address(row, prefix),
     )
@@ -70,6 +71,19 @@ def _optional_provider(row: Mapping[str, str], prefix: str) -> Provider | None:
 
 class _UnbuildableClaim(ValueError):
     """Rows that passed validation but cannot form a claim (the message names ids only)."""
+
+
+_T = TypeVar("_T")
+
+
+def _read(row: Mapping[str, str], column: str, parse: Callable[[str], _T], claim_key: str) -> _T:
+    """``parse`` of the row's value; a value it cannot read holds the claim, naming the column, not the value."""
+    try:
+        return parse(row[column])
+    except (KeyError, ValueError, ArithmeticError):
+        raise _UnbuildableClaim(
+            f"claim {claim_key}: {column} of charge {row.get('charge_id', '?')} cannot be read"
+        ) from None
 
 
 def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, claim_key: str) -> Claim:
@@ -91,16 +105,16 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
         for code in own:
             if code and code not in diagnoses:
                 diagnoses.append(code)
-        start = date.fromisoformat(row["service_date_from"])
+        start = _read(row, "service_date_from", date.fromisoformat, claim_key)
         end_text = (row.get("service_date_to") or "").strip()
-        end = date.fromisoformat(end_text) if end_text else None
+        end = _read(row, "service_date_to", date.fromisoformat, claim_key) if end_text else None
         lines.append(
             ClaimLine(
                 line_number=number,
                 charge_id=row["charge_id"],
                 procedure_code=row["procedure_code"].strip().upper(),
-                charge=Decimal(row["charge_amount"]),
-                units=Decimal(row["units"]),
+                charge=_read(row, "charge_amount", Decimal, claim_key),
+                units=_read(row, "units", Decimal, claim_key),
                 service_date=start,
                 service_date_end=end if end and end != start else None,
                 modifiers=tuple(
@@ -113,11 +127,11 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
                 revenue_code=(row.get("revenue_code") or None),
             )
         )
-    relationship = RELATIONSHIP_CODES[head["relationship"]]
-    subscriber = _person(head, "subscriber")
+    relationship = _read(head, "relationship", RELATIONSHIP_CODES.__getitem__, claim_key)
+    subscriber = _person(head, "subscriber", claim_key)
     return Claim(
         claim_key=claim_key,
-        claim_type=ClaimType(head["claim_type"]),
+        claim_type=_read(head, "claim_type", ClaimType, claim_key),
         encounter_id=head["encounter_id"],
         payer_id=payer.payer_id,
         payer_name=payer.name,
@@ -131,7 +145,7 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
         subscriber=subscriber,
         member_id=head["member_id"],
         relationship=relationship,
-        patient=subscriber if relationship == "18" else _person(head, "patient"),
+        patient=subscriber if relationship == "18" else _person(head, "patient", claim_key),
         diagnoses=tuple(diagnoses),
         lines=tuple(lines),
         place_of_service=head["place_of_service"],
@@ -182,6 +196,10 @@ def build_claims(rows: Iterable[Mapping[str, str]], payers: Mapping[str, PayerPr
             claim = _claim_from_rows(group, payer, claim_key)
         except _UnbuildableClaim as problem:
             result.held.append(HeldClaim(claim_key, payer_id, charge_ids, (str(problem),)))
+            continue
+        except KeyError as missing:  # a column absent from the stored rows: its name, never a value
+            reason = f"claim {claim_key}: charge rows lack column {missing.args[0]!s}"
+            result.held.append(HeldClaim(claim_key, payer_id, charge_ids, (reason,)))
             continue
         problems = _structural_problems(claim) + payer.check_claim(claim)
         if problems:

@@ -1,21 +1,24 @@
 """Charge intake: record an export's rows, quarantine rejected ones, hold their encounters, build claims.
 
-One transaction per export: the rows, their rejections, the claims built from them and the file's
-``loaded`` mark commit together, so a crash leaves either all of it or none of it.
+One transaction per export: the rows, their rejections, the claims built from them, the claims held (in
+``claim_hold``, stage ``intake``) and the file's ``loaded`` mark commit together, so a crash leaves either
+all of it or none of it. A claim built now releases the holds an earlier export left on it.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from revcycle.claims import BuildResult, HeldClaim, build_claims
+from revcycle.claims import BuildResult, HeldClaim, build_claims, claim_key_for
 from revcycle.domain import Claim, ClaimStatus
+from revcycle.holds import ClaimHold, record_holds, release_holds
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
 from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
@@ -118,7 +121,8 @@ def _upsert_charges(
         conn.execute(insert(charge), new_rows)
 
 
-def _insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) -> None:
+def insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) -> None:
+    """Record built claims: their ``claim`` and ``claim_line`` rows and a ``built`` event."""
     if not claims:
         return
     now = utcnow()
@@ -210,6 +214,53 @@ def _hold_failing_checks(built: BuildResult, claim_check: ClaimCheck) -> None:
     built.claims = kept
 
 
+_SHOWN_REJECTIONS = 3
+
+
+def _rejected_encounter_holds(
+    rows: Sequence[Mapping[str, str]], errors: Sequence[ChargeRejection], claimed: set[str], source_file_id: int
+) -> list[ClaimHold]:
+    """One hold per claim of an encounter with a rejected line, naming the charges, rules and columns."""
+    failures: dict[str, list[ChargeRejection]] = defaultdict(list)
+    for r in errors:
+        failures[r.charge_id].append(r)
+    by_id = {r["charge_id"]: r for r in rows}
+    held_encounters = {by_id[c].get("encounter_id", "") for c in failures if c in by_id}
+    groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for row in rows:
+        encounter = row.get("encounter_id", "")
+        if encounter in held_encounters and row["charge_id"] not in claimed:
+            groups[(encounter, row.get("payer_id", ""), row.get("billing_npi", ""))].append(row["charge_id"])
+    encounter_failures: dict[str, list[ChargeRejection]] = defaultdict(list)
+    for charge_id, found in failures.items():
+        if charge_id in by_id:
+            encounter_failures[by_id[charge_id].get("encounter_id", "")] += found
+    holds = []
+    for (encounter, payer_id, npi), _charge_ids in sorted(groups.items()):
+        key = claim_key_for(encounter, payer_id, npi)
+        found = sorted(encounter_failures[encounter], key=lambda r: (r.charge_id, r.rule, r.column or ""))
+        named = [f"charge {r.charge_id} failed {r.rule} on {r.column or 'the row'}" for r in found[:_SHOWN_REJECTIONS]]
+        more = f" and {len(found) - _SHOWN_REJECTIONS} more" if len(found) > _SHOWN_REJECTIONS else ""
+        reason = f"claim {key}: a line of its encounter was rejected by validation ({'; '.join(named)}{more})"
+        holds.append(ClaimHold(key, payer_id, encounter, "intake", reason, source_file_id))
+    return holds
+
+
+def _built_holds(held: Sequence[HeldClaim], rows: Sequence[Mapping[str, str]], source_file_id: int) -> list[ClaimHold]:
+    encounter_of = {r["charge_id"]: r.get("encounter_id", "") for r in rows}
+    return [
+        ClaimHold(
+            h.claim_key,
+            h.payer_id,
+            encounter_of.get(h.charge_ids[0], "") if h.charge_ids else "",
+            "intake",
+            "; ".join(r if h.claim_key in r else f"claim {h.claim_key}: {r}" for r in h.reasons),
+            source_file_id,
+        )
+        for h in held
+    ]
+
+
 def record_intake(
     engine: Engine,
     *,
@@ -219,11 +270,15 @@ def record_intake(
     payers: Mapping[str, PayerProfile],
     batch_date: date,
     claim_check: ClaimCheck | None = None,
+    now: datetime | None = None,
 ) -> IntakeResult:
     """Store an export's rows and rejections, hold encounters with a rejected line, build the rest.
 
     ``claim_check`` (optional) runs over the built claims; the claims it names are held with its reasons.
+    Every claim held is recorded in ``claim_hold`` (stage ``intake``); every claim built releases the holds
+    an earlier export left on its key. ``now`` stamps the holds (default: the ledger clock).
     """
+    stamp = now or utcnow()
     result = IntakeResult(rows=len(rows))
     errors = [r for r in rejections if r.severity == "error"]
     rejected_ids = {r.charge_id for r in errors}
@@ -279,6 +334,13 @@ def record_intake(
                     for r in {(x.charge_id, x.rule, x.column): x for x in rejections}.values()
                 ],
             )
-        _insert_claims(conn, built.claims, batch_date)
+        insert_claims(conn, built.claims, batch_date)
+        record_holds(
+            conn,
+            _rejected_encounter_holds(rows, errors, claimed, source_file_id)
+            + _built_holds(built.held, rows, source_file_id),
+            stamp,
+        )
+        release_holds(conn, result.claim_keys, stamp)
         mark_source_file_loaded(conn, source_file_id, rows=len(rows), problems=len(rejected_ids))
     return result

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         0.05,
         ge=0,
         le=1,
-        description="Fail the run when more than this share of charge lines is rejected by validation.",
+        description="Refuse an export when more than this share of its charge lines is rejected by validation.",
     )
     sftp_host: str = Field("127.0.0.1", description="Clearinghouse SFTP host.")
     sftp_port: int = Field(22, description="Clearinghouse SFTP port.")

@@ -4,6 +4,19 @@ Staging is idempotent: a claim already in an interchange is never put in another
 a rejected claim is a new submission, recorded as such). The file is written and synced under a
 temporary name, the ledger row committed, then the file renamed into ``outbound/``; a rerun finishes a
 rename that a crash interrupted.
+
+One bad claim never stops the others (issue 9). A built claim is **held** (``revcycle.holds``), with a
+reason naming its key and the field or rule, and every other claim of its payer still goes out, when:
+
+- its charges no longer rebuild into it (stage ``build``);
+- the 837 writer would refuse it: an identifier holding a delimiter, a control or non-ASCII character,
+  or a failed 837P check (stage ``stage``);
+- the written-claim check (the GX claims suite, handed in by the task) fails on the 837 as written and
+  read back (stage ``stage``): the interchange is written again without it and checked again.
+
+A claim held at ``build`` or ``stage`` is tried again at the start of every staging: when its charges now
+build into it and the writer takes it (the payer connector is back, the writer was fixed), it is built
+again and its hold released, so a Retry after the fix converges without a new export.
 """
 
 from __future__ import annotations
@@ -12,23 +25,30 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from revcycle.claims import build_claims
 from revcycle.domain import Claim
+from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
+from revcycle.intake import insert_claims
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
-from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number
-from revcycle.warehouse.schema import charge, claim, interchange
-from revcycle.x12.write837p import VERSION_837P, Submitter, write_837p
+from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number, utcnow
+from revcycle.warehouse.schema import charge, claim, claim_hold, claim_line, interchange
+from revcycle.x12.write837p import VERSION_837P, Submitter, split_writable, write_837p
 from revcycle.x12.writer import Envelope
 
 MAX_CLAIMS_PER_INTERCHANGE = 5000
+CHECK_BATCH_CLAIMS = 50_000
+"""Claims checked together by one run of the written-claim check (bounds memory, amortises GX's start-up)."""
+MAX_CHECK_ROUNDS = 4
+"""Check rounds: after each, the failing claims are held and their interchange rewritten and checked again;
+an interchange still failing in the last round is held whole (only checked bytes are ever staged)."""
 
 
 @dataclass(frozen=True)
@@ -40,28 +60,163 @@ class SenderIdentity:
     submitter: Submitter
 
 
+@dataclass(frozen=True)
+class StagedLine:
+    """A claim line as intake recorded it (``claim_line``)."""
+
+    line_number: int
+    procedure_code: str
+    charge_cents: int
+
+
+@dataclass(frozen=True)
+class StagedClaim:
+    """A built claim as intake recorded it (``claim``, ``claim_line``): what the written 837 must say."""
+
+    claim_key: str
+    payer_id: str
+    encounter_id: str
+    frequency_code: str
+    total_charge_cents: int
+    lines: tuple[StagedLine, ...]
+
+
+@dataclass(frozen=True)
+class WrittenInterchange:
+    """An interchange as written (its bytes) and the staged claims it must hold."""
+
+    content: bytes
+    claims: tuple[StagedClaim, ...]
+
+
+WrittenClaimCheck = Callable[[Sequence[WrittenInterchange]], Mapping[str, Sequence[str]]]
+"""A check over written interchanges (the GX claims suite): claim key -> reasons to hold it (no PHI)."""
+
+
+@dataclass
+class StagingResult:
+    """What one staging produced: the new interchanges, the claims held instead of sent, those built again."""
+
+    interchanges: list[InterchangeRecord] = field(default_factory=list)
+    held: list[ClaimHold] = field(default_factory=list)
+    rebuilt: list[str] = field(default_factory=list)  # claim keys built again from an earlier hold
+
+
 def interchange_file_name(transaction_type: str, payer_id: str, control_number: int) -> str:
     """The deterministic file name of an interchange (fixed in the ledger before the upload)."""
     return f"{transaction_type}_{payer_id}_{control_number:09d}.x12"
 
 
-def _unsent_claims(engine: Engine, payers: Mapping[str, PayerProfile]) -> list[Claim]:
-    with engine.connect() as conn:
-        keys = set(
-            conn.execute(
-                select(claim.c.claim_key).where(claim.c.interchange_id.is_(None), claim.c.status == "built")
-            ).scalars()
+def _staged_claims(conn: Connection) -> dict[str, StagedClaim]:
+    """Every built claim not yet in an interchange, as intake recorded it."""
+    heads = conn.execute(
+        select(
+            claim.c.claim_key,
+            claim.c.payer_id,
+            claim.c.encounter_id,
+            claim.c.frequency_code,
+            claim.c.total_charge_cents,
+        ).where(claim.c.interchange_id.is_(None), claim.c.status == "built")
+    ).all()
+    if not heads:
+        return {}
+    lines: dict[str, list[StagedLine]] = defaultdict(list)
+    keys = sorted(h.claim_key for h in heads)
+    for start in range(0, len(keys), 500):
+        for row in conn.execute(
+            select(
+                claim_line.c.claim_key, claim_line.c.line_number, claim_line.c.procedure_code, claim_line.c.charge_cents
+            )
+            .where(claim_line.c.claim_key.in_(keys[start : start + 500]))
+            .order_by(claim_line.c.claim_key, claim_line.c.line_number)
+        ):
+            lines[row.claim_key].append(StagedLine(row.line_number, row.procedure_code, row.charge_cents))
+    return {
+        h.claim_key: StagedClaim(
+            h.claim_key, h.payer_id, h.encounter_id, h.frequency_code, h.total_charge_cents, tuple(lines[h.claim_key])
         )
-        if not keys:
-            return []
-        rows = [
+        for h in heads
+    }
+
+
+def _retry_held(conn: Connection, payers: Mapping[str, PayerProfile], batch_date: date, now: datetime) -> list[str]:
+    """Build again the claims held at build or stage whose charges now build and write; release their holds.
+
+    A claim with an open intake hold too (a line of its encounter rejected) waits for a corrected export:
+    building it from the lines that passed would send part of the visit.
+    """
+    holds = conn.execute(
+        select(claim_hold.c.claim_key, claim_hold.c.encounter_id, claim_hold.c.stage).where(
+            claim_hold.c.released_at.is_(None)
+        )
+    ).all()
+    waiting_on_export = {h.claim_key for h in holds if h.stage == "intake"}
+    retry = {h.claim_key: h.encounter_id for h in holds if h.stage != "intake"}
+    for key in waiting_on_export:
+        retry.pop(key, None)
+    if not retry:
+        return []
+    encounters = sorted(set(retry.values()))
+    rows = []
+    for start in range(0, len(encounters), 500):
+        rows += [
             json.loads(text)
             for text in conn.execute(
-                select(charge.c.row_json).where(charge.c.status == "claimed", charge.c.claim_key.in_(sorted(keys)))
+                select(charge.c.row_json).where(
+                    charge.c.status == "held", charge.c.encounter_id.in_(encounters[start : start + 500])
+                )
+            ).scalars()
+        ]
+    existing = set(conn.execute(select(claim.c.claim_key).where(claim.c.claim_key.in_(sorted(retry)))).scalars())
+    candidates = [c for c in build_claims(rows, payers).claims if c.claim_key in retry and c.claim_key not in existing]
+    writable, _still_refused = split_writable(candidates)
+    if not writable:
+        return []
+    insert_claims(conn, writable, batch_date)
+    for c in writable:
+        conn.execute(
+            update(charge)
+            .where(charge.c.charge_id.in_([line.charge_id for line in c.lines]))
+            .values(status="claimed", claim_key=c.claim_key)
+        )
+    keys = [c.claim_key for c in writable]
+    release_holds(conn, keys, now)
+    return keys
+
+
+def _rebuild(
+    conn: Connection, staged: Mapping[str, StagedClaim], payers: Mapping[str, PayerProfile]
+) -> tuple[list[Claim], list[ClaimHold]]:
+    """The staged claims rebuilt from their charge rows; those that no longer rebuild are held (``build``)."""
+    keys = sorted(staged)
+    rows = []
+    for start in range(0, len(keys), 500):
+        rows += [
+            json.loads(text)
+            for text in conn.execute(
+                select(charge.c.row_json).where(
+                    charge.c.status == "claimed", charge.c.claim_key.in_(keys[start : start + 500])
+                )
             ).scalars()
         ]
     rebuilt = build_claims(rows, payers)
-    return [c for c in rebuilt.claims if c.claim_key in keys]
+    claims = [c for c in rebuilt.claims if c.claim_key in staged]
+    reasons: dict[str, list[str]] = defaultdict(list)
+    for held in rebuilt.held:
+        if held.claim_key in staged:
+            reasons[held.claim_key] += [
+                r if held.claim_key in r else f"claim {held.claim_key}: {r}" for r in held.reasons
+            ]
+    built = {c.claim_key for c in claims}
+    for key in staged:
+        if key not in built and key not in reasons:
+            reasons[key].append(f"claim {key}: its charges no longer rebuild into this claim")
+    holds = [_hold(staged[key], "build", texts) for key, texts in sorted(reasons.items())]
+    return claims, holds
+
+
+def _hold(staged: StagedClaim, stage: str, reasons: Sequence[str]) -> ClaimHold:
+    return ClaimHold(staged.claim_key, staged.payer_id, staged.encounter_id, stage, "; ".join(reasons))
 
 
 def _write_synced(path: Path, data: bytes) -> None:
@@ -93,32 +248,75 @@ def stage_interchanges(
     outbound_dir: Path,
     batch_date: date,
     created: datetime,
+    check: WrittenClaimCheck | None = None,
+    now: datetime | None = None,
 ) -> list[InterchangeRecord]:
-    """Write an 837P interchange per payer for every built claim not yet in one; return the new ones."""
+    """Write an 837P interchange per payer for every built claim not yet in one; return the new ones.
+
+    See ``stage_claims``, which also returns the claims held instead of sent.
+    """
+    return stage_claims(
+        engine,
+        payers=payers,
+        sender=sender,
+        outbound_dir=outbound_dir,
+        batch_date=batch_date,
+        created=created,
+        check=check,
+        now=now,
+    ).interchanges
+
+
+def stage_claims(
+    engine: Engine,
+    *,
+    payers: Mapping[str, PayerProfile],
+    sender: SenderIdentity,
+    outbound_dir: Path,
+    batch_date: date,
+    created: datetime,
+    check: WrittenClaimCheck | None = None,
+    now: datetime | None = None,
+) -> StagingResult:
+    """Write an 837P interchange per payer for every built claim not yet in one, holding the bad ones.
+
+    Claims that no longer rebuild or that the writer would refuse are held first; then interchanges are
+    written in batches, each checked by ``check`` (when given) as written and read back, rewritten without
+    the claims it fails, and committed with its holds. ``now`` stamps the holds (default: the ledger clock).
+    """
+    stamp = now or utcnow()
     outbound_dir.mkdir(parents=True, exist_ok=True)
     outbound_dir.chmod(0o700)
     _discard_uncommitted_staging(engine, outbound_dir)
     finish_pending_renames(outbound_dir)
+    result = StagingResult()
+    with engine.begin() as conn:
+        result.rebuilt = _retry_held(conn, payers, batch_date, stamp)
+        staged = _staged_claims(conn)
+        if not staged:
+            return result
+        claims, held = _rebuild(conn, staged, payers)
+        writable, refused = split_writable(claims)
+        held += [_hold(staged[r.claim_key], "stage", r.reasons) for r in refused]
+        hold_unsent_claims(conn, held, stamp)
+    result.held += held
+    chunks: list[tuple[PayerProfile, list[Claim]]] = []
     by_payer: dict[str, list[Claim]] = defaultdict(list)
-    for c in _unsent_claims(engine, payers):
+    for c in writable:
         by_payer[c.payer_id].append(c)
-    staged: list[InterchangeRecord] = []
     for payer_id in sorted(by_payer):
-        payer = payers[payer_id]
-        claims = by_payer[payer_id]
-        for start in range(0, len(claims), MAX_CLAIMS_PER_INTERCHANGE):
-            staged.append(
-                _stage_one(
-                    engine,
-                    claims[start : start + MAX_CLAIMS_PER_INTERCHANGE],
-                    payer,
-                    sender,
-                    outbound_dir,
-                    batch_date,
-                    created,
-                )
-            )
-    return staged
+        payer_claims = by_payer[payer_id]
+        for start in range(0, len(payer_claims), MAX_CLAIMS_PER_INTERCHANGE):
+            chunks.append((payers[payer_id], payer_claims[start : start + MAX_CLAIMS_PER_INTERCHANGE]))
+    batch: list[tuple[PayerProfile, list[Claim]]] = []
+    for chunk in chunks:
+        if batch and sum(len(c) for _, c in batch) + len(chunk[1]) > CHECK_BATCH_CLAIMS:
+            _stage_batch(engine, batch, staged, sender, outbound_dir, batch_date, created, check, stamp, result)
+            batch = []
+        batch.append(chunk)
+    if batch:
+        _stage_batch(engine, batch, staged, sender, outbound_dir, batch_date, created, check, stamp, result)
+    return result
 
 
 def _discard_uncommitted_staging(engine: Engine, outbound_dir: Path) -> None:
@@ -130,59 +328,150 @@ def _discard_uncommitted_staging(engine: Engine, outbound_dir: Path) -> None:
             staging.unlink()
 
 
-def _stage_one(
+@dataclass
+class _Draft:
+    """An interchange being staged: its payer, ISA13, claims and current bytes."""
+
+    payer: PayerProfile
+    control_number: int
+    claims: list[Claim]
+    content: bytes = b""
+
+
+def _envelope(payer: PayerProfile, sender: SenderIdentity, control_number: int, created: datetime) -> Envelope:
+    return Envelope(
+        sender_id=sender.sender_id,
+        receiver_id=payer.interchange_receiver_id,
+        interchange_control_number=control_number,
+        group_control_number=control_number,
+        usage_indicator=sender.usage_indicator,
+        created=created,
+        functional_id_code="HC",
+        version=VERSION_837P,
+        application_receiver_code=payer.group_receiver_code,
+    )
+
+
+def _write(draft: _Draft, sender: SenderIdentity, created: datetime) -> list[tuple[str, str]]:
+    """Write the draft's bytes; a claim the writer still refuses is left out. Returns (claim key, reason)."""
+    envelope = _envelope(draft.payer, sender, draft.control_number, created)
+
+    def write(claims: list[Claim]) -> bytes:
+        return write_837p(claims, envelope, sender.submitter, receiver_name=draft.payer.name)
+
+    refused: list[tuple[str, str]] = []
+    try:
+        draft.content = write(draft.claims)
+        return refused
+    except ValueError as problem:
+        whole = problem
+    # split_writable runs the writer's own checks first, so this is a last resort: find the claims the writer
+    # refuses one by one (its messages name the claim and the field, never a value), write the rest.
+    kept = []
+    for c in draft.claims:
+        try:
+            write([c])
+        except ValueError as problem:
+            refused.append((c.claim_key, str(problem)))
+        else:
+            kept.append(c)
+    if not kept and len(draft.claims) > 1:
+        raise whole  # no claim writes even alone: the interchange itself is wrong, not a claim
+    draft.claims = kept
+    draft.content = write(kept) if kept else b""
+    return refused
+
+
+def _stage_batch(
     engine: Engine,
-    claims: list[Claim],
-    payer: PayerProfile,
+    batch: list[tuple[PayerProfile, list[Claim]]],
+    staged: Mapping[str, StagedClaim],
     sender: SenderIdentity,
     outbound_dir: Path,
     batch_date: date,
     created: datetime,
-) -> InterchangeRecord:
+    check: WrittenClaimCheck | None,
+    now: datetime,
+    result: StagingResult,
+) -> None:
+    """Write, check, rewrite and commit one batch of interchanges with the holds they produced."""
+    holds: list[ClaimHold] = []
+    renames: list[Path] = []
     with engine.begin() as conn:
-        control_number = next_control_number(conn, "isa13")
-        envelope = Envelope(
-            sender_id=sender.sender_id,
-            receiver_id=payer.interchange_receiver_id,
-            interchange_control_number=control_number,
-            group_control_number=control_number,
-            usage_indicator=sender.usage_indicator,
-            created=created,
-            functional_id_code="HC",
-            version=VERSION_837P,
-            application_receiver_code=payer.group_receiver_code,
-        )
-        content = write_837p(claims, envelope, sender.submitter, receiver_name=payer.name)
-        name = interchange_file_name("837P", payer.payer_id, control_number)
-        staging = outbound_dir / (name + ".staging")
-        _write_synced(staging, content)
-        sha256 = hashlib.sha256(content).hexdigest()
-        interchange_id = insert_interchange(
-            conn,
-            control_number=control_number,
-            file_name=name,
-            payer_id=payer.payer_id,
-            transaction_type="837P",
-            usage_indicator=sender.usage_indicator,
-            claim_count=len(claims),
-            total_charge_cents=sum(to_cents(c.total_charge) for c in claims),
-            sha256=sha256,
-            size=len(content),
-            batch_date=batch_date,
-        )
-        conn.execute(
-            update(claim)
-            .where(claim.c.claim_key.in_([c.claim_key for c in claims]))
-            .values(interchange_id=interchange_id)
-        )
-    staging.rename(outbound_dir / name)
-    return InterchangeRecord(
-        id=interchange_id,
-        control_number=control_number,
+        drafts = [_Draft(payer, next_control_number(conn, "isa13"), list(claims)) for payer, claims in batch]
+        pending = []
+        for draft in drafts:
+            holds += [_hold(staged[key], "stage", [reason]) for key, reason in _write(draft, sender, created)]
+            if draft.claims:
+                pending.append(draft)
+        for round_number in range(1, MAX_CHECK_ROUNDS + 1):
+            if check is None or not pending:
+                break
+            problems = check(
+                [WrittenInterchange(d.content, tuple(staged[c.claim_key] for c in d.claims)) for d in pending]
+            )
+            rewritten = []
+            for draft in pending:
+                failing = {c.claim_key for c in draft.claims} & problems.keys()
+                if not failing:
+                    continue
+                if round_number == MAX_CHECK_ROUNDS:
+                    # Still failing after every rewrite: nothing of it goes out unchecked.
+                    failing = {c.claim_key for c in draft.claims}
+                for key in sorted(failing):
+                    reasons = problems.get(key) or [f"claim {key}: its interchange kept failing the claims suite"]
+                    holds.append(_hold(staged[key], "stage", reasons))
+                draft.claims = [c for c in draft.claims if c.claim_key not in failing]
+                if draft.claims:
+                    holds += [_hold(staged[key], "stage", [reason]) for key, reason in _write(draft, sender, created)]
+                if draft.claims:
+                    rewritten.append(draft)
+            pending = rewritten
+        hold_unsent_claims(conn, holds, now)
+        for draft in drafts:
+            if not draft.claims:
+                continue  # every claim held: no interchange, its control number stays unused
+            record, staging = _record_draft(conn, draft, outbound_dir, batch_date, sender)
+            result.interchanges.append(record)
+            renames.append(staging)
+    result.held += holds
+    for staging in renames:
+        staging.rename(staging.with_suffix(""))
+
+
+def _record_draft(
+    conn: Connection, draft: _Draft, outbound_dir: Path, batch_date: date, sender: SenderIdentity
+) -> tuple[InterchangeRecord, Path]:
+    name = interchange_file_name("837P", draft.payer.payer_id, draft.control_number)
+    staging = outbound_dir / (name + ".staging")
+    _write_synced(staging, draft.content)
+    sha256 = hashlib.sha256(draft.content).hexdigest()
+    interchange_id = insert_interchange(
+        conn,
+        control_number=draft.control_number,
         file_name=name,
-        payer_id=payer.payer_id,
+        payer_id=draft.payer.payer_id,
+        transaction_type="837P",
+        usage_indicator=sender.usage_indicator,
+        claim_count=len(draft.claims),
+        total_charge_cents=sum(to_cents(c.total_charge) for c in draft.claims),
         sha256=sha256,
-        size=len(content),
-        state="staged",
-        claim_count=len(claims),
+        size=len(draft.content),
+        batch_date=batch_date,
     )
+    conn.execute(
+        update(claim)
+        .where(claim.c.claim_key.in_([c.claim_key for c in draft.claims]))
+        .values(interchange_id=interchange_id)
+    )
+    record = InterchangeRecord(
+        id=interchange_id,
+        control_number=draft.control_number,
+        file_name=name,
+        payer_id=draft.payer.payer_id,
+        sha256=sha256,
+        size=len(draft.content),
+        state="staged",
+        claim_count=len(draft.claims),
+    )
+    return record, staging

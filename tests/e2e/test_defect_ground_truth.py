@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from connectors.ehr.csv_export import read_charge_export
 from connectors.payers import registered_payers
-from expectations.claims import claim_hold_reasons
 from expectations.gate import charge_rejections, payer_charge_rules
 from expectations.runner import validate_charges
 from revcycle.intake import record_intake
@@ -105,7 +104,6 @@ def test_intake_quarantines_exactly_the_planted_defects(tmp_path: Path, seed: in
         rejections=charge_rejections(validation),
         payers=payers,
         batch_date=AS_OF,
-        claim_check=claim_hold_reasons,
     )
     with engine.connect() as conn:
         rejected: dict[str, set[str]] = {}
@@ -171,8 +169,9 @@ def test_write_defects_is_the_ground_truth_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_a_broken_export_fails_the_run_and_the_fixed_file_resumes(tmp_path: Path, prefect_api: None) -> None:
-    from revcycle.errors import ThresholdExceeded
+def test_a_broken_export_is_refused_and_the_fixed_file_loads(tmp_path: Path, prefect_api: None) -> None:
+    """Above the reject threshold the export is refused like an unreadable one (issue 9): moved aside with its
+    reason, nothing of it loaded, and the run goes on; the corrected file put back loads whole."""
     from tests.pipeline import pipeline_world
 
     payers = registered_payers()
@@ -183,11 +182,17 @@ def test_a_broken_export_fails_the_run_and_the_fixed_file_resumes(tmp_path: Path
     with pipeline_world(tmp_path / "world") as world:
         export = world.export_dir / "charges_71.csv"
         write_charge_export(broken, export)
-        with pytest.raises(ThresholdExceeded) as failure:
-            world.run_nightly(batch)
-        message = str(failure.value)
-        assert "threshold" in message and "replace the file" in message and export.name in message
+        result = world.run_nightly(batch)
+        assert result["run"]["exports refused"] == 1 and result["run"]["charge lines"] == 0
+        assert not export.exists()
+        reason = (world.export_dir / "refused" / "charges_71.csv.reason.txt").read_text(encoding="utf-8")
+        assert "threshold" in reason and "REVCYCLE_REJECT_THRESHOLD" in reason and "What to do" in reason
         assert world.uploaded_files == []
+        with sqlite3.connect(world.workdir / "warehouse.db") as db:
+            assert db.execute("SELECT status FROM source_file WHERE name = ?", (export.name,)).fetchall() == [
+                ("refused",)
+            ]
+            assert db.execute("SELECT count(*) FROM charge").fetchone() == (0,)
 
         write_charge_export(clean, export)  # the corrected file: same charge ids, fixed values
         result = world.run_nightly(batch)

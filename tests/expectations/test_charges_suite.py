@@ -138,6 +138,31 @@ DEFECTS: dict[str, tuple[dict[str, str], set[tuple[str, str]]]] = {
         {"units": "0", "procedure_code": "ABCDE"},
         {("units_positive", "units"), ("procedure_code_format", "procedure_code")},
     ),
+    # Issue 9: every value that reaches an X12 element has a format rule. The writer never rewrites an
+    # identifier, so a delimiter (* : ^ ~), a control or a non-ASCII character, or too many characters
+    # for the element (REF02 and SBR03 50, NM109 80) is a row error, not a refused interchange.
+    "PA-DELIM": ({"prior_authorization": "PA*7781"}, {("identifier_format", "prior_authorization")}),
+    "GROUP-COLON": ({"group_number": "GRP:12"}, {("identifier_format", "group_number")}),
+    "GROUP-TAB": ({"group_number": "GRP\t12"}, {("identifier_format", "group_number")}),
+    "REF-ACCENT": (
+        {"claim_frequency_code": "7", "original_claim_number": "CLM\u00c901"},
+        {("identifier_format", "original_claim_number")},
+    ),
+    "PA-TOO-LONG": ({"prior_authorization": "P" * 51}, {("identifier_format", "prior_authorization")}),
+    "MEMBER-TOO-LONG": (
+        {"payer_id": "BETA2", "member_id": "9" * 81},
+        {("identifier_format", "member_id"), ("member_id_format.BETA2", "member_id")},
+    ),
+    # Free text is rewritten by the writer (accents, delimiters), then must fit: NM103 60, NM104 35, N401 2-30.
+    "NAME-TOO-LONG": ({"patient_last_name": "A" * 61}, {("x12_text", "patient_last_name")}),
+    "NAME-NOTHING-LEFT": ({"subscriber_first_name": "\u6f22\u5b57"}, {("x12_text", "subscriber_first_name")}),
+    "CITY-ONE-LETTER": ({"billing_city": "X"}, {("x12_text", "billing_city")}),
+    "RENDERING-LONG": ({"rendering_first_name": "B" * 36}, {("x12_text", "rendering_first_name")}),
+    # Ids kept in 64-character warehouse columns.
+    "LONG-ENCOUNTER": ({"encounter_id": "E" * 65}, {("id_format", "encounter_id")}),
+    # SV104 holds 15 digits, SV102 18 (and CLM02 sums up to 50 lines).
+    "UNITS-DIGITS": ({"units": "1234567890123"}, {("units_format", "units")}),
+    "AMOUNT-DIGITS": ({"charge_amount": "12345678901.00"}, {("charge_amount_format", "charge_amount")}),
 }
 CLEAN_VARIANTS: dict[str, dict[str, str]] = {
     "CLEAN": {},
@@ -154,6 +179,18 @@ CLEAN_VARIANTS: dict[str, dict[str, str]] = {
     },
     "VOID-OK": {"claim_frequency_code": "8", "original_claim_number": "PAYERCLM0001"},
     "NO-REFERRING": {"referring_npi": "", "rendering_npi": "1003000126"},
+    # What the writer rewrites by its documented rule (accents transliterated, delimiters to spaces) passes,
+    # and so do identifiers of letters, digits, - . / and spaces within their elements.
+    "REWRITTEN-TEXT": {
+        "patient_last_name": "Zo\u00eb-\u00c5*Br\u00fbl\u00e9",
+        "subscriber_last_name": "Zo\u00eb-\u00c5*Br\u00fbl\u00e9",
+        "billing_name": "Prairie Family Medicine, P.C.",
+        "billing_city": "Ft. Wayne",
+        "group_number": "GRP 0012",
+        "prior_authorization": "PA-2025/001.A",
+        "member_id": "XQZ900112233",
+    },
+    "LONGEST-FITTING": {"prior_authorization": "P" * 50, "patient_first_name": "B" * 35, "units": "123456789012.5"},
 }
 WARNED = {
     "NO-RENDERING": (
@@ -313,7 +350,7 @@ def test_the_suite_reads_its_columns_without_row_conditions() -> None:
     named = {c for e in suite.expectations for c in e.meta.get("columns", [e.meta["column"]])} - {"*"}
     assert named <= read
     assert {"payer_id", "claim_type", "claim_frequency_code", "service_date_from__date"} <= read
-    assert not {"group_number", "prior_authorization", "rendering_last_name"} & read  # no rule reads them
+    assert set(COLUMN_NAMES) <= read  # issue 9: every contract column, and so every X12 element, has a rule
 
 
 def test_validation_leaves_gx_settings_as_it_found_them() -> None:

@@ -19,15 +19,21 @@ from expectations.custom import (
 )
 from expectations.custom_cells import (
     ExpectColumnsValuesToBeBillableIcd10cm,
+    ExpectColumnsValuesToBeWritableX12Text,
+    ExpectColumnsValuesToBeX12Identifiers,
     ExpectColumnsValuesToMatchRegex,
     ExpectColumnsValuesToNotBeNull,
     failing_cells,
     icd10cm_billable_on,
+    identifier_misfit_cells,
     judges_cells,
+    x12_text_fits,
+    x12_text_misfit_cells,
 )
 from expectations.custom_claims import (
     ExpectAmountsToBalance,
     ExpectColumnValueCountsToBeAtMost,
+    ExpectGroupSizeToEqual,
     ExpectGroupTotalToEqualSumOfParts,
 )
 from expectations.custom_conditional import (
@@ -52,6 +58,9 @@ CUSTOM = (
     ExpectGroupTotalToEqualSumOfParts,
     ExpectAmountsToBalance,
     ExpectColumnValueCountsToBeAtMost,
+    ExpectGroupSizeToEqual,
+    ExpectColumnsValuesToBeWritableX12Text,
+    ExpectColumnsValuesToBeX12Identifiers,
 )
 EXAMPLE_CASES = [
     pytest.param(cls, example["data"], test, id=f"{cls.__name__}-{test['title']}")
@@ -163,3 +172,28 @@ def test_failing_cells_name_the_columns_the_rule_failed_on() -> None:
     unbillable = failing_cells(ExpectColumnsValuesToBeBillableIcd10cm.expectation_type, frame, {})
     assert list(unbillable.columns) == ["dx1", "dx2"]
     assert unbillable.to_dict("list") == {"dx1": [False, False, False, False], "dx2": [False, False, True, False]}
+
+
+def test_x12_text_is_measured_as_the_writer_writes_it() -> None:
+    from revcycle.x12.writer import clean_value
+
+    # Lengths by hand: "Zoë Brûlé" is written "Zoe Brule" (9); "A*B" is written "A B" (3); a run of spaces
+    # collapses; "漢字" leaves nothing; a ligature expands (NFKD "ﬁ" = "fi").
+    values = pd.Series(["Zoë Brûlé", "A*B", "a    b", "漢字", "\ufb01ve", "x" * 10, None])
+    assert [clean_value(v) for v in values[:6]] == ["Zoe Brule", "A B", "a b", "", "five", "x" * 10]
+    assert x12_text_fits(values, 1, 9).tolist() == [True, True, True, False, True, False, True]
+    assert x12_text_fits(values, 4, 10).tolist() == [True, False, False, False, True, True, True]
+    frame = pd.DataFrame({"name": ["Zo\u00eb", "B" * 36], "city": ["X", "Ames"]})
+    assert x12_text_misfit_cells(frame, [1, 2], [35, 30]).to_numpy().tolist() == [[False, True], [True, False]]
+    assert judges_cells(ExpectColumnsValuesToBeWritableX12Text.expectation_type)
+
+
+def test_identifiers_are_judged_per_cell_with_their_columns_limits() -> None:
+    # By hand: "PA*7781" holds the X12 element separator; "X" is shorter than NM109's 2; "GRP:1" holds the
+    # component separator; "G" * 51 is longer than SBR03's 50; tab is a control character.
+    frame = pd.DataFrame(
+        {"member_id": ["PA*7781", "X", "AB1", None], "group_number": ["GRP:1", "G" * 51, "G\t1", "GRP 1"]}
+    )
+    cells = identifier_misfit_cells(frame, [2, 1], [80, 50])
+    assert cells.to_numpy().tolist() == [[True, True], [True, True], [False, True], [False, False]]
+    assert judges_cells(ExpectColumnsValuesToBeX12Identifiers.expectation_type)

@@ -92,7 +92,8 @@ source_file = Table(
         "status",
         String(16),
         nullable=False,
-        comment="received, loaded, refused (a response none of whose transaction sets posted), failed",
+        comment="received, loaded, failed, refused (an export intake refused, or a response none of whose "
+        "transaction sets posted)",
     ),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("loaded_at", DateTime(timezone=True)),
@@ -361,6 +362,20 @@ refused_transaction_set = Table(
     Column("message", String(255), nullable=False, comment="what to do, without values"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("source_file_id", "set_ordinal", name="uq_refused_transaction_set_file_ordinal"),
+)
+
+claim_hold = Table(
+    "claim_hold",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("claim_key", String(20), nullable=False, index=True, comment="CLM01 the claim has or would have"),
+    Column("payer_id", String(32), nullable=False),
+    Column("encounter_id", String(64), nullable=False),
+    Column("stage", String(8), nullable=False, comment="intake, build or stage: where the claim was held"),
+    Column("reason", String(500), nullable=False, comment="claim key, charge ids, fields and rules; no values"),
+    Column("source_file_id", ForeignKey("source_file.id"), comment="the export whose intake held it"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True), comment="when a later build of the claim released it"),
 )
 
 lease = Table(

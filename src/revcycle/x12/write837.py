@@ -98,9 +98,14 @@ def _identifiers(claim: Claim) -> Iterator[tuple[str, str | None]]:
 
 def quarantine_reasons(claim: Claim, delimiters: Delimiters) -> list[str]:
     """Why ``claim`` cannot be written unchanged with ``delimiters`` (empty list: it can)."""
-    reasons: list[str] = []
     delims = delimiters.all
-    for field_name, value in _identifiers(claim):
+    fields = [(name, value) for name, value in _identifiers(claim) if value]
+    # Most claims are clean: one test over all their identifiers at once, field by field only when it fails.
+    joined = "".join(value for _, value in fields)
+    if joined.isascii() and joined.isprintable() and delims.isdisjoint(joined):
+        return []
+    reasons: list[str] = []
+    for field_name, value in fields:
         if not value:
             continue
         if any(ch in delims for ch in value):
@@ -121,6 +126,29 @@ def split_quarantined(claims: Sequence[Claim], delimiters: Delimiters) -> tuple[
         else:
             good.append(claim)
     return good, held
+
+
+def split_refused(
+    claims: Sequence[Claim], delimiters: Delimiters, check: Callable[[Claim], None]
+) -> tuple[list[Claim], list[QuarantinedClaim]]:
+    """The claims the writer takes, and those it would refuse, each reason naming the claim key and the field.
+
+    Refused: an identifier holding a delimiter, a non-ASCII or a control character (``split_quarantined``), or
+    a claim failing the writer's own ``check`` (which raises ValueError naming the claim, never a value).
+    """
+    kept, quarantined = split_quarantined(claims, delimiters)
+    refused = [
+        QuarantinedClaim(q.claim_key, tuple(f"claim {q.claim_key}: {r}" for r in q.reasons)) for q in quarantined
+    ]
+    writable: list[Claim] = []
+    for claim in kept:
+        try:
+            check(claim)
+        except ValueError as problem:
+            refused.append(QuarantinedClaim(claim.claim_key, (str(problem),)))
+        else:
+            writable.append(claim)
+    return writable, refused
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from revcycle.x12.write837 import (
     Submitter,
     check_common,
     split_quarantined,
+    split_refused,
     write_837,
 )
 from revcycle.x12.writer import (
@@ -36,6 +37,7 @@ __all__ = [
     "QuarantinedClaim",
     "Submitter",
     "split_quarantined",
+    "split_writable",
     "write_837p",
 ]
 
@@ -52,6 +54,13 @@ def _check_claim(claim: Claim) -> None:
             raise ValueError(f"claim {claim.claim_key} line {line.line_number}: bad diagnosis pointer")
         if not line.diagnosis_pointers:
             raise ValueError(f"claim {claim.claim_key} line {line.line_number}: no diagnosis pointer")
+
+
+def split_writable(
+    claims: Sequence[Claim], delimiters: Delimiters = DEFAULT_DELIMITERS
+) -> tuple[list[Claim], list[QuarantinedClaim]]:
+    """The claims ``write_837p`` takes, and those it would refuse, with reasons naming claim key and field."""
+    return split_refused(claims, delimiters, _check_claim)
 
 
 class _Professional(ClaimBuilder):
@@ -117,8 +126,8 @@ def write_837p(
 ) -> bytes:
     """One 837P interchange (one GS, one or more ST) holding ``claims``, all for the same receiver.
 
-    Raises ValueError for a claim that cannot be written (see ``split_quarantined`` to set aside those
-    whose identifiers hold a delimiter or a non-ASCII character before calling).
+    Raises ValueError for a claim that cannot be written (``split_writable`` sets aside, before calling, those
+    whose identifiers hold a delimiter or a non-ASCII character and those failing the 837P checks).
     """
     return write_837(
         claims,

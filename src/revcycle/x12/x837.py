@@ -34,6 +34,7 @@ class ReceivedServiceLine:
     units: Decimal
     service_date: date | None
     revenue_code: str | None
+    diagnosis_pointers: tuple[str, ...] = ()  # SV107 as written (837P): positions in the claim's HI list
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class _Line:
     units: Decimal = Decimal("1")
     service_date: date | None = None
     revenue_code: str | None = None
+    pointers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -336,6 +338,7 @@ class Builder837:
         units = parse_amount(seg.get(4), seg, self.problems, "SV104")
         if units is not None:
             self.line.units = units
+        self.line.pointers = tuple(p.strip() for p in seg.components(7) if p.strip())
 
     def _on_sv2(self, seg: Segment) -> None:
         assert self.line is not None
@@ -408,6 +411,7 @@ class Builder837:
                 ln.units,
                 ln.service_date or claim.claim_date,
                 ln.revenue_code,
+                ln.pointers,
             )
             for ln in claim.lines
         )
