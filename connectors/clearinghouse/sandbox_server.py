@@ -397,11 +397,15 @@ class _SandboxSftp(paramiko.SFTPServerInterface):
             return SFTP_PERMISSION_DENIED
         self.sandbox.listing(absolute)
         try:
+            listing = []
             with os.scandir(absolute) as entries:
-                return [
-                    paramiko.SFTPAttributes.from_stat(entry.stat(follow_symlinks=False), entry.name)
-                    for entry in entries
-                ]
+                for entry in entries:
+                    try:
+                        stat = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # renamed away since the folder was read (an answer's temporary file): not listed
+                    listing.append(paramiko.SFTPAttributes.from_stat(stat, entry.name))
+            return listing
         except OSError as exc:
             return _sftp_code(exc)
 

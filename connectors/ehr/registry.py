@@ -19,6 +19,7 @@ from connectors.ehr.csv_reader import CsvReader
 from connectors.ehr.fhir_r4 import FhirReader
 from connectors.ehr.files import file_head
 from connectors.ehr.hl7_dft import Hl7DftReader
+from revcycle import exports
 from revcycle.errors import ConfigurationError
 
 ENTRY_POINT_GROUP = "revcycle.ehr_readers"
@@ -65,11 +66,8 @@ def detect_reader(path: Path) -> EhrReader:
         if reader.recognises(head):
             return reader
     if not head:
-        raise UnrecognisedExport(f"{path.name} is empty; nothing was loaded from it")
-    raise UnrecognisedExport(
-        f"{path.name} is none of the known export formats (CSV with a charge_id header, HL7 v2 starting with "
-        "MSH/FHS/BHS, FHIR JSON or NDJSON); see docs/ehr-feeds.md. The file is kept; nothing was loaded from it"
-    )
+        raise UnrecognisedExport(path.name, exports.empty_file())
+    raise UnrecognisedExport(path.name, exports.unknown_format())
 
 
 def read_export(path: Path, config: EhrConfig | None = None) -> ExportRows:

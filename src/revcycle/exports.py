@@ -119,6 +119,15 @@ def not_csv(line: int | None) -> ExportRefusal:
     )
 
 
+def unknown_format() -> ExportRefusal:
+    """No EHR reader recognises the content: not CSV with the contract header, HL7 v2 or FHIR."""
+    return ExportRefusal(
+        "The file is none of the known export formats (CSV with a charge_id header, HL7 v2 starting with "
+        "MSH/FHS/BHS, FHIR JSON or NDJSON).",
+        "Check what the EHR interface writes into the export folder (docs/ehr-feeds.md); send one of those formats.",
+    )
+
+
 def missing_columns(missing: Sequence[str], *, none_found: bool) -> ExportRefusal:
     """Required columns of the contract are absent from the header (``none_found``: none of them is there)."""
     if none_found:

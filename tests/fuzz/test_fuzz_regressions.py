@@ -22,12 +22,8 @@ KNOWN_OPEN: dict[str, str] = {
     "intake/charge-line-exported-twice.csv": "record_intake inserts a charge id twice: IntegrityError stops the "
     "run (file-grain intake, being built)",
     "intake/charge-id-blank-on-two-rows.csv": "two rows without a charge id: the same IntegrityError",
-    "intake/row-without-charge-id-and-a-bad-date.csv": "a rejected row without a charge id is rejected as "
-    "'row-N', so record_intake builds it anyway: ValueError in build_claims (intake)",
     "intake/charge-amount-of-20-digits.csv": "the charges suite sets no upper bound on an amount; the claims "
     "suite's int64 frame then overflows: OverflowError in record_intake (charges/claims suites)",
-    "intake/prior-authorization-with-a-delimiter.csv": "issue 9 #1: PA*7781 passes the gate, the claim is built "
-    "and the 837P writer refuses it at staging (claim-grain holds, being built)",
 }
 
 
