@@ -1,4 +1,7 @@
-"""The shared X12 sample corpus, read at run time from ``$REVCYCLE_SHARED/x12-corpus`` (never copied here)."""
+"""The shared X12 sample corpus, read at run time from ``$REVCYCLE_SHARED/x12-corpus`` (never copied here).
+
+``REVCYCLE_SHARED`` defaults to ``../shared`` beside the repository, as for the tests.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from functools import cache
 from pathlib import Path
 
 from revcycle.errors import ConfigurationError
+
+_REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -24,13 +29,14 @@ class CorpusFile:
 
 
 def corpus_dir() -> Path:
-    """The corpus directory; a clear error when ``REVCYCLE_SHARED`` does not point at it."""
-    shared = os.environ.get("REVCYCLE_SHARED")
-    if not shared:
-        raise ConfigurationError("set REVCYCLE_SHARED to the folder holding x12-corpus/ (the shared samples)")
+    """The corpus directory (``$REVCYCLE_SHARED``, default ``../shared``); a clear error when it is absent."""
+    shared = os.environ.get("REVCYCLE_SHARED") or str(_REPO.parent / "shared")
     path = Path(shared) / "x12-corpus"
     if not path.is_dir():
-        raise ConfigurationError(f"no x12-corpus folder under REVCYCLE_SHARED ({path.parent.name}/)")
+        raise ConfigurationError(
+            f"no x12-corpus folder under {path.parent.name}/: "
+            "set REVCYCLE_SHARED to the folder holding the shared samples"
+        )
     return path
 
 
