@@ -101,7 +101,7 @@ def build_data_docs(results: Sequence[tuple[str, ExpectationSuiteValidationResul
         site_config={
             "class_name": "SiteBuilder",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "skip_and_clean_missing": False},
         },
     )
     now = dt.datetime.now(dt.UTC)

@@ -195,7 +195,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_x12_parse(args: argparse.Namespace) -> int:
-    """Parse any X12 file and print what it holds (JSON with --json)."""
+    """Parse any X12 file and print what it holds (JSON with --json); exit 1 when it lists problems."""
+    from revcycle.x12.answers import has_problems, text_lines
     from revcycle.x12.document import parse_document, to_json
 
     path = Path(args.file)
@@ -203,25 +204,8 @@ def cmd_x12_parse(args: argparse.Namespace) -> int:
         print(f"revcycle: no such file: {path}", file=sys.stderr)
         return 2
     document = parse_document(path, path.name)
-    if args.json:
-        print(to_json(document))
-        return 0
-    from revcycle.tables import render_table
-
-    # claims (835, 837, 277CA, 276, 277), members answered (271) or members asked about (270)
-    rows = [
-        (
-            str(t.get("type")),
-            str(t.get("control_number", "")),
-            str(len(t.get("claims") or t.get("members") or t.get("inquiries") or [])),
-        )
-        for t in document["transactions"]
-    ]
-    print(render_table(("Transaction", "Control number", "Claims/members"), rows, right_align_from=2))
-    for problem in document["problems"]:
-        where = "file" if problem["segment"] is None else f"segment {problem['segment']}"
-        print(f"  problem at {where}: {problem['code']}: {problem['message']}")
-    return 0
+    print(to_json(document) if args.json else "\n".join(text_lines(document)))
+    return 1 if has_problems(document) else 0
 
 
 def cmd_x12_inspect(args: argparse.Namespace) -> int:
