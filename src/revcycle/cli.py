@@ -583,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     parse.set_defaults(handler=cmd_x12_parse)
     inspect = x12_commands.add_parser("inspect", help="print the loop tree of an X12 file with its problems marked")
     inspect.add_argument("file", help="the X12 file")
-    inspect.add_argument("--show-values", action="store_true", help="show names, ids and addresses unmasked")
+    inspect.add_argument("--show-values", action="store_true", help="show names, ids and addresses unmasked (ISA02 and ISA04 stay masked)")
     inspect.set_defaults(handler=cmd_x12_inspect)
     return parser
 

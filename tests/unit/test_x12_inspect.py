@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from corpus import corpus_dir
 
@@ -80,3 +82,21 @@ def test_271_and_277_loops_and_masking() -> None:
     assert sum(1 for line in lines if line.strip() == "2200 claim status tracking") == 3  # three TRN*2
     assert sum(1 for line in lines if line.strip() == "2000E dependent") == 1
     assert "NM1*QC*1*###*###" in "\n".join(lines)
+
+
+def test_isa_authorization_and_security_information_are_always_masked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # ISA02 (authorization information) and ISA04 (security information, the password) sit at fixed
+    # offsets 7-17 and 21-31 of the 106-character ISA ("ISA*" + ISA01 2 + "*" ..., X12 5010 envelope).
+    data = (corpus_dir() / "999" / "staedi__simple999.edi").read_bytes()
+    assert data[:4] == b"ISA*" and data[17:18] == b"*" and data[20:21] == b"*"
+    secret = data[:4] + b"03*AUTHOR0001*01*PASSW0RD42" + data[31:]
+    path = tmp_path / "secret.999"
+    path.write_bytes(secret)
+    for flags in ([], ["--show-values"]):  # credentials are no PHI to show on request
+        assert main(["x12", "inspect", str(path), *flags]) == 0
+        out = capsys.readouterr().out
+        assert "PASSW0RD42" not in out and "AUTHOR0001" not in out
+        # the qualifiers stay, and the masked fields keep their width so the ISA stays 106 characters
+        assert "ISA*03*##########*01*##########*" in out

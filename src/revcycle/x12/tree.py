@@ -4,7 +4,7 @@ For a person debugging a payer's file: every segment is shown at the depth of it
 levels, 2300/2400 claims and lines, 2000/2100/2110 remittance loops, 999 2000/2100), with its position,
 and each problem the reader found is printed under the segment it belongs to. Segments that carry PHI
 (NM1, N3, N4, DMG, REF*SY and friends) are masked unless ``show_values`` is set: only their id and
-qualifiers stay visible.
+qualifiers stay visible. The ISA's authorization and security information (ISA02, ISA04) are masked always.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ _VISIBLE: dict[str, frozenset[int]] = {
     "PER": frozenset({1, 3, 5, 7}),
     "PAT": frozenset({1}),
 }
+# Credentials, masked even with ``show_values``: ISA02 authorization and ISA04 security information (the
+# password some clearinghouses require). X12 5010 has no other password field in the sets we read.
+_CREDENTIALS: dict[str, frozenset[int]] = {"ISA": frozenset({2, 4})}
 _PHI_REFERENCES = frozenset({"SY", "1W", "IG", "EA", "23", "Y4", "F8", "6P", "Q4"})
 
 _HL_LABELS = {
@@ -56,8 +59,11 @@ _HL_LABELS["270"] = _HL_LABELS["271"] = {
 
 
 def mask_segment(seg: Segment, element: str = "*", show_values: bool = False) -> str:
-    """The segment as text, PHI elements replaced by ``###`` unless ``show_values``."""
+    """The segment as text, PHI elements replaced by ``###`` unless ``show_values``; credentials always masked."""
     parts = list(seg.parts)
+    for pos in _CREDENTIALS.get(seg.id, frozenset()):
+        if pos < len(parts) and parts[pos].strip():
+            parts[pos] = "#" * len(parts[pos])  # same width: the ISA is fixed-length
     if not show_values:
         visible = _VISIBLE.get(seg.id)
         if seg.id == "REF" and len(parts) > 1 and parts[1].strip() in _PHI_REFERENCES:
