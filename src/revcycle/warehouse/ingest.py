@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from revcycle.file_sniff import describe_unloadable
 from revcycle.responses import LoadSummary, RefusedSet, detect_kind, load_response
 from revcycle.warehouse.ledger import register_source_file
 
@@ -46,7 +47,8 @@ def ingest_file(engine: Engine, path: Path, *, origin: str = "manual") -> Ingest
     data = path.read_bytes()
     kind = detect_kind(data)
     if kind not in LOADABLE_KINDS:
-        return IngestOutcome(path.name, "refused", kind, reason=f"{kind} is not a response revcycle loads")
+        unloadable = describe_unloadable(data, kind)
+        return IngestOutcome(path.name, "refused", unloadable.kind, reason=unloadable.message)
     digest = hashlib.sha256(data).hexdigest()
     with engine.begin() as conn:
         entry = register_source_file(conn, kind=kind, name=path.name, sha256=digest, size=len(data), origin=origin)
