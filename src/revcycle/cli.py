@@ -573,6 +573,10 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates it signed")
     listen.set_defaults(handler=cmd_ehr_listen)
 
+    from revcycle.control_numbers_command import add_control_numbers_command
+
+    add_control_numbers_command(commands, _warehouse_engine)
+
     x12 = commands.add_parser("x12", help="read X12 files")
     x12_commands = x12.add_subparsers(dest="x12_command", metavar="COMMAND")
     parse = x12_commands.add_parser(
@@ -583,7 +587,11 @@ def build_parser() -> argparse.ArgumentParser:
     parse.set_defaults(handler=cmd_x12_parse)
     inspect = x12_commands.add_parser("inspect", help="print the loop tree of an X12 file with its problems marked")
     inspect.add_argument("file", help="the X12 file")
-    inspect.add_argument("--show-values", action="store_true", help="show names, ids and addresses unmasked (ISA02 and ISA04 stay masked)")
+    inspect.add_argument(
+        "--show-values",
+        action="store_true",
+        help="show names, ids and addresses unmasked (ISA02 and ISA04 stay masked)",
+    )
     inspect.set_defaults(handler=cmd_x12_inspect)
     return parser
 
