@@ -60,13 +60,22 @@ def failures_by_rule(suites: Iterable[tuple[str, Sequence[RuleSummary]]]) -> lis
 
 
 def publish_data_docs(
-    site_dir: Path, charges: ChargeValidation | None = None, frames: Iterable[tuple[str, FrameValidation]] = ()
+    site_dir: Path,
+    charges: ChargeValidation | None = None,
+    frames: Iterable[tuple[str, FrameValidation]] = (),
+    *,
+    asset: str = CHARGES_SUITE,
+    run_name: str = "",
 ) -> Path | None:
-    """Build masked Data Docs for the validations that kept a GX result; returns index.html (None if none)."""
+    """Build masked Data Docs for the validations that kept a GX result; returns index.html (None if none).
+
+    ``asset`` names the charge validation's data asset (the export file's name); ``run_name`` the run (the
+    batch date). Earlier validations in ``site_dir`` stay listed.
+    """
     results = []
     if charges is not None and charges.gx_result is not None:
-        results.append(("charges", charges.gx_result))
+        results.append((asset, charges.gx_result))
     results += [(name, v.gx_result) for name, v in frames if v.gx_result is not None]
     if not results:
         return None
-    return build_data_docs(results, site_dir)
+    return build_data_docs(results, site_dir, run_name=run_name)

@@ -81,7 +81,7 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         markdown=f"# Charge validation: {source.name}\n\n" + validation_summary_markdown(validation),
         description="Failures by rule (counts only, no values)",
     )
-    _publish_validation_reports(source.name, validation)
+    _publish_validation_reports(source.name, validation, batch_date)
     # The threshold is judged before anything is recorded: a broken export loads nothing, and the corrected
     # file (same charge ids, new content hash) loads whole when it is put back in the export folder.
     if validation.rejected_share > reject_threshold:
@@ -155,7 +155,7 @@ def held_claims(warehouse_url: str) -> list[dict[str, str]]:
     return [{"claim_key": h.claim_key, "payer_id": h.payer_id, "stage": h.stage, "reason": h.reason} for h in holds]
 
 
-def _publish_validation_reports(file_name: str, validation: ChargeValidation) -> None:
+def _publish_validation_reports(file_name: str, validation: ChargeValidation, batch_date: date) -> None:
     """A table artifact of failures by rule, and masked GX Data Docs in the workdir linked from an artifact."""
     table = failures_by_rule([(SUITE, validation.summary)])
     create_table_artifact(
@@ -163,7 +163,9 @@ def _publish_validation_reports(file_name: str, validation: ChargeValidation) ->
         table=table or [{"suite": SUITE, "rule": "(none)", "column": "", "severity": "", "failures": 0, "share": ""}],
         description=f"{file_name}: failing rules with counts (no values)",
     )
-    index = publish_data_docs(settings().workdir / "data-docs", charges=validation)
+    index = publish_data_docs(
+        settings().workdir / "data-docs", charges=validation, asset=file_name, run_name=batch_date.isoformat()
+    )
     if index is not None:
         create_link_artifact(
             key="charge-data-docs",
