@@ -169,7 +169,7 @@ def _entry(
         suite=result.suite_name,
         asset=str(key.batch_identifier),
         run_name=str(key.run_id.run_name),
-        run_time=now.strftime("%Y-%m-%d %H:%M:%S"),
+        run_time=now.astimezone(dt.UTC).isoformat(),
         success=bool(result.success),
         evaluated=int(statistics.get("evaluated_expectations") or 0),
         failing=int(statistics.get("unsuccessful_expectations") or 0),

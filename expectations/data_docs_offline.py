@@ -42,7 +42,7 @@ class IndexEntry:
     suite: str
     asset: str
     run_name: str
-    run_time: str
+    run_time: str  # ISO 8601 in UTC with microseconds: two builds in one second still sort
     success: bool
     evaluated: int
     failing: int
@@ -64,7 +64,7 @@ def render_index(entries: Sequence[IndexEntry]) -> str:
         status = "Succeeded" if e.success else "Failed"
         rows.append(
             "<tr class=validation>"
-            f"<td>{html.escape(e.run_time)}</td>"
+            f"<td>{html.escape(e.run_time[:19].replace('T', ' '))}</td>"
             f"<td class=run>{html.escape(e.run_name)}</td>"
             f'<td class=asset><a href="{html.escape(e.page)}">{html.escape(e.asset)}</a></td>'
             f"<td>{html.escape(e.suite)}</td>"
