@@ -474,6 +474,9 @@ def cmd_config(_args: argparse.Namespace) -> int:
         shown = "(not set)" if value is None else ("********" if isinstance(value, SecretStr) else str(value))
         rows.append((f"REVCYCLE_{name.upper()}", shown, field.description or ""))
     print(render_table(("Variable", "Value", "Meaning"), rows, right_align_from=3))
+    from revcycle.control_numbers_command import next_numbers_line
+
+    print(next_numbers_line(settings.resolved_warehouse_url()))
     unknown = unknown_variables()
     if unknown:
         print("\nIgnored: these REVCYCLE_* variables are not settings (a typo?)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -41,3 +42,28 @@ def _seed(engine: Any, args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"next ISA13/GS06: {args.isa13:09d} (highest used before: {before:09d})")
     return 0
+
+
+def next_numbers_line(url: str) -> str:
+    """``Next ISA13/GS06: ...`` for ``revcycle config``: read only, never creates or migrates a warehouse."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from revcycle.warehouse.control_numbers import next_isa13
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).is_file():
+        return f"Next ISA13/GS06: 000000001 (no warehouse yet at {parsed.database})"
+    from revcycle.warehouse.db import create_warehouse_engine
+
+    engine = create_warehouse_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("control_counter"):
+                return "Next ISA13/GS06: 000000001 (the warehouse has no tables yet)"
+            return f"Next ISA13/GS06: {next_isa13(conn):09d} (seed: revcycle control-numbers seed --isa13 N)"
+    except SQLAlchemyError as error:
+        return f"Next ISA13/GS06: unknown, the warehouse did not answer ({type(error).__name__})"
+    finally:
+        engine.dispose()

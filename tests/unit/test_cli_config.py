@@ -119,3 +119,13 @@ def test_readme_documents_every_setting() -> None:
     text = README.read_text()
     missing = [name for name in Settings.model_fields if f"`REVCYCLE_{name.upper()}`" not in text]
     assert missing == []
+
+
+def test_config_shows_the_next_control_number_without_creating_a_warehouse(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    database = tmp_path / "nowhere" / "warehouse.db"
+    monkeypatch.setenv("REVCYCLE_WAREHOUSE_URL", f"sqlite:///{database}")
+    assert main(["config"]) == 0
+    assert "Next ISA13/GS06: 000000001 (no warehouse yet" in capsys.readouterr().out
+    assert not database.exists()

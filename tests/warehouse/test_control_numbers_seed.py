@@ -81,6 +81,8 @@ def test_a_seeded_warehouse_writes_isa13_above_the_old_one_and_refuses_to_go_bac
     assert "1 to 999999999" in capsys.readouterr().err
     assert main(["control-numbers", "show"]) == 0
     assert f"next ISA13/GS06: {highest + 1:09d}" in capsys.readouterr().out
+    assert main(["config"]) == 0
+    assert f"Next ISA13/GS06: {highest + 1:09d}" in capsys.readouterr().out
 
     # a jump forward is allowed; the next interchange takes exactly it
     assert main(["control-numbers", "seed", "--isa13", "90000"]) == 0
