@@ -205,10 +205,11 @@ def _today() -> date:
 
 def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int:
     """``demo --days N``: N nights on a simulated calendar (revcycle.demo_nights), one progress line a night."""
-    from revcycle.demo_nights import DEFAULT_CLAIMS_PER_NIGHT, NightsPlan, closing_summary
+    from revcycle.demo_nights import DEFAULT_CLAIMS_PER_NIGHT, DEFAULT_FIRST_NIGHT, NightsPlan, closing_summary
     from revcycle.settings import Settings
 
-    plan = NightsPlan(args.days, args.claims or DEFAULT_CLAIMS_PER_NIGHT, args.seed, settle=args.settle)
+    first = args.first_night or DEFAULT_FIRST_NIGHT
+    plan = NightsPlan(args.days, args.claims or DEFAULT_CLAIMS_PER_NIGHT, args.seed, first, settle=args.settle)
     print(f"{plan.nights} nights from {plan.first_night}, {plan.claims_per_night} visits a night, seed {plan.seed}")
     _start_prefect_api()
     from flows.demo_nights import run_demo_nights
@@ -552,6 +553,14 @@ def _configuration_problem(error: Exception) -> str | None:
     return "invalid configuration: " + "; ".join(problems)
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse type)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number of at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``revcycle`` command."""
     parser = argparse.ArgumentParser(
@@ -565,11 +574,14 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the nightly cycle on a synthetic export against the embedded sandbox clearinghouse"
     )
     demo.add_argument(
-        "--claims", type=int, help="encounters (claims) to generate (default 200; with --days, a night, default 20)"
+        "--claims", type=_positive, help="encounters (claims): default 200; with --days, per night, default 20"
     )
-    demo.add_argument("--days", type=int, default=0, help="run this many nights on a simulated calendar")
+    demo.add_argument("--days", type=_positive, default=0, help="run this many nights on a simulated calendar")
     demo.add_argument(
         "--settle", action="store_true", help="with --days: then nights with no visits until the payers have answered"
+    )
+    demo.add_argument(
+        "--first-night", type=date.fromisoformat, help="with --days: the first night, YYYY-MM-DD (default 2026-01-05)"
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed of the synthetic export (default 7)")
     demo.add_argument("--workdir", default="demo", help="folder for everything the run keeps (default ./demo)")

@@ -7,7 +7,8 @@ sandbox clearinghouse, in realistic timing, answers 999, 277CA and 835 over the 
 
 After the last night with visits the demo stops, unless asked to settle: then it keeps running nights with
 no new visits until the sandbox has nothing left to send (issue 8, Done-when 1: "nights with no new visits
-until the sandbox's longest lag has passed"), at most ``max_settle_nights`` of them.
+until the sandbox's longest lag has passed"), within ``max_settle_nights`` days of the last visit night. Of
+those, only the nights on which a payer answer falls due are run (see ``_settle``).
 
 This module is pure: the flow, the clearinghouse and the export writer are handed in by the command.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from revcycle.clock import SimulatedClock
@@ -93,6 +94,11 @@ class Sandbox(Protocol):
         """Answers decided and not yet released."""
         ...
 
+    @property
+    def next_release_at(self) -> datetime | None:
+        """When the next answer falls due (None when nothing is pending)."""
+        ...
+
 
 @dataclass(frozen=True)
 class NightOutcome:
@@ -106,9 +112,9 @@ class NightOutcome:
 
     def progress_line(self, nights: int) -> str:
         """One line of progress for this night (``nights``: the nights with visits)."""
-        what = f"{self.visits} visits" if self.visits else "no new visits (settling)"
+        which = f"{self.number}/{nights}" if self.number <= nights else f"{self.number} (settling, no new visits)"
         return (
-            f"night {self.number}/{nights} {self.night.isoformat()}: {what}, "
+            f"night {which} {self.night.isoformat()}: {self.visits} visits, "
             f"{self.run.get('claims built', 0)} claims built, "
             f"{self.run.get('interchanges uploaded', 0)} interchanges sent, "
             f"{self.run.get('response files loaded', 0)} answers loaded, "
@@ -129,24 +135,58 @@ def run_nights(
 
     ``drop_visits(index, night)`` writes night ``index``'s export and returns its visit count;
     ``run_night(night, number)`` runs the nightly flow for that batch date and returns its run summary.
-    Settling nights (no visits) follow while the sandbox has answers pending, when the plan asks for them.
     """
     outcomes: list[NightOutcome] = []
-    index = 0
-    while True:
-        visiting = index < plan.nights
-        settled = not plan.settle or sandbox.pending_count == 0 or index >= plan.nights + plan.max_settle_nights
-        if not visiting and settled:
-            return outcomes
+    for index in range(plan.nights):
         night = plan.night(index)
-        clock.set(clock.at_local(night, plan.evening))
-        sandbox.release_due()
-        visits = drop_visits(index, night) if visiting else 0
-        run = run_night(night, index + 1)
-        outcome = NightOutcome(night, index + 1, visits, run, sandbox.pending_count)
-        outcomes.append(outcome)
-        progress(outcome)
-        index += 1
+        visits = drop_visits(index, night)
+        outcomes.append(_run_one(plan, clock, sandbox, night, index + 1, visits, run_night, progress))
+    if plan.settle:
+        outcomes += _settle(plan, clock, sandbox, run_night, progress)
+    return outcomes
+
+
+def _settle(
+    plan: NightsPlan,
+    clock: SimulatedClock,
+    sandbox: Sandbox,
+    run_night: Callable[[date, int], Mapping[str, Any]],
+    progress: Callable[[NightOutcome], None],
+) -> list[NightOutcome]:
+    """Nights with no visits until the sandbox has nothing pending.
+
+    Only the nights on which an answer falls due are run: a night with no visits and nothing to collect
+    sends and loads nothing, so skipping it changes no figure (the report is dated by the last night run).
+    """
+    outcomes: list[NightOutcome] = []
+    last_allowed = plan.night(plan.nights - 1 + plan.max_settle_nights)
+    night = plan.night(plan.nights - 1)
+    number = plan.nights
+    while (due := sandbox.next_release_at) is not None:
+        night = max(night + timedelta(days=1), clock.local_date(due))
+        if night > last_allowed:
+            break
+        number += 1
+        outcomes.append(_run_one(plan, clock, sandbox, night, number, 0, run_night, progress))
+    return outcomes
+
+
+def _run_one(
+    plan: NightsPlan,
+    clock: SimulatedClock,
+    sandbox: Sandbox,
+    night: date,
+    number: int,
+    visits: int,
+    run_night: Callable[[date, int], Mapping[str, Any]],
+    progress: Callable[[NightOutcome], None],
+) -> NightOutcome:
+    clock.set(clock.at_local(night, plan.evening))
+    sandbox.release_due()
+    run = run_night(night, number)
+    outcome = NightOutcome(night, number, visits, run, sandbox.pending_count)
+    progress(outcome)
+    return outcome
 
 
 def closing_summary(warehouse_url: str, as_of: date) -> str:
