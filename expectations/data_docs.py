@@ -7,7 +7,6 @@ and the expectation's configuration, and ``build_data_docs`` renders what is lef
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 
+from revcycle.clock import clock_in_force
 from revcycle.filemodes import private_dir, private_tree
 
 SITE_NAME = "revcycle"
@@ -104,7 +104,7 @@ def build_data_docs(results: Sequence[tuple[str, ExpectationSuiteValidationResul
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         },
     )
-    now = dt.datetime.now(dt.UTC)
+    now = clock_in_force().now()  # a run on a simulated calendar dates its validations on it
     for batch_name, result in results:
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
