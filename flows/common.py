@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from prefect.runtime import flow_run
 
-from revcycle.clock import SystemClock
+from revcycle.clock import clock_in_force
 from revcycle.filemodes import private_dir
 from revcycle.settings import Settings
 from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, Lease, held_lease
@@ -48,13 +48,15 @@ class RunPaths:
 def batch_date_of_run(settings: Settings, override: str | None = None) -> tuple[date, datetime]:
     """The batch date (and time) of this run: from its scheduled start in the practice's timezone.
 
-    A retry the next morning keeps the scheduled start, so it still processes the right night.
+    A retry the next morning keeps the scheduled start, so it still processes the right night. A run given its
+    batch date (``override``: a rerun, the multi-night demo) is created now, by the clock in force.
     """
-    scheduled = flow_run.scheduled_start_time
-    moment = datetime.fromisoformat(str(scheduled)) if scheduled is not None else datetime.now()
-    local = moment.astimezone(ZoneInfo(settings.timezone))
+    clock = clock_in_force(settings.timezone)
     if override:
-        return date.fromisoformat(override), local
+        return date.fromisoformat(override), clock.now().astimezone(ZoneInfo(settings.timezone))
+    scheduled = flow_run.scheduled_start_time
+    moment = datetime.fromisoformat(str(scheduled)) if scheduled is not None else clock.now()
+    local = moment.astimezone(ZoneInfo(settings.timezone))
     return local.date(), local
 
 
@@ -66,5 +68,5 @@ def clearinghouse_lease(warehouse_url: str, holder: str, seconds: int) -> Iterat
     joins the holding and releases nothing; the tasks find it with ``lease_guard`` and check it before each
     remote rename or archive move.
     """
-    with held_lease(warehouse(warehouse_url), CLEARINGHOUSE_LEASE, holder, seconds, SystemClock()) as lease:
+    with held_lease(warehouse(warehouse_url), CLEARINGHOUSE_LEASE, holder, seconds, clock_in_force()) as lease:
         yield lease

@@ -13,7 +13,7 @@ from connectors.clearinghouse.delivery import collect_responses
 from connectors.clearinghouse.factory import clearinghouse_endpoint, operator_guidance
 from expectations.gate import failures_by_rule
 from expectations.remittances import validate_remittances
-from revcycle.clock import SystemClock
+from revcycle.clock import clock_in_force
 from revcycle.responses import load_response
 from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, lease_guard
 from revcycle.warehouse.ledger import overdue_interchanges
@@ -43,7 +43,9 @@ def collect(
     config = settings()
     engine = warehouse(warehouse_url)
     guard = (
-        lease_guard(engine, CLEARINGHOUSE_LEASE, lease_holder, SystemClock(config.timezone)) if lease_holder else None
+        lease_guard(engine, CLEARINGHOUSE_LEASE, lease_holder, clock_in_force(config.timezone))
+        if lease_holder
+        else None
     )
     with operator_guidance(clearinghouse_block):
         endpoint = clearinghouse_endpoint(config, clearinghouse_block)
@@ -88,7 +90,11 @@ def collect(
     kinds: dict[str, int] = {}
     for _name, kind in report.loaded:
         kinds[kind] = kinds.get(kind, 0) + 1
-    check_remittances(Path(inbound_dir), [report.stored[name] for name, kind in report.loaded if kind == "835"])
+    check_remittances(
+        Path(inbound_dir),
+        [report.stored[name] for name, kind in report.loaded if kind == "835"],
+        clock_in_force(config.timezone).today(),
+    )
     return {
         "loaded": kinds,
         "duplicates": len(report.skipped_duplicates),
@@ -129,7 +135,7 @@ def flag_overdue_acknowledgments(warehouse_url: str, overdue_hours: float) -> li
     return rows
 
 
-def check_remittances(inbound_dir: Path, names: list[str]) -> list[dict[str, Any]]:
+def check_remittances(inbound_dir: Path, names: list[str], today: date) -> list[dict[str, Any]]:
     """Run the remittances suite over the 835s just loaded (``names``: their stored names in ``inbound_dir``);
     problems become warnings and a table artifact.
 
@@ -140,7 +146,7 @@ def check_remittances(inbound_dir: Path, names: list[str]) -> list[dict[str, Any
         remittances = read_835((inbound_dir / name).read_bytes()).remittances
         if not remittances:
             continue
-        validation = validate_remittances(remittances, today=date.today())
+        validation = validate_remittances(remittances, today=today)
         rows += [{"file": name, **row} for row in failures_by_rule([(validation.suite, validation.summary)])]
     if rows:
         get_run_logger().warning(

@@ -18,7 +18,7 @@ from connectors.payers import registered_payers
 from expectations.gate import charge_rejections, failures_by_rule, payer_charge_rules, publish_data_docs
 from expectations.runner import ChargeValidation, validate_charges, validation_summary_markdown
 from revcycle import exports
-from revcycle.clock import SystemClock
+from revcycle.clock import clock_in_force
 from revcycle.holds import open_holds
 from revcycle.intake import ChargeRejection, record_intake
 from revcycle.warehouse.ledger import register_source_file
@@ -101,7 +101,7 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         rejections=rejections,
         payers=payers,
         batch_date=batch_date,
-        now=SystemClock().now(),
+        now=clock_in_force().now(),
     )
     logger.info(
         "export %s: %d lines, %d rejected, %d held, %d claims built",
@@ -137,7 +137,7 @@ def _refuse(
         refusal=refusal,
         source_file_id=source_file_id,
         sha256=sha256,
-        refused_at=SystemClock().now(),
+        refused_at=clock_in_force().now(),
     )
     if refused.moved:
         where = f"moved to {exports.REFUSED_FOLDER}/{refused.moved_to.name} with its reason"

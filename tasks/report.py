@@ -11,7 +11,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from sqlalchemy import Engine
 
 from connectors.payers import registered_payers
-from revcycle.clock import SystemClock
+from revcycle.clock import clock_in_force
 from revcycle.warehouse.kpi.summary import kpi_summary
 from revcycle.warehouse.reference import payer_row, sync_adjustment_categories, sync_payers
 from revcycle.warehouse.report import collect_report, render_html
@@ -53,7 +53,7 @@ def publish_report(warehouse_url: str, workdir: str, as_of: str | None = None) -
     engine = warehouse(warehouse_url)
     config = settings()
     _sync_reference(engine, config.timezone)
-    day = date.fromisoformat(as_of) if as_of else SystemClock(config.timezone).today()
+    day = date.fromisoformat(as_of) if as_of else clock_in_force(config.timezone).today()
     with engine.connect() as conn:
         data = collect_report(conn, day)
     path = Path(workdir).resolve() / "report.html"

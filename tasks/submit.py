@@ -13,7 +13,7 @@ from connectors.clearinghouse.factory import clearinghouse_endpoint, operator_gu
 from connectors.payers import registered_payers
 from expectations.claims import written_claim_problems
 from revcycle import submission
-from revcycle.clock import SystemClock
+from revcycle.clock import clock_in_force
 from revcycle.submission import SenderIdentity
 from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, lease_guard
 from revcycle.x12.write837p import Submitter
@@ -46,7 +46,7 @@ def stage_claims(warehouse_url: str, outbound_dir: str, batch_date: date, create
         batch_date=batch_date,
         created=created,
         check=written_claim_problems,
-        now=SystemClock().now(),
+        now=clock_in_force(config.timezone).now(),
     )
     logger = get_run_logger()
     staged = result.interchanges
@@ -76,7 +76,9 @@ def upload_claims(
     config = settings()
     engine = warehouse(warehouse_url)
     guard = (
-        lease_guard(engine, CLEARINGHOUSE_LEASE, lease_holder, SystemClock(config.timezone)) if lease_holder else None
+        lease_guard(engine, CLEARINGHOUSE_LEASE, lease_holder, clock_in_force(config.timezone))
+        if lease_holder
+        else None
     )
     with operator_guidance(clearinghouse_block):
         endpoint = clearinghouse_endpoint(config, clearinghouse_block)

@@ -137,6 +137,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     workdir = private_dir(Path(args.workdir).resolve())
     log_file = _prepare_run_environment(workdir)
     _log_run_to(log_file)
+    if args.days:
+        return _demo_nights(args, workdir, log_file)
+    args.claims = args.claims or 200
     total = 4
     _step(1, total, f"writing a synthetic EHR charge export ({args.claims} encounters, seed {args.seed})")
     from connectors.payers import registered_payers
@@ -145,15 +148,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     export_dir = private_dir(workdir / "exports")
     export_path = export_dir / f"charges_seed{args.seed}_{args.claims}.csv"
     rows = list(
-        generate_charge_rows(
-            list(registered_payers().values()), encounters=args.claims, seed=args.seed, as_of=date.today()
-        )
+        generate_charge_rows(list(registered_payers().values()), encounters=args.claims, seed=args.seed, as_of=_today())
     )
     defect_rate = getattr(args, "defect_rate", 0.0) or 0.0
     if defect_rate > 0:
         from revcycle.synth import inject_defects, write_defects
 
-        rows, defects = inject_defects(rows, defect_rate, args.seed, payers=registered_payers(), as_of=date.today())
+        rows, defects = inject_defects(rows, defect_rate, args.seed, payers=registered_payers(), as_of=_today())
         # Beside the exports folder, not in it: every *.csv in exports/ is read as a charge export.
         planted = write_defects(defects, private_file(workdir / "defects.csv"))
         print(f"      {planted} defects planted at rate {defect_rate:g} -> ground truth in defects.csv")
@@ -191,6 +192,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"\nLook around in {workdir}: outbound/ (837s sent), inbound/ (999, 277CA, 835 received), "
         f"warehouse.db, report.html (charts), data-docs/ (validation results), logs/{log_file.name}"
     )
+    return 0
+
+
+def _today() -> date:
+    """Today in the practice's timezone, by the wall clock (the one-night demo)."""
+    from revcycle.clock import SystemClock
+    from revcycle.settings import Settings
+
+    return SystemClock(Settings().timezone).today()
+
+
+def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int:
+    """``demo --days N``: N nights on a simulated calendar (revcycle.demo_nights), one progress line a night."""
+    from revcycle.demo_nights import DEFAULT_CLAIMS_PER_NIGHT, DEFAULT_FIRST_NIGHT, NightsPlan, closing_summary
+    from revcycle.settings import Settings
+
+    first = args.first_night or DEFAULT_FIRST_NIGHT
+    plan = NightsPlan(args.days, args.claims or DEFAULT_CLAIMS_PER_NIGHT, args.seed, first, settle=args.settle)
+    print(f"{plan.nights} nights from {plan.first_night}, {plan.claims_per_night} visits a night, seed {plan.seed}")
+    _start_prefect_api()
+    from flows.demo_nights import run_demo_nights
+
+    settings = Settings()
+    started = time.monotonic()
+    result = run_demo_nights(
+        workdir,
+        plan,
+        timezone=settings.timezone,
+        usage_indicator=settings.usage_indicator,
+        progress=lambda night: print(night.progress_line(plan.nights), flush=True),
+    )
+    print(f"{len(result.outcomes)} nights in {time.monotonic() - started:.1f} s")
+    print(closing_summary(settings.resolved_warehouse_url(), result.outcomes[-1].night))
+    print(f"\nLook around in {workdir}: report.html, warehouse.db, clearinghouse/, logs/{log_file.name}")
     return 0
 
 
@@ -505,6 +540,14 @@ def _configuration_problem(error: Exception) -> str | None:
     return "invalid configuration: " + "; ".join(problems)
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse type)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number of at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``revcycle`` command."""
     parser = argparse.ArgumentParser(
@@ -517,7 +560,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="run the nightly cycle on a synthetic export against the embedded sandbox clearinghouse"
     )
-    demo.add_argument("--claims", type=int, default=200, help="encounters (claims) to generate (default 200)")
+    demo.add_argument(
+        "--claims", type=_positive, help="encounters (claims): default 200; with --days, per night, default 20"
+    )
+    demo.add_argument("--days", type=_positive, default=0, help="run this many nights on a simulated calendar")
+    demo.add_argument(
+        "--settle", action="store_true", help="with --days: then nights with no visits until the payers have answered"
+    )
+    demo.add_argument(
+        "--first-night", type=date.fromisoformat, help="with --days: the first night, YYYY-MM-DD (default 2026-01-05)"
+    )
     demo.add_argument("--seed", type=int, default=7, help="random seed of the synthetic export (default 7)")
     demo.add_argument("--workdir", default="demo", help="folder for everything the run keeps (default ./demo)")
     demo.add_argument(

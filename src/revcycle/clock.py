@@ -6,11 +6,14 @@ reads (batch dates, submission dates, deadlines, aging) is a date in the practic
 the next UTC day.
 
 ``SystemClock`` reads the wall clock; ``SimulatedClock`` is set and advanced by its owner (the multi-night
-demo, tests), so a run on a simulated calendar stamps every row with simulated time.
+demo, tests), so a run on a simulated calendar stamps every row with simulated time. The composition root
+hands a run its clock with ``running_on``; the ledger, flows and tasks read it with ``clock_in_force``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -98,6 +101,28 @@ class SimulatedClock(_ZonedClock):
         """Move the clock forward by ``delta`` and return the new instant."""
         self.set(self._now + delta)
         return self._now
+
+
+# The clock the composition root handed to this run (``running_on``); None means the wall clock. Flows and
+# tasks run in Prefect's worker threads and take no Clock parameter (flow parameters must be JSON), so the
+# root hands it in here once and every edge reads it through ``clock_in_force``.
+_handed_in: Clock | None = None
+
+
+@contextmanager
+def running_on(clock: Clock) -> Iterator[Clock]:
+    """Run the block on ``clock``: the ledger, the flows and the tasks take "now" from it until the block ends."""
+    global _handed_in
+    before, _handed_in = _handed_in, clock
+    try:
+        yield clock
+    finally:
+        _handed_in = before
+
+
+def clock_in_force(timezone: str | tzinfo = DEFAULT_TIMEZONE) -> Clock:
+    """The clock handed in with ``running_on``, else the wall clock in ``timezone``."""
+    return _handed_in if _handed_in is not None else SystemClock(timezone)
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, insert, select, update
 
+from revcycle.clock import clock_in_force
 from revcycle.warehouse.schema import control_counter, interchange, refused_transaction_set, source_file
 
 
@@ -26,8 +27,8 @@ def inserted_id(result: CursorResult[Any]) -> int:
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (every ledger timestamp)."""
-    return datetime.now(UTC)
+    """The current time of the clock in force, timezone-aware UTC (every ledger timestamp)."""
+    return clock_in_force().now()
 
 
 # A file in one of these states was processed whole: loading the same bytes again would change nothing.

@@ -1,0 +1,92 @@
+"""The multi-night demo's wiring: the real nightly flow, night after night, against the embedded sandbox in
+realistic timing, everything on one simulated clock (the calendar and the loop: ``revcycle.demo_nights``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from connectors.clearinghouse.sandbox import EmbeddedClearinghouse
+from connectors.payers import registered_payers
+from flows.nightly import nightly_revenue_cycle
+from revcycle.clock import SimulatedClock, running_on
+from revcycle.demo_nights import NightOutcome, NightsPlan, run_nights, visits_of_night
+from revcycle.filemodes import private_dir, private_file
+from revcycle.synth import write_charge_export
+
+
+@dataclass(frozen=True)
+class NightsResult:
+    """What the demo ran: each night, the last night's flow result, and where the sandbox's ledger is."""
+
+    outcomes: list[NightOutcome]
+    last: Mapping[str, Any]
+    ledger_file: Path
+
+
+@contextmanager
+def _console_at_warning() -> Iterator[None]:
+    """Prefect's console lines (every flow and task run, each night) wait for WARNING; the run log keeps all."""
+    handlers = [h for h in logging.getLogger().handlers if not isinstance(h, logging.FileHandler)]
+    levels = [h.level for h in handlers]
+    for handler in handlers:
+        handler.setLevel(max(handler.level, logging.WARNING))
+    try:
+        yield
+    finally:
+        for handler, level in zip(handlers, levels, strict=True):
+            handler.setLevel(level)
+
+
+def run_demo_nights(
+    workdir: Path, plan: NightsPlan, *, timezone: str, usage_indicator: str, progress: Callable[[NightOutcome], None]
+) -> NightsResult:
+    """Run ``plan`` in ``workdir``: each night's export in ``exports/<night>/``, the sandbox in ``clearinghouse/``."""
+    zone = ZoneInfo(timezone)
+    clock = SimulatedClock(datetime.combine(plan.first_night, time(0), tzinfo=zone), zone)
+    clearinghouse = EmbeddedClearinghouse(
+        workdir / "clearinghouse",
+        usage_indicator=usage_indicator,
+        seed_salt=str(plan.seed),
+        clock=clock,
+        timing="realistic",
+    )
+    payers = list(registered_payers().values())
+    exports = private_dir(workdir / "exports")
+    last: dict[str, Any] = {}
+
+    def export_dir(night: date) -> Path:
+        return private_dir(exports / night.isoformat())
+
+    def drop_visits(index: int, night: date) -> int:
+        rows = visits_of_night(payers, plan, index)
+        write_charge_export(rows, private_file(export_dir(night) / f"charges_{night.isoformat()}.csv"))
+        return len({row["encounter_id"] for row in rows})
+
+    def run_night(night: date, _number: int) -> Mapping[str, Any]:
+        result = nightly_revenue_cycle(
+            export_dir=str(export_dir(night)), workdir=str(workdir), batch_date=night.isoformat()
+        )
+        last.clear()
+        last.update(result)
+        return dict(result["run"])
+
+    connection = clearinghouse.start()
+    os.environ.update(
+        connection.environment(clearinghouse.upload_dir, clearinghouse.inbox_dir, clearinghouse.archive_dir)
+    )
+    try:
+        with running_on(clock), _console_at_warning():
+            outcomes = run_nights(
+                plan, clock, sandbox=clearinghouse, drop_visits=drop_visits, run_night=run_night, progress=progress
+            )
+    finally:
+        clearinghouse.stop()
+    return NightsResult(outcomes, last, clearinghouse.ledger_file)
