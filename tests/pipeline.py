@@ -55,10 +55,13 @@ class PipelineWorld:
 
 
 @contextmanager
-def pipeline_world(workdir: Path) -> Iterator[PipelineWorld]:
-    """A sandbox clearinghouse started for ``workdir`` with REVCYCLE_* pointing at it; restored after."""
+def pipeline_world(workdir: Path, **clearinghouse_options: Any) -> Iterator[PipelineWorld]:
+    """A sandbox clearinghouse started for ``workdir`` with REVCYCLE_* pointing at it; restored after.
+
+    ``clearinghouse_options`` go to ``EmbeddedClearinghouse`` (e.g. a timing and a clock that keep it silent).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    clearinghouse = EmbeddedClearinghouse(workdir / "clearinghouse")
+    clearinghouse = EmbeddedClearinghouse(workdir / "clearinghouse", **clearinghouse_options)
     connection = clearinghouse.start()
     saved = dict(os.environ)
     os.environ.update(QUIET)
