@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 from delivery_world import SENDER
+from pipeline import PipelineWorld, pipeline_world
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
-from pipeline import PipelineWorld, pipeline_world
 
 from connectors.payers import registered_payers
 from revcycle.claims import claim_key_for
