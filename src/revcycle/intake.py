@@ -137,7 +137,9 @@ def _upsert_charges(
             conn.execute(select(charge.c.charge_id).where(charge.c.charge_id.in_(ids[start : start + 500]))).scalars()
         )
     new_rows = []
-    first_rows = {row["charge_id"]: row for row in reversed(rows)}  # the first row of each id
+    first_rows: dict[str, Mapping[str, str]] = {}
+    for row in rows:  # the first row of each id, in the export's order
+        first_rows.setdefault(row["charge_id"], row)
     for row in first_rows.values():
         status, claim_key = statuses[row["charge_id"]]
         values = {
