@@ -182,9 +182,12 @@ ZIP_REGEX = r"^\d{5}(?:\d{4})?$"
 ZIP9_REGEX = r"^\d{9}$"
 STATE_REGEX = r"^[A-Z]{2}$"
 TAX_ID_REGEX = r"^\d{9}$"
-# SV104 (R, at most 15 digits) and SV102 (R, at most 18 digits; CLM02 adds up to 50 lines of at most 12).
+# SV104 (R, at most 15 digits). SV102 and CLM02 are data element 782 (R 1/18 in the X12 dictionary), but
+# the 5010 TR3s limit it to 10 characters including the cents, reported or implied (005010X222A1 Appendix
+# B.1.1.3.1.2 "Decimal"; X12 RFI 2204): at most 99,999,999.99. A longer amount is a typo or a broken extract
+# (and 20 digits overflow the warehouse's 64-bit cents), never a charge a payer would take.
 UNITS_REGEX = r"^\d{1,12}(?:\.\d{1,3})?$"
-AMOUNT_REGEX = r"^\d{1,10}(?:\.\d{1,2})?$"
+AMOUNT_REGEX = r"^\d{1,8}(?:\.\d{1,2})?$"
 TYPE_OF_BILL_REGEX = r"^\d{3}$"
 REVENUE_CODE_REGEX = r"^\d{4}$"
 

@@ -13,6 +13,7 @@ interchange and line number, so a line or claim present on one side only is a ro
 - ``claim_written_once``: each claim has exactly its staged number of line rows (a claim written twice, or
   a line more or less, fails);
 - ``claim_total_equals_lines``: CLM02 as written equals the sum of the SV102 amounts as written;
+- ``claim_total_within_x12``: CLM02 as written is at most 99,999,999.99, the 10 characters the 5010 TR3 allows;
 - ``claim_total_equals_staged`` / ``line_charge_equals_staged`` / ``line_procedure_equals_staged`` /
   ``frequency_code_equals_staged``: what was written equals what intake recorded;
 - ``diagnosis_pointer_present`` / ``diagnosis_pointer_positive`` / ``diagnosis_pointer_target``: every 837P
@@ -54,6 +55,9 @@ SUITE_NAME = "claims"
 ERROR = "error"
 HOLD_KEY = "hold_key"
 INTERCHANGE_PREFIX = "interchange:"
+# CLM02 is data element 782, which the 5010 TR3s limit to 10 characters, cents included (005010X222A1
+# Appendix B.1.1.3.1.2; X12 RFI 2204): lines each within the charges suite's bound can still sum past it.
+MAX_X12_AMOUNT_CENTS = 99_999_999_99
 
 WRITTEN_COLUMNS: tuple[str, ...] = (
     "claim_key",
@@ -187,6 +191,12 @@ def build_claims_suite() -> gx.ExpectationSuite:
             column_list=["claim_key", "written_total_cents", "written_line_cents"], ignore_row_if="any_value_is_missing"
         ),
         "claim_total_equals_lines",
+        "CLM02",
+    )
+    _add(
+        suite,
+        ExpectColumnValuesToBeBetween(column="written_total_cents", min_value=0, max_value=MAX_X12_AMOUNT_CENTS),
+        "claim_total_within_x12",
         "CLM02",
     )
     for rule, written, staged in (

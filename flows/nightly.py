@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 
 from flows.common import RunPaths, batch_date_of_run, clearinghouse_lease
 from flows.ingest import ingest_responses
 from flows.submit import submit_claims
+from revcycle.clock import clock_in_force
+from tasks.attention import list_needs_attention, needs_attention_state
 from tasks.intake import discover_exports, held_claims, intake_export, report_unread_files
 from tasks.report import publish_kpis, publish_report
 from tasks.runtime import settings
@@ -22,14 +25,18 @@ def nightly_revenue_cycle(
     workdir: str | None = None,
     batch_date: str | None = None,
     clearinghouse_block: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State[Any]:
     """Run the whole cycle; every step is idempotent, so a Retry resumes instead of repeating.
 
     A bad export is refused and a bad claim held (each a WARNING, listed in the result) while the rest of
     the night goes on: ``refused_exports``, ``held_claims`` (open holds) and ``unread_files`` in the result.
 
+    ``needs_attention`` lists what a person must act on (revcycle.attention); when it is not empty the run
+    ends in the Failed-type state ``NeedsAttention`` with this result as its data (docs/needs-attention.md).
+
     ``clearinghouse_block`` names a saved Clearinghouse SFTP block; without it the REVCYCLE_SFTP_* settings apply.
     """
+    started = clock_in_force().now()
     logger = get_run_logger()
     config = settings()
     paths = RunPaths.resolve(config, workdir, export_dir)
@@ -65,7 +72,10 @@ def nightly_revenue_cycle(
     }
     kpis = publish_kpis(paths.warehouse_url, summary)
     report = publish_report(paths.warehouse_url, str(paths.workdir), batch.isoformat())
-    return {
+    attention = list_needs_attention(
+        paths.warehouse_url, started, config.ack_overdue_hours, unread, list(ingested.get("refused", []))
+    )
+    result = {
         "batch_date": batch.isoformat(),
         "run": summary,
         "kpis": dict(kpis),
@@ -74,4 +84,6 @@ def nightly_revenue_cycle(
         "refused_exports": refused,
         "held_claims": held,
         "unread_files": unread,
+        "needs_attention": attention,
     }
+    return needs_attention_state(result) if attention else result

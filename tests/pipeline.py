@@ -24,6 +24,7 @@ class PipelineWorld:
     workdir: Path
     export_dir: Path
     clearinghouse: EmbeddedClearinghouse
+    last_state: Any = None
 
     def write_export(self, *, seed: int, encounters: int, as_of: date) -> Path:
         """Write a synthetic export with ids unique to ``seed`` into the export folder."""
@@ -33,14 +34,18 @@ class PipelineWorld:
         return path
 
     def run_nightly(self, batch_date: date | None = None) -> dict[str, Any]:
-        """Run the nightly flow (Prefect must be reachable: a harness or a server)."""
+        """Run the nightly flow (Prefect must be reachable: a harness or a server); its final state is kept
+        in ``last_state`` (Completed, or Failed named NeedsAttention with the result all the same)."""
         from flows.nightly import nightly_revenue_cycle
+        from tasks.attention import run_result
 
-        return nightly_revenue_cycle(
+        self.last_state = nightly_revenue_cycle(
             export_dir=str(self.export_dir),
             workdir=str(self.workdir),
             batch_date=batch_date.isoformat() if batch_date else None,
+            return_state=True,
         )
+        return run_result(self.last_state)
 
     @property
     def uploaded_files(self) -> list[str]:
@@ -50,10 +55,13 @@ class PipelineWorld:
 
 
 @contextmanager
-def pipeline_world(workdir: Path) -> Iterator[PipelineWorld]:
-    """A sandbox clearinghouse started for ``workdir`` with REVCYCLE_* pointing at it; restored after."""
+def pipeline_world(workdir: Path, **clearinghouse_options: Any) -> Iterator[PipelineWorld]:
+    """A sandbox clearinghouse started for ``workdir`` with REVCYCLE_* pointing at it; restored after.
+
+    ``clearinghouse_options`` go to ``EmbeddedClearinghouse`` (e.g. a timing and a clock that keep it silent).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    clearinghouse = EmbeddedClearinghouse(workdir / "clearinghouse")
+    clearinghouse = EmbeddedClearinghouse(workdir / "clearinghouse", **clearinghouse_options)
     connection = clearinghouse.start()
     saved = dict(os.environ)
     os.environ.update(QUIET)

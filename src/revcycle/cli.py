@@ -176,9 +176,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _step(3, total, "running the nightly flow under Prefect (extract, validate, 837P, SFTP, 999/277CA/835)")
         _start_prefect_api()
         from flows.nightly import nightly_revenue_cycle
+        from tasks.attention import run_result
 
         started = time.monotonic()
-        result = nightly_revenue_cycle(export_dir=str(export_dir), workdir=str(workdir))
+        result = run_result(nightly_revenue_cycle(export_dir=str(export_dir), workdir=str(workdir), return_state=True))
         elapsed = time.monotonic() - started
     finally:
         clearinghouse.stop()
@@ -192,7 +193,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"\nLook around in {workdir}: outbound/ (837s sent), inbound/ (999, 277CA, 835 received), "
         f"warehouse.db, report.html (charts), data-docs/ (validation results), logs/{log_file.name}"
     )
-    return 0
+    from revcycle.attention_command import demo_exit_code
+
+    return demo_exit_code(result["needs_attention"], defects_planted=defect_rate > 0)
 
 
 def _today() -> date:
@@ -631,6 +634,10 @@ def build_parser() -> argparse.ArgumentParser:
     from revcycle.control_numbers_command import add_control_numbers_command
 
     add_control_numbers_command(commands, _warehouse_engine)
+
+    from revcycle.attention_command import add_parser as add_attention
+
+    add_attention(commands)
 
     x12 = commands.add_parser("x12", help="read X12 files")
     x12_commands = x12.add_subparsers(dest="x12_command", metavar="COMMAND")

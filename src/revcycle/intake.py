@@ -3,14 +3,20 @@
 One transaction per export: the rows, their rejections, the claims built from them, the claims held (in
 ``claim_hold``, stage ``intake``) and the file's ``loaded`` mark commit together, so a crash leaves either
 all of it or none of it. A claim built now releases the holds an earlier export left on it.
+
+A charge id is a line's identity across exports (a corrected export resends it; a claim line names it). The
+rows of one export that share a charge id, or have none, are all rejected (``charge_id_unique``,
+``required``): the export alone cannot say which of them is the line, and keeping the first would drop a
+different line that happened to share its id, a lost charge. The ``charge`` table keeps one row per id (the
+first of them, rejected); the export file itself is kept. A corrected export with unique ids loads them.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -59,11 +65,44 @@ class IntakeResult:
         return self.rejected_charges / self.rows if self.rows else 0.0
 
 
+# charge.charge_cents is a 64-bit integer; a rejected row's amount may be any text (a 20-digit amount is
+# rejected by charge_amount_format and then stored without its cents rather than stopping the export).
+_MAX_STORED_CENTS = 2**63 - 1
+
+
 def _cents_or_none(text: str) -> int | None:
     try:
-        return to_cents(Decimal(text))
+        cents = to_cents(Decimal(text))
     except (InvalidOperation, ValueError):
         return None
+    return cents if abs(cents) <= _MAX_STORED_CENTS else None
+
+
+def _is_blank(charge_id: object) -> bool:
+    return not isinstance(charge_id, str) or not charge_id.strip()
+
+
+def _rejections_by_charge_id(
+    rows: Sequence[Mapping[str, str]], rejections: Sequence[ChargeRejection]
+) -> list[ChargeRejection]:
+    """``rejections`` keyed by the charge ids of ``rows``, with one more for each id that names no single row.
+
+    The charges gate keys a rejection of a row without a charge id ``row-N`` (its position): it is rekeyed
+    to that row's (blank) id, so the row is rejected. An id shared by rows or blank that no error on the
+    ``charge_id`` column covers yet (a caller without the charges suite) gets one here.
+    """
+    blank_positions = {f"row-{i}": row["charge_id"] for i, row in enumerate(rows) if _is_blank(row["charge_id"])}
+    keyed = [
+        replace(r, charge_id=blank_positions[r.charge_id]) if r.charge_id in blank_positions else r for r in rejections
+    ]
+    covered = {r.charge_id for r in keyed if r.severity == "error" and r.column == "charge_id"}
+    counts = Counter(row["charge_id"] for row in rows)
+    for charge_id, count in counts.items():
+        if charge_id in covered or (count == 1 and not _is_blank(charge_id)):
+            continue
+        rule = "required" if _is_blank(charge_id) else "charge_id_unique"
+        keyed.append(ChargeRejection(charge_id, "intake", rule, "one row per charge id", "charge_id", "error"))
+    return keyed
 
 
 def _date_or_none(text: str) -> date | None:
@@ -98,7 +137,10 @@ def _upsert_charges(
             conn.execute(select(charge.c.charge_id).where(charge.c.charge_id.in_(ids[start : start + 500]))).scalars()
         )
     new_rows = []
-    for row in rows:
+    first_rows: dict[str, Mapping[str, str]] = {}
+    for row in rows:  # the first row of each id, in the export's order
+        first_rows.setdefault(row["charge_id"], row)
+    for row in first_rows.values():
         status, claim_key = statuses[row["charge_id"]]
         values = {
             "charge_id": row["charge_id"],
@@ -224,8 +266,10 @@ def _rejected_encounter_holds(
     failures: dict[str, list[ChargeRejection]] = defaultdict(list)
     for r in errors:
         failures[r.charge_id].append(r)
-    by_id = {r["charge_id"]: r for r in rows}
-    held_encounters = {by_id[c].get("encounter_id", "") for c in failures if c in by_id}
+    encounters_of: dict[str, set[str]] = defaultdict(set)  # rows sharing an id may be of several encounters
+    for row in rows:
+        encounters_of[row["charge_id"]].add(row.get("encounter_id", ""))
+    held_encounters = {e for c in failures for e in encounters_of.get(c, ())}
     groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for row in rows:
         encounter = row.get("encounter_id", "")
@@ -233,13 +277,18 @@ def _rejected_encounter_holds(
             groups[(encounter, row.get("payer_id", ""), row.get("billing_npi", ""))].append(row["charge_id"])
     encounter_failures: dict[str, list[ChargeRejection]] = defaultdict(list)
     for charge_id, found in failures.items():
-        if charge_id in by_id:
-            encounter_failures[by_id[charge_id].get("encounter_id", "")] += found
+        for encounter in encounters_of.get(charge_id, ()):
+            encounter_failures[encounter] += found
     holds = []
     for (encounter, payer_id, npi), _charge_ids in sorted(groups.items()):
         key = claim_key_for(encounter, payer_id, npi)
-        found = sorted(encounter_failures[encounter], key=lambda r: (r.charge_id, r.rule, r.column or ""))
-        named = [f"charge {r.charge_id} failed {r.rule} on {r.column or 'the row'}" for r in found[:_SHOWN_REJECTIONS]]
+        distinct = {(r.charge_id, r.rule, r.column or ""): r for r in encounter_failures[encounter]}
+        found = [distinct[k] for k in sorted(distinct)]
+        named = [
+            f"charge {r.charge_id if not _is_blank(r.charge_id) else '(no charge id)'} failed {r.rule} on "
+            f"{r.column or 'the row'}"
+            for r in found[:_SHOWN_REJECTIONS]
+        ]
         more = f" and {len(found) - _SHOWN_REJECTIONS} more" if len(found) > _SHOWN_REJECTIONS else ""
         reason = f"claim {key}: a line of its encounter was rejected by validation ({'; '.join(named)}{more})"
         holds.append(ClaimHold(key, payer_id, encounter, "intake", reason, source_file_id))
@@ -280,6 +329,7 @@ def record_intake(
     """
     stamp = now or utcnow()
     result = IntakeResult(rows=len(rows))
+    rejections = _rejections_by_charge_id(rows, rejections)
     errors = [r for r in rejections if r.severity == "error"]
     rejected_ids = {r.charge_id for r in errors}
     result.rejected_charges = len(rejected_ids)

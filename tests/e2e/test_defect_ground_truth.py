@@ -144,6 +144,9 @@ def test_demo_with_defect_rate_quarantines_exactly_the_planted_defects(tmp_path:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REVCYCLE_"))}
     completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert completed.returncode == 0, completed.stderr[-3000:]
+    # The planted defects are on the needs-attention list, and only they: the demo still exits 0.
+    assert "rejected charge lines: " in completed.stdout
+    assert "(the planted defects: expected in this demo)" in completed.stdout
 
     truth = {row["charge_id"]: row["defect"] for row in _read_csv(workdir / "defects.csv")}
     assert len(truth) >= 6

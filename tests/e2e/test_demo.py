@@ -32,6 +32,8 @@ def test_demo_prints_the_kpi_summary(demo_run: dict[str, object]) -> None:
         "Patient responsibility",
     ):
         assert label in stdout
+    # The needs-attention list (docs/needs-attention.md): a clean demo has nothing on it, and exits 0.
+    assert "\nNeeds attention\nNothing needs attention." in stdout
 
 
 def test_every_x12_file_of_the_demo_passes_pyx12(demo_run: dict[str, object]) -> None:

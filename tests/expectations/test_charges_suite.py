@@ -160,9 +160,11 @@ DEFECTS: dict[str, tuple[dict[str, str], set[tuple[str, str]]]] = {
     "RENDERING-LONG": ({"rendering_first_name": "B" * 36}, {("x12_text", "rendering_first_name")}),
     # Ids kept in 64-character warehouse columns.
     "LONG-ENCOUNTER": ({"encounter_id": "E" * 65}, {("id_format", "encounter_id")}),
-    # SV104 holds 15 digits, SV102 18 (and CLM02 sums up to 50 lines).
+    # SV104 holds 15 digits; SV102 10 characters with its cents (5010 TR3 Appendix B, element 782).
     "UNITS-DIGITS": ({"units": "1234567890123"}, {("units_format", "units")}),
     "AMOUNT-DIGITS": ({"charge_amount": "12345678901.00"}, {("charge_amount_format", "charge_amount")}),
+    # 9 digits before the point: 11 characters with the cents, past the 10 the 5010 TR3 allows element 782.
+    "AMOUNT-9-DIGITS": ({"charge_amount": "100000000.00"}, {("charge_amount_format", "charge_amount")}),
 }
 CLEAN_VARIANTS: dict[str, dict[str, str]] = {
     "CLEAN": {},
@@ -190,7 +192,12 @@ CLEAN_VARIANTS: dict[str, dict[str, str]] = {
         "prior_authorization": "PA-2025/001.A",
         "member_id": "XQZ900112233",
     },
-    "LONGEST-FITTING": {"prior_authorization": "P" * 50, "patient_first_name": "B" * 35, "units": "123456789012.5"},
+    "LONGEST-FITTING": {
+        "prior_authorization": "P" * 50,
+        "patient_first_name": "B" * 35,
+        "units": "123456789012.5",
+        "charge_amount": "99999999.99",  # the largest amount of 10 characters, cents included
+    },
 }
 WARNED = {
     "NO-RENDERING": (

@@ -108,6 +108,30 @@ def test_a_written_total_one_cent_above_its_written_lines_holds_that_claim(
     assert all(reason.startswith(f"claim {target.claim_key}: ") for reason in problems[target.claim_key])
 
 
+def test_a_claim_whose_lines_sum_past_the_x12_amount_bound_is_held(rows: list[dict[str, str]]) -> None:
+    # Each line is within the charges suite's bound (8 digits before the point), but CLM02 = 2 x 60,000,000.00
+    # = 120,000,000.00 needs 11 characters with its cents: past the TR3's 10 for data element 782.
+    key_of = {r["charge_id"]: claim_key_for(r["encounter_id"], r["payer_id"], r["billing_npi"]) for r in rows}
+    counts: dict[str, int] = defaultdict(int)
+    for key in key_of.values():
+        counts[key] += 1
+    target = next(key for key, count in sorted(counts.items()) if count >= 2)
+    big = [dict(r, charge_amount="60000000.00") if key_of[r["charge_id"]] == target else r for r in rows]
+    built = build_claims(big, registered_payers())
+    written = write_837p(built.claims, _envelope(), SUBMITTER, "SUMMIT HEALTH")
+    staged = []
+    for c in built.claims:
+        group = sorted((r for r in big if key_of[r["charge_id"]] == c.claim_key), key=lambda r: r["charge_id"])
+        cents = [int(Decimal(r["charge_amount"]) * 100) for r in group]
+        lines = tuple(
+            StagedLine(n, r["procedure_code"], x) for n, (r, x) in enumerate(zip(group, cents, strict=True), 1)
+        )
+        staged.append(StagedClaim(c.claim_key, "SUMMT", group[0]["encounter_id"], "1", sum(cents), lines))
+    problems = written_claim_problems([WrittenInterchange(written, tuple(staged))])
+    assert set(problems) == {target}
+    assert _rules(problems, target) == {"claim_total_within_x12"}
+
+
 def test_a_staged_claim_missing_from_the_file_or_a_written_claim_never_staged_is_named(
     claims: list[Claim], staged: list[StagedClaim]
 ) -> None:
@@ -203,6 +227,6 @@ def test_the_frame_holds_one_row_per_line_and_the_suite_evaluates_every_rule_in_
     assert len(frame) == sum(len(c.lines) for c in staged)
     assert (frame["written_total_cents"] == frame["staged_total_cents"]).all()
     rules = [e.meta["rule"] for e in build_claims_suite().expectations]
-    assert len(rules) == len(set(rules)) == 12
+    assert len(rules) == len(set(rules)) == 13
     # Every rule reads columns of the frame: no precomputed pass/fail flag column exists.
     assert not [c for c in frame.columns if frame[c].dtype == bool]

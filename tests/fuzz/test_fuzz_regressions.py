@@ -18,13 +18,7 @@ from fuzz.targets import make_target
 REGRESSIONS = Path(__file__).parent / "regressions"
 
 # path under regressions/ -> why it still fails and who fixes it
-KNOWN_OPEN: dict[str, str] = {
-    "intake/charge-line-exported-twice.csv": "record_intake inserts a charge id twice: IntegrityError stops the "
-    "run (file-grain intake, being built)",
-    "intake/charge-id-blank-on-two-rows.csv": "two rows without a charge id: the same IntegrityError",
-    "intake/charge-amount-of-20-digits.csv": "the charges suite sets no upper bound on an amount; the claims "
-    "suite's int64 frame then overflows: OverflowError in record_intake (charges/claims suites)",
-}
+KNOWN_OPEN: dict[str, str] = {}
 
 
 def _reproducers() -> list[object]:
