@@ -9,16 +9,26 @@ names, ids, birth dates, genders, traces, dates, service types, references and a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from corpus import corpus_dir
-from x12_inquiries import claim_status_documents, eligibility_documents
+from x12_inquiries import (
+    claim_status_documents,
+    claim_status_inquiry,
+    eligibility_documents,
+    eligibility_inquiry,
+    envelope,
+)
 
 from revcycle.x12.hierarchy import DatePeriod, Name
+from revcycle.x12.write270 import VERSION_270, EligibilityInquiry, InquiredPerson, write_270
+from revcycle.x12.write276 import VERSION_276, ClaimStatusInquiry, StatusPerson, write_276
+from revcycle.x12.writer import Delimiters
 from revcycle.x12.x270 import read_270
 from revcycle.x12.x276 import read_276
 
@@ -67,8 +77,10 @@ def _our_period(period: DatePeriod) -> tuple[str, date | None, date | None]:
 def _their_name(nm1: dict[str, Any]) -> tuple[str, ...]:
     return (
         nm1["entity_identifier_code"],
+        nm1["entity_type_qualifier"],
         nm1.get("name_last_or_organization_name", ""),
         nm1.get("name_first", ""),
+        nm1.get("name_middle", ""),
         nm1.get("identification_code_qualifier", ""),
         nm1.get("identification_code", ""),
     )
@@ -76,7 +88,7 @@ def _their_name(nm1: dict[str, Any]) -> tuple[str, ...]:
 
 def _our_name(name: Name | None) -> tuple[str, ...]:
     assert name is not None
-    return name.entity, name.last, name.first, name.id_qualifier, name.identifier
+    return name.entity, name.entity_type, name.last, name.first, name.middle, name.id_qualifier, name.identifier
 
 
 def _their_header(model: dict[str, Any], payer: dict[str, Any], party: dict[str, Any]) -> Header:
@@ -268,6 +280,61 @@ def test_x12sdk_reads_every_276_we_write_with_our_values() -> None:
             seen["bill type"] += bool(claim[4])
             seen["date range"] += bool(claim[6] and claim[6][2])
     assert all(n >= 50 for n in seen.values()), seen
+
+
+# The sandbox documents above use the default delimiters and no middle names: these cases add both.
+MIDDLE_NAMES = ("Q", "ANN MARIE", None)
+P = TypeVar("P", InquiredPerson, StatusPerson)
+WRITING = [
+    (Delimiters(), False),
+    (Delimiters("|", ">", "!", "~"), True),
+    (Delimiters("^", ":", "{", "'"), False),
+]
+
+
+def _middle(person: P | None, n: int) -> P | None:
+    return None if person is None else replace(person, middle_name=MIDDLE_NAMES[n % len(MIDDLE_NAMES)])
+
+
+def _270_with_middle_names(seed: int) -> EligibilityInquiry:
+    inquiry: EligibilityInquiry = eligibility_inquiry(seed)
+    queries = tuple(
+        replace(q, subscriber=_middle(q.subscriber, n), patient=_middle(q.patient, n + 1))
+        for n, q in enumerate(inquiry.queries)
+    )
+    return replace(inquiry, queries=queries)
+
+
+def _276_with_middle_names(seed: int) -> ClaimStatusInquiry:
+    inquiry: ClaimStatusInquiry = claim_status_inquiry(seed)
+    providers = tuple(
+        replace(
+            p,
+            queries=tuple(
+                replace(q, subscriber=_middle(q.subscriber, n), patient=_middle(q.patient, n + 1))
+                for n, q in enumerate(p.queries)
+            ),
+        )
+        for p in inquiry.providers
+    )
+    return replace(inquiry, providers=providers)
+
+
+@pytest.mark.parametrize(("delimiters", "newline"), WRITING)
+def test_x12sdk_reads_our_270_and_276_with_other_delimiters_and_middle_names(
+    delimiters: Delimiters, newline: bool
+) -> None:
+    middles = 0
+    for seed in range(20):
+        data = write_270(_270_with_middle_names(seed), envelope("HS", VERSION_270), 1, delimiters, newline)
+        assert data[3:4].decode() == delimiters.element
+        theirs_270, ours_270 = _theirs_270(_model(data)), _ours_270(data)
+        assert theirs_270 == ours_270, seed
+        data = write_276(_276_with_middle_names(seed), envelope("HR", VERSION_276), 1, delimiters, newline)
+        theirs_276, ours_276 = _theirs_276(_model(data)), _ours_276(data)
+        assert theirs_276 == ours_276, seed
+        middles += sum(m[4][4] in ("Q", "ANN MARIE") for m in ours_270[1])
+    assert middles >= 40
 
 
 def test_a_changed_value_makes_the_comparison_fail() -> None:
