@@ -292,14 +292,14 @@ WRITING = [
 ]
 
 
-def _middle(person: P | None, n: int) -> P | None:
-    return None if person is None else replace(person, middle_name=MIDDLE_NAMES[n % len(MIDDLE_NAMES)])
+def _middle(person: P, n: int) -> P:
+    return replace(person, middle_name=MIDDLE_NAMES[n % len(MIDDLE_NAMES)])
 
 
 def _270_with_middle_names(seed: int) -> EligibilityInquiry:
     inquiry: EligibilityInquiry = eligibility_inquiry(seed)
     queries = tuple(
-        replace(q, subscriber=_middle(q.subscriber, n), patient=_middle(q.patient, n + 1))
+        replace(q, subscriber=_middle(q.subscriber, n), patient=q.patient and _middle(q.patient, n + 1))
         for n, q in enumerate(inquiry.queries)
     )
     return replace(inquiry, queries=queries)
@@ -311,7 +311,7 @@ def _276_with_middle_names(seed: int) -> ClaimStatusInquiry:
         replace(
             p,
             queries=tuple(
-                replace(q, subscriber=_middle(q.subscriber, n), patient=_middle(q.patient, n + 1))
+                replace(q, subscriber=_middle(q.subscriber, n), patient=q.patient and _middle(q.patient, n + 1))
                 for n, q in enumerate(p.queries)
             ),
         )
