@@ -151,3 +151,85 @@ def test_imsweb_277_json_leaves_the_free_text_out() -> None:
     assert "PAYER ACKNOWLEDGED" not in text  # STC12 free text may hold anything: never in the view
     for phi in ("DOEONE", "JANEONE", "0000000001", "DIMMER", "MARTIN"):
         assert phi not in text
+
+
+def test_lfh_276_header_parties_and_every_claim() -> None:
+    # 2 ST*276*0001*005010X212 3 BHT*0010*13*ABC276XXX*20050915*1425 5 NM1*PR*2*ABC INSURANCE*****PI*12345
+    # 7 NM1*41*2*XYZ SERVICE*****46*X67E 9 NM1*1P*2*HOME HOSPITAL*****XX*1666666661
+    # 12 NM1*IL*1*SMITH*FRED****MI*123456789A 13 TRN*1*ABCXYZ1 ... 17 DTP*472*RD8*20050831-20050906
+    # 19 DMG*D8*19301115*F 20 NM1*IL*1*JONES*MARY****MI*234567890A 21 TRN*1*ABCXYZ2 ... 25 DTP*472*RD8*20050731-20050809
+    # 27 NM1*1P*2*HOME HOSPITAL PHYSICANS*****XX*166666666 29 NM1*IL*1*MANN*JOHN****MI*345678901
+    # 32 NM1*QC*1*MANN*JOSEPH 33 TRN*1*ABCXYZ3 34 REF*EJ 35 SVC 36 DTP*472*D8*20050501 (the line's date)
+    [request] = read_276(corpus_dir() / LFH_276).requests
+    assert (request.control_number, request.segment, request.version, request.reference) == (
+        "0001",
+        2,
+        "005010X212",
+        "ABC276XXX",
+    )
+    assert request.payer is not None and (request.payer.last, request.payer.identifier) == ("ABC INSURANCE", "12345")
+    assert request.receiver is not None
+    assert (request.receiver.entity, request.receiver.id_qualifier, request.receiver.identifier) == ("41", "46", "X67E")
+    first, second, third = request.claims
+    assert [c.segment for c in request.claims] == [13, 21, 33]  # each claim's TRN
+    assert [c.provider.identifier if c.provider else None for c in request.claims] == [
+        "1666666661",
+        "1666666661",
+        "166666666",
+    ]
+    assert [
+        (c.subscriber.last, c.subscriber.first, c.subscriber.identifier) for c in request.claims if c.subscriber
+    ] == [
+        ("SMITH", "FRED", "123456789A"),
+        ("JONES", "MARY", "234567890A"),
+        ("MANN", "JOHN", "345678901"),
+    ]
+    assert third.patient is not None and (third.patient.last, third.patient.first) == ("MANN", "JOSEPH")
+    assert first.service_period is not None
+    assert (first.service_period.qualifier, first.service_period.start, first.service_period.end) == (
+        "472",
+        date(2005, 8, 31),
+        date(2005, 9, 6),
+    )
+    assert second.service_period is not None and second.service_period.start == date(2005, 7, 31)
+    assert (second.bill_type, second.patient_birth_date, second.lines) == ("111", date(1930, 11, 15), [])
+    assert (third.bill_type, third.service_period) == ("", None)  # its only DTP*472 follows the SVC
+    assert [c.payer_claim_number for c in request.claims] == ["", "", ""]  # a 276 from the provider has no REF*1K
+
+
+def test_imsweb_277_repeated_payer_loops_every_claim_by_hand() -> None:
+    # each of the 8 blocks repeats HL 20 NM1*PR*2*UTD HEALTHCARE*****PI*877260000, HL 21
+    # NM1*41*2*WONDER HEALTHCARE*****46*123456789, HL 19 NM1*1P*2*HAPPY DOCTORS GROUP*****XX*1111111111,
+    # HL 22 (HL04 0) NM1*IL ... MI*<id>, then TRN*2 at positions 12, 25, ..., 103 (13 apart);
+    # STC02 20201116 everywhere, STC05 empty; DTP*472*RD8 one day each
+    read = read_277(corpus_dir() / IMSWEB_277)
+    [response] = read.responses
+    assert (response.control_number, response.version, response.reference) == ("0001", "005010X212", "000000001")
+    assert response.payer is not None and (response.payer.last, response.payer.identifier) == (
+        "UTD HEALTHCARE",
+        "877260000",
+    )
+    assert response.receiver is not None and response.receiver.identifier == "123456789"
+    claims = response.claims
+    assert [c.segment for c in claims] == [12 + 13 * n for n in range(8)]
+    assert {c.level for c in claims} == {"subscriber"}
+    assert {(c.provider.id_qualifier, c.provider.identifier) for c in claims if c.provider} == {("XX", "1111111111")}
+    assert [c.subscriber.identifier for c in claims if c.subscriber] == [
+        "0000000001",
+        "0000000000",
+        "0000000001",
+        "0000000000",
+        "0000000002",
+        "0000000003",
+        "0000000004",
+        "0000000004",
+    ]
+    days = [13, 20, 13, 14, 13, 13, 15, 13]
+    months = [11, 8, 11, 11, 11, 11, 11, 11]
+    assert [(c.service_period.start, c.service_period.end) for c in claims if c.service_period] == [
+        (date(2020, m, d), date(2020, m, d)) for m, d in zip(months, days, strict=True)
+    ]
+    assert {(len(c.reports), c.reports[0].effective_date, c.reports[0].paid) for c in claims} == {
+        (1, date(2020, 11, 16), None)
+    }
+    assert all(c.lines == [] for c in claims)

@@ -186,3 +186,78 @@ def test_270_json_lists_inquiries_without_names() -> None:
     text = to_json(doc)
     for phi in ("SMITH", "MARY", "11122333301", "19781014", "1978-10-14", "JONES", "MARCUS"):
         assert phi not in text
+
+
+def test_dependent_271_names_genders_and_header() -> None:
+    # 2 ST*271*4321*005010X279A1  5 NM1*PR*2*ABC COMPANY*****PI*841610001
+    # 7 NM1*1P*2*BONE AND JOIN CLINIC*****SV*2000035 (sic: JOIN)
+    # 9 NM1*IL*1*SMITH*JOHN****MI*123456789 12 DMG*D8*19630519*M; 15 NM1*03*1*SMITH*MARY 18 DMG*D8*19981014*F
+    # 14 TRN*2*93175-012547*9877281234: TRN01 2 (referenced), TRN03 the originator
+    [response] = read_271(corpus_dir() / DEPENDENT_271).responses
+    assert response.version == "005010X279A1"
+    assert response.payer is not None and (response.payer.entity_type, response.payer.last) == ("2", "ABC COMPANY")
+    assert response.receiver is not None
+    assert (response.receiver.entity, response.receiver.last, response.receiver.id_qualifier) == (
+        "1P",
+        "BONE AND JOIN CLINIC",
+        "SV",
+    )
+    subscriber, dependent = response.members
+    assert subscriber.name is not None and (subscriber.name.last, subscriber.name.first) == ("SMITH", "JOHN")
+    assert (subscriber.gender, subscriber.hl_id, subscriber.traces) == ("M", "3", [])
+    assert dependent.name is not None
+    assert (dependent.name.entity, dependent.name.last, dependent.name.first) == ("03", "SMITH", "MARY")
+    assert (dependent.birth_date, dependent.gender, dependent.hl_id, dependent.child_code) == (
+        date(1998, 10, 14),
+        "F",
+        "4",
+        "0",
+    )
+    [trace] = dependent.traces
+    assert (trace.trace_type, trace.number, trace.originator) == ("2", "93175-012547", "9877281234")
+    # 21 EB*1**30**GOLD 123 PLAN: EB02 coverage level empty, EB04 insurance type empty
+    active = dependent.benefits[0]
+    assert (active.insurance_type, active.amount, active.percent) == ("", None, None)
+
+
+def test_270_with_a_control_character_terminator_header_and_parties() -> None:
+    # positions: 0 ISA*00*...*01*9012345720000*01*9088877320000*020816*1144*U*00401*000000031*1*T*:
+    # 1 GS*HS*901234572000*908887732000*20070816*1615*31*X*005010X279  2 ST*270*1234*005010X279
+    # 3 BHT*0022*13*10001234*20060501*1319  4 HL*1**20*1  5 NM1*PR*2*ABC COMPANY*****PI*842610001
+    # 6 HL*2*1*21*1  7 NM1*1P*2*BONE AND JOINT CLINIC*****SV*2000035  8 HL*3*2*22*0
+    # 9 TRN*1*93175-012547*9877281234 10 NM1*IL*1*SMITH*ROBERT****MI*11122333301 11 DMG*D8*19430519 (no gender)
+    # 12 DTP*291*D8*20060501 13 EQ*30 14 SE*13*1234
+    [inquiry] = read_270(corpus_dir() / GS_TERMINATED_270).inquiries
+    assert (inquiry.control_number, inquiry.segment, inquiry.purpose, inquiry.reference) == (
+        "1234",
+        2,
+        "13",
+        "10001234",
+    )
+    assert inquiry.payer is not None
+    assert (inquiry.payer.entity, inquiry.payer.last, inquiry.payer.id_qualifier, inquiry.payer.identifier) == (
+        "PR",
+        "ABC COMPANY",
+        "PI",
+        "842610001",
+    )
+    assert inquiry.provider is not None and not inquiry.provider.is_person  # NM102 2: an organisation
+    assert (inquiry.provider.last, inquiry.provider.id_qualifier, inquiry.provider.identifier) == (
+        "BONE AND JOINT CLINIC",
+        "SV",
+        "2000035",
+    )
+    [member] = inquiry.members
+    assert (member.segment, member.hl_id, member.parent_id, member.child_code) == (8, "3", "2", "0")
+    assert member.name is not None
+    assert (member.name.entity, member.name.last, member.name.first, member.name.id_qualifier) == (
+        "IL",
+        "SMITH",
+        "ROBERT",
+        "MI",
+    )
+    assert member.trace is not None
+    assert (member.trace.trace_type, member.trace.originator) == ("1", "9877281234")
+    assert member.gender == ""
+    [asked] = member.dates
+    assert (asked.qualifier, asked.end, asked.segment) == ("291", None, 12)
