@@ -676,6 +676,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("revcycle: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`revcycle x12 parse ... | head`): not an error of ours. Point
+        # stdout at /dev/null so the interpreter's final flush does not print a second traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a pipeline cut short
     except Exception as error:
         problem = _configuration_problem(error)
         if problem is None:
