@@ -9,8 +9,12 @@ address; the plan crosswalk) is written into the workdir, where the flow looks f
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -164,3 +168,60 @@ def test_hl7_and_fhir_exports_go_out_as_the_csv_exports_claims_and_a_bad_hl7_fil
     for world, pattern in ((hl7_world, "dft_batch.hl7 message "), (fhir_world, "bundle.json entry ")):
         sources = [json.loads(text)["source"] for (text,) in _query(world, "SELECT row_json FROM charge")]
         assert len(sources) == len(rows) and all(s.startswith(pattern) for s in sources), sources[:2]
+
+
+# The rule that must quarantine each format's own defect (docs/ehr-feeds.md, "Charges a reader holds"): the
+# reader holds it (suite ehr_reader), except a missing FT1-4, which reaches the gate empty (rule required).
+FORMAT_DEFECT_RULES = {
+    "broken_escape": "broken_message",
+    "missing_ft1_4": "required",
+    "unknown_chargemaster_code": "unknown_chargemaster_code",
+    "dangling_reference": "dangling_reference",
+    "r4b_invalid": "r4b_validation_error",
+}
+
+
+def test_demo_in_every_format_quarantines_exactly_the_planted_defects(tmp_path: Path) -> None:
+    """``revcycle demo --ehr-format mixed --defect-rate``: one CSV, one HL7 and one FHIR export of the same night;
+    the warehouse quarantines exactly the ground truth (precision and recall 1.0), and every clean encounter's
+    claim goes out. The threshold is raised so that a fifth of the lines may be defective without refusing."""
+    workdir = tmp_path / "work"
+    command = [
+        str(Path(sys.executable).with_name("revcycle")),
+        "demo",
+        "--workdir",
+        str(workdir),
+        "--claims",
+        "90",
+        "--seed",
+        "22",
+        "--defect-rate",
+        "0.2",
+        "--ehr-format",
+        "mixed",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REVCYCLE_"))}
+    env["REVCYCLE_REJECT_THRESHOLD"] = "0.5"
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Traceback" not in completed.stdout + completed.stderr
+
+    with (workdir / "defects.csv").open(newline="", encoding="utf-8") as handle:
+        truth = {row["charge_id"]: row["defect"] for row in csv.DictReader(handle)}
+    kinds = set(truth.values())
+    assert {"broken_escape", "missing_ft1_4", "unknown_chargemaster_code", "dangling_reference"} <= kinds
+    with sqlite3.connect(workdir / "warehouse.db") as db:
+        ledger = db.execute("SELECT name, status FROM source_file WHERE kind = 'charges' ORDER BY name").fetchall()
+        rejected: dict[str, set[str]] = {}
+        for charge_id, rule in db.execute("SELECT charge_id, rule FROM charge_rejection WHERE severity = 'error'"):
+            rejected.setdefault(charge_id, set()).add(rule)
+        claimed = {k for (k,) in db.execute("SELECT DISTINCT claim_key FROM charge WHERE status = 'claimed'")}
+        sent = {k for (k,) in db.execute("SELECT claim_key FROM claim WHERE status != 'built'")}
+    assert [status for _name, status in ledger] == ["loaded"] * 3
+    assert {name.rsplit(".", 1)[1] for name, _status in ledger} == {"csv", "hl7", "json"}
+    assert set(rejected) - set(truth) == set(), "precision below 1.0"
+    assert set(truth) - set(rejected) == set(), "recall below 1.0"
+    for charge_id, kind in truth.items():
+        if kind in FORMAT_DEFECT_RULES:
+            assert FORMAT_DEFECT_RULES[kind] in rejected[charge_id], (charge_id, kind, rejected[charge_id])
+    assert claimed and claimed <= sent
