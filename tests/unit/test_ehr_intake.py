@@ -258,3 +258,38 @@ def test_the_demo_writes_its_feed_with_the_practice_config_and_the_ground_truth(
     assert len(truth) == len(written.defects) + 1 >= 4
     for path in [workdir / CONFIG_FILE, workdir / DEFECTS_FILE, *(p for _f, p, _l in written.files)]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def test_a_dft_arriving_after_its_claim_went_out_is_held_for_a_replacement_claim(tmp_path: Path) -> None:
+    """Issue 13: a late DFT follows the late-charge rule: its charge is not billed on a new original claim."""
+    rows = _rows(17, 3)
+    config = _practice(tmp_path, rows)
+    late = dict(rows[0], charge_id="LATE-0001", procedure_code="36415", charge_amount="25.00")
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    upgrade_warehouse(engine)
+    results = []
+    for number, batch in enumerate((rows, [late]), start=1):
+        path = tmp_path / f"night{number}.hl7"
+        write_dft_file(batch, path, sent=SENT)
+        export = read_for_intake(path, config_path=config)
+        assert export.held == []
+        with engine.begin() as conn:
+            entry = register_source_file(
+                conn, kind="charges", name=path.name, sha256=str(number) * 64, size=1, origin="x"
+            )
+        results.append(
+            record_intake(
+                engine,
+                source_file_id=entry.id,
+                rows=intake_rows(export),
+                rejections=[],
+                payers=registered_payers(),
+                batch_date=AS_OF,
+            )
+        )
+    engine.dispose()
+    first, second = results
+    assert len(first.claim_keys) == 3
+    assert second.claim_keys == [] and len(second.held_claims) == 1
+    (key,) = second.held_claims
+    assert key in first.claim_keys and "replacement claim" in second.hold_reasons[key][0]
