@@ -181,10 +181,13 @@ FORMAT_DEFECT_RULES = {
 }
 
 
-def test_demo_in_every_format_quarantines_exactly_the_planted_defects(tmp_path: Path) -> None:
+def test_demo_in_every_format_quarantines_exactly_the_planted_defects(prefect_api: None, tmp_path: Path) -> None:
     """``revcycle demo --ehr-format mixed --defect-rate``: one CSV, one HL7 and one FHIR export of the same night;
     the warehouse quarantines exactly the ground truth (precision and recall 1.0), and every clean encounter's
-    claim goes out. The threshold is raised so that a fifth of the lines may be defective without refusing."""
+    claim goes out. The threshold is raised so that a fifth of the lines may be defective without refusing.
+    The demo runs on the session's Prefect server (PREFECT_API_URL), not a temporary one of its own: CI time."""
+    from prefect.settings import PREFECT_API_URL
+
     workdir = tmp_path / "work"
     command = [
         str(Path(sys.executable).with_name("revcycle")),
@@ -202,6 +205,7 @@ def test_demo_in_every_format_quarantines_exactly_the_planted_defects(tmp_path: 
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REVCYCLE_"))}
     env["REVCYCLE_REJECT_THRESHOLD"] = "0.5"
+    env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "Traceback" not in completed.stdout + completed.stderr
