@@ -90,8 +90,10 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         export = read_for_intake(source, config_path=config.ehr_config, workdir=config.workdir)
     except UnreadableExport as unreadable:
         return _refuse(source, unreadable.refusal, entry.id, scan.sha256, warehouse_url)
-    for problem in export.problems:
+    for problem in export.problems[:20]:
         logger.warning("export %s: %s", source.name, problem)
+    if len(export.problems) > 20:
+        logger.warning("export %s: %d more notes like these", source.name, len(export.problems) - 20)
     payers = registered_payers()
     validation = (
         validate_charges(export.frame(), today=batch_date, payer_rules=payer_charge_rules(payers))
