@@ -60,7 +60,7 @@ def nightly_revenue_cycle(
         "exports": len(exports),
         "exports skipped (loaded before)": sum(1 for i in intake if i.get("skipped")),
         "exports refused": len(refused),
-        "files not read (not .csv)": len(unread),
+        "files not read": len(unread),
         "charge lines": sum(i.get("rows", 0) for i in intake),
         "rejected lines": sum(i.get("rejected", 0) for i in intake),
         "held lines": sum(i.get("held", 0) for i in intake),

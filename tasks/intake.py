@@ -1,7 +1,9 @@
 """Extract and validate charge exports, then record them (rows, rejections, claims) in the warehouse.
 
-An export that cannot be used is refused (moved to ``exports/refused/`` with its reason, a WARNING) and the
-night goes on; see ``revcycle.exports``.
+Every export format an EHR reader is registered for (CSV, HL7 v2 DFT^P03, FHIR R4) is read by the reader its
+content names (``connectors.ehr.intake``); after the reader everything is shared. An export that cannot be used
+is refused (moved to ``exports/refused/`` with its reason, a WARNING) and the night goes on; see
+``revcycle.exports``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from connectors.ehr.csv_export import UnreadableExport, read_charge_export, scan_export
+from connectors.ehr.csv_export import UnreadableExport, scan_export
+from connectors.ehr.intake import (
+    defect_share,
+    held_rejections,
+    intake_rows,
+    list_exports,
+    read_for_intake,
+    rejection_sources,
+)
+from connectors.ehr.registry import export_suffixes
 from connectors.payers import registered_payers
 from expectations.gate import charge_rejections, failures_by_rule, payer_charge_rules, publish_data_docs
 from expectations.runner import ChargeValidation, validate_charges, validation_summary_markdown
@@ -28,17 +39,21 @@ SUITE = "charges"
 
 
 def discover_exports(export_dir: Path) -> exports.ExportListing:
-    """The charge exports waiting in ``export_dir`` (``.csv`` in any case), and the files we do not read."""
-    return exports.discover_exports(export_dir)
+    """The exports waiting in ``export_dir`` (every registered format's extensions, any case), and the rest."""
+    return list_exports(export_dir)
 
 
 @task(name="report-unread-files")
 def report_unread_files(names: list[str]) -> list[str]:
-    """Warn about files in the export folder that are not read (their extension is not ``.csv``)."""
+    """Warn about files in the export folder that are not read (no export extension, or text of no known format)."""
     logger = get_run_logger()
+    known = " ".join(sorted(export_suffixes()))
     for name in names:
         logger.warning(
-            "export folder: %s is not read (only .csv files are charge exports); move it away or rename it", name
+            "export folder: %s is not read (exports end in %s; a .txt or .dat file must hold CSV, HL7 or FHIR); "
+            "move it away or rename it",
+            name,
+            known,
         )
     return names
 
@@ -70,44 +85,53 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
     if entry.already_loaded:
         logger.info("export %s was loaded before (same sha256); skipped", source.name)
         return {"file": source.name, "skipped": True}
+    config = settings()
     try:
-        export = read_charge_export(source, scan)
+        export = read_for_intake(source, config_path=config.ehr_config, workdir=config.workdir)
     except UnreadableExport as unreadable:
         return _refuse(source, unreadable.refusal, entry.id, scan.sha256, warehouse_url)
+    for problem in export.problems[:20]:
+        logger.warning("export %s: %s", source.name, problem)
+    if len(export.problems) > 20:
+        logger.warning("export %s: %d more notes like these", source.name, len(export.problems) - 20)
     payers = registered_payers()
-    validation = validate_charges(export.frame, today=batch_date, payer_rules=payer_charge_rules(payers))
+    validation = (
+        validate_charges(export.frame(), today=batch_date, payer_rules=payer_charge_rules(payers))
+        if export.rows
+        else ChargeValidation()
+    )
     create_markdown_artifact(
         key="charge-validation",
-        markdown=f"# Charge validation: {source.name}\n\n" + validation_summary_markdown(validation),
+        markdown=f"# Charge validation: {source.name} ({export.format})\n\n" + validation_summary_markdown(validation),
         description="Failures by rule (counts only, no values)",
     )
-    _publish_validation_reports(source.name, validation, batch_date)
+    if export.rows:
+        _publish_validation_reports(source.name, validation, batch_date)
     # The threshold is judged before anything is recorded: a broken export loads nothing, and the corrected
     # file (same charge ids, new content hash) loads whole when it is put back in the export folder.
-    if validation.rejected_share > reject_threshold:
-        failing = sorted(
-            ((s.rule, s.column, s.failing) for s in validation.summary if s.failing and s.severity == "error"),
-            key=lambda item: (-item[2], item[0], item[1]),
-        )
-        refusal = exports.over_threshold(
-            len(validation.rejected_rows), validation.evaluated_rows, reject_threshold, failing
-        )
+    gate_failing = [(s.rule, s.column, s.failing) for s in validation.summary if s.failing and s.severity == "error"]
+    share = defect_share(export, len(validation.rejected_rows), gate_failing)
+    if share.share > reject_threshold:
+        refusal = exports.over_threshold(share.flagged, share.evaluated, reject_threshold, share.failing_rules)
         return _refuse(source, refusal, entry.id, scan.sha256, warehouse_url)
-    rejections: list[ChargeRejection] = charge_rejections(validation)
+    rejections: list[ChargeRejection] = charge_rejections(validation) + held_rejections(export)
+    _publish_rejection_sources(source.name, rejection_sources(export, rejections))
     result = record_intake(
         engine,
         source_file_id=entry.id,
-        rows=export.frame.to_dict("records"),
+        rows=intake_rows(export),
         rejections=rejections,
         payers=payers,
         batch_date=batch_date,
         now=clock_in_force().now(),
     )
     logger.info(
-        "export %s: %d lines, %d rejected, %d held, %d claims built",
+        "export %s (%s): %d lines, %d rejected (%d held by the reader), %d held, %d claims built",
         source.name,
+        export.format,
         result.rows,
         result.rejected_charges,
+        len(export.held),
         result.held_charges,
         len(result.claim_keys),
     )
@@ -153,6 +177,16 @@ def held_claims(warehouse_url: str) -> list[dict[str, str]]:
     with warehouse(warehouse_url).connect() as conn:
         holds = open_holds(conn)
     return [{"claim_key": h.claim_key, "payer_id": h.payer_id, "stage": h.stage, "reason": h.reason} for h in holds]
+
+
+def _publish_rejection_sources(file_name: str, lines: list[dict[str, str]]) -> None:
+    """A table artifact naming, for every quarantined charge, the file and message or resource it came from."""
+    if lines:
+        create_table_artifact(
+            key="charge-rejection-sources",
+            table=lines,
+            description=f"{file_name}: quarantined charges, rule and where in the file (no values)",
+        )
 
 
 def _publish_validation_reports(file_name: str, validation: ChargeValidation, batch_date: date) -> None:

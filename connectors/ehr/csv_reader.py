@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from connectors.ehr.base import ExportRows, SourceRef
@@ -27,7 +28,29 @@ class CsvReader:
         """Read the export (the header checked by ``read_charge_export``); CSV rows are never held here."""
         export = read_charge_export(path)
         out = ExportRows(path=path, format=NAME, sha256=export.sha256, size=export.size)
-        for number, row in enumerate(export.frame.to_dict("records"), start=2):
-            out.add_row({str(k): str(v) for k, v in row.items()}, SourceRef(path.name, f"line {number}"))
+        records = export.frame.to_dict("records")
+        lines = record_lines(path)
+        if len(lines) != len(records):  # the csv module and pandas disagree on an odd file: count rows instead
+            positions = [f"row {number}" for number in range(1, len(records) + 1)]
+        else:
+            positions = [f"line {line}" for line in lines]
+        for row, position in zip(records, positions, strict=True):
+            out.add_row({str(k): str(v) for k, v in row.items()}, SourceRef(path.name, position))
         out.units_in = len(out.rows)
         return out
+
+
+def record_lines(path: Path) -> list[int]:
+    """The line on which each charge line starts (the header is not one), blank lines skipped as pandas does.
+
+    A quoted value may span lines, so the line of a record is counted by the csv module, not by its index.
+    """
+    starts: list[int] = []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        previous_end = 0
+        for record in reader:
+            if record:
+                starts.append(previous_end + 1)
+            previous_end = reader.line_num
+    return starts[1:]

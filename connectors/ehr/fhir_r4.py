@@ -37,6 +37,7 @@ from connectors.ehr.base import (
 from connectors.ehr.config import EhrConfig, Facility
 from connectors.ehr.csv_export import UnreadableExport
 from connectors.ehr.files import BOM, file_sha256
+from revcycle import exports
 from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS
 
 NAME = "fhir"
@@ -653,11 +654,9 @@ class FhirReader:
         try:
             document = _loads(path.read_bytes().removeprefix(BOM))
         except (ValueError, UnicodeDecodeError):
-            raise UnreadableExport(
-                f"{path.name} is not valid FHIR JSON; fix or replace the file and rerun: nothing from it was loaded"
-            ) from None
+            raise UnreadableExport(path.name, exports.not_fhir_json()) from None
         if not isinstance(document, dict):
-            raise UnreadableExport(f"{path.name}: a FHIR JSON document must be one object (a Bundle or a resource)")
+            raise UnreadableExport(path.name, exports.fhir_not_one_object())
         index = _Index()
         charges: list[_Entry] = []
         for position, full_url, resource in _bundle_entries(document):

@@ -380,13 +380,28 @@ def _line(ft1: hl7.Segment, encounter: _Encounter, config: EhrConfig) -> tuple[d
     return row, problem
 
 
+def _scanned_encounter(raw: RawMessage, separator: str) -> dict[str, str] | None:
+    """The visit number (PV1-19.1) of a message that cannot be parsed, by a plain split, so that its encounter
+    is held whole with it; None when there is none (escapes are not resolved: it is only an id)."""
+    head = raw.segments[0]
+    component = head[4] if head.startswith("MSH") and len(head) > 4 else "^"
+    for segment in raw.segments:
+        if segment.startswith("PV1"):
+            fields = segment.split(separator)
+            visit = fields[19].split(component)[0].strip() if len(fields) > 19 else ""
+            return {"encounter_id": visit} if visit else None
+    return None
+
+
 def _hold_all(out: ExportRows, raw: RawMessage, separator: str, rule: str, reason: str) -> None:
     control = _control_id(raw, separator)
     charges = _scan_charges(raw, separator)
+    encounter = _scanned_encounter(raw, separator)
     for number, charge_id, kind in charges:
         source = SourceRef(out.path.name, _position(raw.number, control, number))
         fallback = f"{control}-{number}" if control else None
-        out.hold(HeldCharge(source, rule, f"{source}: {reason}", charge_id or fallback, kind))
+        row = dict(encounter) if encounter else None
+        out.hold(HeldCharge(source, rule, f"{source}: {reason}", charge_id or fallback, kind, row))
     out.units_in += len(charges)
     if not charges:
         out.problems.append(f"{out.path.name} message {raw.number}: {reason} (no FT1 found in it)")

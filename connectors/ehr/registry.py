@@ -14,7 +14,7 @@ from pathlib import Path
 
 from connectors.ehr.base import EhrReader, ExportRows
 from connectors.ehr.config import EhrConfig, load_ehr_config
-from connectors.ehr.csv_export import UnreadableExport
+from connectors.ehr.csv_export import UnreadableExport, read_charge_export
 from connectors.ehr.csv_reader import CsvReader
 from connectors.ehr.fhir_r4 import FhirReader
 from connectors.ehr.files import file_head
@@ -65,9 +65,27 @@ def detect_reader(path: Path) -> EhrReader:
     for reader in readers:
         if reader.recognises(head):
             return reader
+    raise UnrecognisedExport(path.name, _why_unrecognised(path, head))
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _why_unrecognised(path: Path, head: bytes) -> exports.ExportRefusal:
+    """The most telling refusal for a file no reader knows: what its bytes are, or why it is not our CSV."""
     if not head:
-        raise UnrecognisedExport(path.name, exports.empty_file())
-    raise UnrecognisedExport(path.name, exports.unknown_format())
+        return exports.empty_file()
+    if head.startswith(_UTF16_BOMS):
+        return exports.utf16()
+    if b"\x00" in head:
+        return exports.not_text()
+    if path.suffix.lower() == ".csv":
+        # A file named .csv is meant as our CSV: its header problem (missing columns, broken CSV) says more.
+        try:
+            read_charge_export(path)
+        except UnreadableExport as unreadable:
+            return unreadable.refusal
+    return exports.unknown_format()
 
 
 def read_export(path: Path, config: EhrConfig | None = None) -> ExportRows:

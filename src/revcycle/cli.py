@@ -132,7 +132,7 @@ def _start_prefect_api() -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the whole nightly cycle on a synthetic export against the embedded sandbox clearinghouse."""
-    from revcycle.filemodes import private_dir, private_file
+    from revcycle.filemodes import private_dir
 
     workdir = private_dir(Path(args.workdir).resolve())
     log_file = _prepare_run_environment(workdir)
@@ -141,25 +141,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return _demo_nights(args, workdir, log_file)
     args.claims = args.claims or 200
     total = 4
-    _step(1, total, f"writing a synthetic EHR charge export ({args.claims} encounters, seed {args.seed})")
+    ehr_format = getattr(args, "ehr_format", "csv")
+    _step(1, total, f"writing a synthetic EHR {ehr_format} export ({args.claims} encounters, seed {args.seed})")
     from connectors.payers import registered_payers
-    from revcycle.synth import generate_charge_rows, write_charge_export
+    from revcycle.clock import SystemClock
+    from revcycle.demo_export import write_demo_export
+    from revcycle.settings import Settings
 
+    clock, defect_rate = SystemClock(Settings().timezone), getattr(args, "defect_rate", 0.0) or 0.0
     export_dir = private_dir(workdir / "exports")
-    export_path = export_dir / f"charges_seed{args.seed}_{args.claims}.csv"
-    rows = list(
-        generate_charge_rows(list(registered_payers().values()), encounters=args.claims, seed=args.seed, as_of=_today())
+    written = write_demo_export(
+        ehr_format=ehr_format,
+        workdir=workdir,
+        export_dir=export_dir,
+        encounters_count=args.claims,
+        seed=args.seed,
+        defect_rate=defect_rate,
+        payers=registered_payers(),
+        as_of=clock.today(),
+        sent=clock.now().astimezone(clock.timezone),
     )
-    defect_rate = getattr(args, "defect_rate", 0.0) or 0.0
     if defect_rate > 0:
-        from revcycle.synth import inject_defects, write_defects
-
-        rows, defects = inject_defects(rows, defect_rate, args.seed, payers=registered_payers(), as_of=_today())
-        # Beside the exports folder, not in it: every *.csv in exports/ is read as a charge export.
-        planted = write_defects(defects, private_file(workdir / "defects.csv"))
-        print(f"      {planted} defects planted at rate {defect_rate:g} -> ground truth in defects.csv")
-    lines = write_charge_export(rows, private_file(export_path))
-    print(f"      {lines} charge lines -> {export_path.relative_to(workdir.parent)}")
+        print(f"      {len(written.defects)} defects planted at rate {defect_rate:g} -> ground truth in defects.csv")
+    for feed_format, path, lines in written.files:
+        print(f"      {lines} charge lines ({feed_format}) -> {path.relative_to(workdir.parent)}")
 
     _step(2, total, "starting the embedded sandbox clearinghouse (SFTP on 127.0.0.1)")
     from connectors.clearinghouse.sandbox import EmbeddedClearinghouse
@@ -196,14 +201,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from revcycle.attention_command import demo_exit_code
 
     return demo_exit_code(result["needs_attention"], defects_planted=defect_rate > 0)
-
-
-def _today() -> date:
-    """Today in the practice's timezone, by the wall clock (the one-night demo)."""
-    from revcycle.clock import SystemClock
-    from revcycle.settings import Settings
-
-    return SystemClock(Settings().timezone).today()
 
 
 def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int:
@@ -580,6 +577,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="plant realistic defects in this share of charge lines and write exports/defects.csv (default 0)",
+    )
+    demo.add_argument(
+        "--ehr-format",
+        choices=("csv", "hl7", "fhir", "mixed"),
+        default="csv",
+        help="write the synthetic export as our CSV, HL7 v2 DFT^P03, FHIR R4, or the three mixed (default csv)",
     )
     demo.set_defaults(handler=cmd_demo)
 

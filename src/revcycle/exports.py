@@ -1,7 +1,8 @@
 """The export folder: which files are charge exports, and how an export that cannot be used is refused.
 
-An export that cannot be read as the charge contract (empty, no charge lines, not text, not UTF-8, not CSV,
-required columns missing) or whose rejected share passes the threshold is **refused**: recorded in the
+An export that cannot be read into the charge contract (empty, no charge lines, not text, not UTF-8, not CSV,
+required columns missing, none of the EHR formats, a feed without charges) or whose rejected share passes the
+threshold is **refused**: recorded in the
 ``source_file`` ledger with status ``refused`` and its reason, then moved to ``exports/refused/`` (folder 0700,
 file 0600) with ``NAME.reason.txt`` beside it saying what is wrong and what to do. The rest of the night goes
 on. A corrected file (new content) put back in the export folder is read by the next run like any other.
@@ -21,7 +22,9 @@ from sqlalchemy import Engine, update
 from revcycle.warehouse.schema import source_file
 
 EXPORT_EXTENSIONS: tuple[str, ...] = (".csv",)
-"""Extensions read as charge exports, compared case-blind (Windows EHRs write ``.CSV``)."""
+"""Extensions read as charge exports when the caller names none, compared case-blind (Windows EHRs write ``.CSV``).
+
+The nightly flow passes the extensions of every registered EHR reader (``connectors.ehr.intake.list_exports``)."""
 REFUSED_FOLDER = "refused"
 REASON_SUFFIX = ".reason.txt"
 _DETAIL_LENGTH = 500  # source_file.detail
@@ -39,19 +42,20 @@ class ExportListing:
     unread: list[Path]
 
 
-def is_export_name(name: str) -> bool:
-    """True when a file of this name is read as a charge export (``.csv`` in any case)."""
-    return name.lower().endswith(EXPORT_EXTENSIONS)
+def is_export_name(name: str, extensions: Sequence[str] = EXPORT_EXTENSIONS) -> bool:
+    """True when a file of this name is read as a charge export (one of ``extensions``, in any case)."""
+    return name.lower().endswith(tuple(extension.lower() for extension in extensions))
 
 
-def discover_exports(export_dir: Path) -> ExportListing:
-    """The files waiting in ``export_dir`` (not its subfolders), by name: exports, and files we do not read."""
+def discover_exports(export_dir: Path, extensions: Sequence[str] = EXPORT_EXTENSIONS) -> ExportListing:
+    """The files waiting in ``export_dir`` (not its subfolders), by name: exports (``extensions``, any case),
+    and files we do not read."""
     if not export_dir.is_dir():
         return ExportListing([], [])
     files = sorted((p for p in export_dir.iterdir() if p.is_file()), key=lambda p: p.name)
     return ExportListing(
-        exports=[p for p in files if is_export_name(p.name)],
-        unread=[p for p in files if not is_export_name(p.name)],
+        exports=[p for p in files if is_export_name(p.name, extensions)],
+        unread=[p for p in files if not is_export_name(p.name, extensions)],
     )
 
 
@@ -82,6 +86,31 @@ def no_charge_lines() -> ExportRefusal:
         "The file has a header row but no charge lines.",
         "If the EHR had charges for this period, run the export again; if it had none, delete the file "
         "(an export with no lines is refused like an empty one, so a failed export never looks like a quiet day).",
+    )
+
+
+def no_charges_found(what: str) -> ExportRefusal:
+    """An EHR feed file (HL7, FHIR) holds no charge at all: no FT1 segment, no ChargeItem or Claim item."""
+    return ExportRefusal(
+        f"The file is a {what} feed but holds no charge (no FT1 segment, ChargeItem or Claim item).",
+        "Check that the EHR interface sends charges (DFT^P03 messages, FHIR ChargeItem or Claim) to this folder; "
+        "if there were no charges, no file is needed.",
+    )
+
+
+def not_fhir_json() -> ExportRefusal:
+    """A file that starts like FHIR JSON but is not valid JSON (cut short, or not UTF-8)."""
+    return ExportRefusal(
+        "The file starts like a FHIR JSON document but is not valid JSON (cut short, or not UTF-8 text).",
+        "Have the EHR write the Bundle again, whole and as UTF-8; nothing from this file was loaded.",
+    )
+
+
+def fhir_not_one_object() -> ExportRefusal:
+    """A FHIR JSON document that is not one object (a list, a number ...)."""
+    return ExportRefusal(
+        "The file is JSON but not one FHIR object: a document must be a Bundle or a single resource.",
+        "Send a Bundle (collection or transaction), one resource, or bulk-data NDJSON (docs/ehr-feeds.md).",
     )
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.ehr.intake import list_exports
 from connectors.ehr.mllp import END_BLOCK, START_BLOCK, MessageStore, MllpListener
 from connectors.ehr.registry import read_export
 from connectors.payers import registered_payers
@@ -163,7 +164,10 @@ def test_a_thousand_messages_are_acked_and_each_stored_once(listener: Listener) 
     assert len(index) == len(set(index)) == 1000
     printed = listener.stop()
     assert "1000 stored, 25 duplicates" in printed
-    # The nightly flow reads the folder like any other export: every stored message maps to contract rows.
+    # The nightly flow reads the folder like any other export: it lists every stored message (and nothing
+    # else), and every one maps to contract rows.
+    listing = list_exports(listener.drop)
+    assert sorted(listing.exports) == sorted(stored) and listing.unread == []
     lines = sum(len(read_export(p).rows) for p in stored)
     assert lines == sum(m.count(b"\rFT1|") for m in messages)
     # No PHI in the listener's log: names and member ids of the synthetic patients never appear.

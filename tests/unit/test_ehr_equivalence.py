@@ -9,6 +9,7 @@ mapping code (revcycle/synth_hl7.py and synth_fhir.py against connectors/ehr/), 
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
@@ -56,8 +57,8 @@ def _claims_from_837(path: Path, config: EhrConfig) -> dict[str, Any]:
     payers = registered_payers()
     built = build_claims(out.rows, payers)
     by_payer: dict[str, list[Any]] = defaultdict(list)
-    for claim in built.claims:
-        by_payer[claim.payer_id].append(claim)
+    for built_claim in built.claims:
+        by_payer[built_claim.payer_id].append(built_claim)
     received: dict[str, Any] = {}
     for number, (payer_id, claims) in enumerate(sorted(by_payer.items()), start=1):
         payer = payers[payer_id]
@@ -123,3 +124,27 @@ def test_the_comparison_sees_a_changed_line(tmp_path: Path) -> None:
     changed[0]["units"] = "3"
     write_dft_file(changed, forms["hl7 batch CR"], sent=datetime(2024, 5, 20, 22, 0))
     assert _claims_from_837(forms["hl7 batch CR"], config) != _claims_from_837(forms["csv"], config)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_the_readers_share_no_mapping_code_with_the_synthetic_writers() -> None:
+    """Done-when 1: writers and readers share no mapping code, so their errors cannot cancel out. The core never
+    imports connectors/ (test_import_boundaries); here, no EHR reader imports the synthetic EHR."""
+    import connectors.ehr
+
+    readers = sorted(Path(connectors.ehr.__file__).parent.glob("*.py"))
+    assert {p.name for p in readers} >= {"hl7_dft.py", "fhir_r4.py", "csv_reader.py", "registry.py", "intake.py"}
+    synthetic = ("revcycle.synth", "revcycle.demo_export")
+    offenders = {p.name: sorted(m for m in _imported_modules(p) if m.startswith(synthetic)) for p in readers}
+    assert {name: found for name, found in offenders.items() if found} == {}
+    sample = Path(__file__)  # the check sees such an import: this test module imports the writers
+    assert any(m.startswith(synthetic) for m in _imported_modules(sample))
