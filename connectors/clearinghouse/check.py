@@ -16,7 +16,7 @@ from typing import Literal
 from connectors.clearinghouse.factory import sftp_transport_from_settings
 from connectors.clearinghouse.keys import parse_known_host_key
 from connectors.clearinghouse.sftp import SftpTransport
-from connectors.clearinghouse.transport import HostileRemoteName, RemoteOperationFailed, join_remote
+from connectors.clearinghouse.transport import HostileRemoteName, RemoteOperationFailed, Transport, join_remote
 from revcycle.errors import AuthenticationFailed, ConfigurationError, HostKeyMismatch, TransientError
 from revcycle.settings import Settings
 
@@ -111,10 +111,10 @@ def _connect(settings: Settings, transport: SftpTransport) -> list[CheckLine]:
     ]
 
 
-def _check_folder(
-    transport: SftpTransport, folder: RemoteFolder, root: str, probe_name: Callable[[], str]
+def check_folder(
+    transport: Transport, user: str, folder: RemoteFolder, root: str, probe_name: Callable[[], str] = _probe_name
 ) -> CheckLine:
-    """Exists (listed) and writable (a probe file written, then removed)."""
+    """``folder`` exists (it is listed) and ``user`` may write in it (a probe file written, then removed)."""
     where = f"{folder.path!r} ({folder.variable})"
     under = f" under REVCYCLE_SFTP_REMOTE_ROOT {root!r}" if root else " in the login folder"
     try:
@@ -139,7 +139,7 @@ def _check_folder(
         return CheckLine(
             "FAIL",
             folder.label,
-            f"{where} exists but is not writable by {transport.username}: ask the clearinghouse for write access",
+            f"{where} exists but is not writable by {user}: ask the clearinghouse for write access",
         )
     try:
         transport.remove(probe)
@@ -171,7 +171,9 @@ def check_clearinghouse(settings: Settings, probe_name: Callable[[], str] = _pro
             return lines + [CheckLine("SKIP", f.label, f"{f.path!r} not checked") for f in folders]
         for folder in folders:
             try:
-                lines.append(_check_folder(transport, folder, settings.sftp_remote_root, probe_name))
+                lines.append(
+                    check_folder(transport, settings.sftp_username, folder, settings.sftp_remote_root, probe_name)
+                )
             except TransientError as problem:
                 lines.append(
                     CheckLine("FAIL", folder.label, f"the connection dropped ({problem}); run the check again")
