@@ -72,7 +72,7 @@ class _ConsoleFormatter(logging.Formatter):
         return ""
 
 
-def _progress_to_console() -> None:
+def _progress_to_console() -> logging.Handler:
     """Replace Prefect's console handler: progress lines on stderr, one line each, no traceback (it is in the log)."""
     from revcycle.cli import _RunLogFilter
 
@@ -85,17 +85,27 @@ def _progress_to_console() -> None:
     console.addFilter(_RunLogFilter())
     console.setLevel(logging.INFO)
     root.addHandler(console)
+    return console
 
 
-def _start_run(workdir: Path) -> Path:
-    """Quiet analytics, log to ``workdir/logs`` and the console, start Prefect's API; the run log's path."""
+def _start_run(workdir: Path) -> tuple[Path, logging.Handler]:
+    """Quiet analytics, log to ``workdir/logs`` and the console, start Prefect's API; the log and the console."""
     from revcycle.cli import _log_run_to, _prepare_run_environment, _start_prefect_api
 
     log_file = _prepare_run_environment(workdir)
     _log_run_to(log_file)
-    _progress_to_console()
+    console = _progress_to_console()
     _start_prefect_api()
-    return log_file
+    return log_file, console
+
+
+def _run_flow(console: logging.Handler, flow: Any, **parameters: Any) -> Any:
+    """The flow's final state; afterwards the console shows warnings only, so the summary or the one line
+    saying what went wrong is the last thing printed (the temporary server logs its stop at exit)."""
+    try:
+        return flow(**parameters, return_state=True)
+    finally:
+        console.setLevel(logging.WARNING)
 
 
 def _failure(state: Any) -> str:
@@ -144,13 +154,13 @@ def cmd_run_nightly(args: argparse.Namespace) -> int:
     workdir = _workdir(args)
     export_dir = str(Path(args.export_dir).resolve()) if args.export_dir else None
     print(f"nightly cycle: workdir {workdir}, exports from {export_dir or workdir / 'exports'}", flush=True)
-    log_file = _start_run(workdir)
+    log_file, console = _start_run(workdir)
     from flows.nightly import nightly_revenue_cycle
     from revcycle.tables import render_table
 
     started = time.monotonic()
-    state = nightly_revenue_cycle(
-        export_dir=export_dir, workdir=str(workdir), batch_date=args.batch_date, return_state=True
+    state = _run_flow(
+        console, nightly_revenue_cycle, export_dir=export_dir, workdir=str(workdir), batch_date=args.batch_date
     )
     result = _finish("nightly cycle", state, log_file, started)
     print(f"batch date {result['batch_date']}")
@@ -167,12 +177,12 @@ def cmd_run_pickup(args: argparse.Namespace) -> int:
     """Pick up the clearinghouse's responses once, now, in this process (the response-pickup flow)."""
     workdir = _workdir(args)
     print(f"response pickup: workdir {workdir}", flush=True)
-    log_file = _start_run(workdir)
+    log_file, console = _start_run(workdir)
     from flows.ingest import ingest_responses
     from revcycle.tables import render_table
 
     started = time.monotonic()
-    state = ingest_responses(workdir=str(workdir), return_state=True)
+    state = _run_flow(console, ingest_responses, workdir=str(workdir))
     result = _finish("response pickup", state, log_file, started)
     loaded: dict[str, int] = result.get("loaded", {})
     rows = [(f"{kind} files loaded", str(count)) for kind, count in sorted(loaded.items())]
