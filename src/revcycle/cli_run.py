@@ -204,6 +204,8 @@ def cmd_clearinghouse_check(_args: argparse.Namespace) -> int:
     from connectors.clearinghouse.check import check_clearinghouse
     from revcycle.settings import Settings
 
+    # The transport logs its connection failures for run logs; here the check's own lines say it all.
+    logging.getLogger("connectors").addHandler(logging.NullHandler())
     settings = Settings()
     root = settings.sftp_remote_root or "(login folder)"
     print(

@@ -138,9 +138,10 @@ def test_a_server_that_does_not_answer_fails_naming_host_and_port(tmp_path: Path
         "REVCYCLE_SFTP_PASSWORD": "unused",
         "REVCYCLE_SFTP_KNOWN_HOST": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOYkn3nOZba/dGOFXSS3CmuH/Rzo5CK2fjFjh7si0hNd",
     }
-    code, lines, _ = check(settings, tmp_path)
+    code, lines, stderr = check(settings, tmp_path)
 
     assert code == 1
+    assert stderr == ""  # the lines on stdout say it all
     assert outcomes(lines)["connect"] == "FAIL"
     assert "REVCYCLE_SFTP_HOST and REVCYCLE_SFTP_PORT" in line_of(lines, "connect")
     assert {outcomes(lines)[name] for name in ("host key", "login", "upload folder")} == {"SKIP"}
