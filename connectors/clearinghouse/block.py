@@ -15,6 +15,22 @@ from connectors.clearinghouse.factory import ClearinghouseEndpoint
 from connectors.clearinghouse.sftp import SftpTransport
 from revcycle.errors import ConfigurationError
 
+# The setting (REVCYCLE_* variable) each block field stands for: a run uses the block when its
+# clearinghouse_block parameter names one, else these variables. docs/prefect.md shows this table (a test
+# checks it). The block holds the private key's text; the variable names the file holding it.
+VARIABLE_OF_FIELD: dict[str, str] = {
+    "host": "REVCYCLE_SFTP_HOST",
+    "port": "REVCYCLE_SFTP_PORT",
+    "username": "REVCYCLE_SFTP_USERNAME",
+    "private_key": "REVCYCLE_SFTP_PRIVATE_KEY_FILE",
+    "password": "REVCYCLE_SFTP_PASSWORD",
+    "known_host_key": "REVCYCLE_SFTP_KNOWN_HOST",
+    "remote_root": "REVCYCLE_SFTP_REMOTE_ROOT",
+    "upload_dir": "REVCYCLE_REMOTE_UPLOAD_DIR",
+    "inbox_dir": "REVCYCLE_REMOTE_INBOX_DIR",
+    "archive_dir": "REVCYCLE_REMOTE_ARCHIVE_DIR",
+}
+
 
 class ClearinghouseSftp(Block):
     """How to reach the clearinghouse's SFTP drop: host, login, pinned host key and remote folders."""

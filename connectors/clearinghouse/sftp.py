@@ -305,6 +305,10 @@ class SftpTransport:
                 return sftp
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def connect(self) -> None:
+        """Open the connection now (host key, then login) instead of at the first operation."""
+        self._ensure()
+
     def _ensure(self) -> paramiko.SFTPClient:
         if self._closed:
             raise RuntimeError("transport is closed")

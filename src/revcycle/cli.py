@@ -19,6 +19,7 @@ from typing import Any
 
 from revcycle import __version__
 from revcycle.errors import ConfigurationError, RunFailure
+from revcycle.warehouse.locate import DEMO_WORKDIR
 
 QUIET_ENVIRONMENT = {
     "DO_NOT_TRACK": "1",
@@ -257,13 +258,10 @@ def cmd_x12_inspect(args: argparse.Namespace) -> int:
 
 
 def _warehouse_engine() -> Any:
-    """The warehouse of the settings in force, migrated to the latest revision."""
-    from revcycle.settings import Settings
-    from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
+    """The warehouse of the settings in force (or the demo's, said on stderr), migrated to the latest revision."""
+    from revcycle.cli_run import open_warehouse
 
-    engine = create_warehouse_engine(Settings().resolved_warehouse_url())
-    upgrade_warehouse(engine)
-    return engine
+    return open_warehouse()
 
 
 def _sync_reference(engine: Any) -> None:
@@ -571,7 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--first-night", type=date.fromisoformat, help="with --days: the first night, YYYY-MM-DD (default 2026-01-05)"
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed of the synthetic export (default 7)")
-    demo.add_argument("--workdir", default="demo", help="folder for everything the run keeps (default ./demo)")
+    demo.add_argument(
+        "--workdir", default=str(DEMO_WORKDIR), help="folder for everything the run keeps (default ./demo)"
+    )
     demo.add_argument(
         "--defect-rate",
         type=float,
@@ -658,6 +658,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="show names, ids and addresses unmasked (ISA02 and ISA04 stay masked)",
     )
     inspect.set_defaults(handler=cmd_x12_inspect)
+
+    from revcycle.cli_run import add_run_commands
+
+    add_run_commands(commands)
     return parser
 
 

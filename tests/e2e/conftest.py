@@ -54,7 +54,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     ``make -o .venv/.installed`` runs the very target a new user runs without re-installing the environment;
     ``BIN`` points it at the interpreter running the tests.
     """
-    workdir = tmp_path_factory.mktemp("demo") / "work"
+    # Named demo, as `make demo` names it: the operator sequence runs `revcycle report` beside it.
+    workdir = tmp_path_factory.mktemp("demo") / "demo"
     command = [
         "make",
         "--no-print-directory",

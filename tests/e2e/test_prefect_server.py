@@ -35,6 +35,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
     with PrefectServer(tmp_path_factory.mktemp("prefect-server")) as running:
         running.cli(["work-pool", "create", POOL, "--type", "process"])
         running.cli(["--no-prompt", "deploy", "--all"], cwd=REPO_ROOT, timeout=300)
+        running.deployed = {name: deployment(running, name) for name in (NIGHTLY, PICKUP)}  # type: ignore[attr-defined]
+        # docs/prefect.md: deployed paused, then turned on by the operator with this command.
+        running.cli(["--no-prompt", "deployment", "schedule", "resume", "--all"])
         yield running
 
 
@@ -89,6 +92,19 @@ def assert_runs_follow_cron(server: PrefectServer, name: str, times: list[tuple[
         # The first slot passed between the deployment's creation and the scheduler's visit.
         expected = local_slots(expected[0], times, len(starts))
     assert starts == expected
+
+
+def schedule_states(found: dict[str, Any]) -> list[bool]:
+    """Whether each schedule of a deployment (as the API returns it) is active."""
+    return [bool(schedule["active"]) for schedule in found["schedules"]]
+
+
+def test_deploy_leaves_every_schedule_paused_until_the_operator_resumes_them(server: PrefectServer) -> None:
+    deployed: dict[str, dict[str, Any]] = server.deployed  # type: ignore[attr-defined]
+    # Right after `prefect deploy --all`: one schedule each, paused (prefect.yaml says active: false).
+    assert {name: schedule_states(found) for name, found in deployed.items()} == {NIGHTLY: [False], PICKUP: [False]}
+    # After `prefect deployment schedule resume --all`, the documented way to turn them on.
+    assert {name: schedule_states(deployment(server, name)) for name in deployed} == {NIGHTLY: [True], PICKUP: [True]}
 
 
 def test_deployments_read_back_from_the_api(server: PrefectServer) -> None:
@@ -154,3 +170,13 @@ def test_a_process_worker_runs_the_response_pickup_from_the_checkout(server: Pre
         assert run["deployment_id"] == deployment(server, PICKUP)["id"]
         assert sftp.connections_accepted >= 1, "the run never reached the clearinghouse of the worker's env"
     assert (workdir / "warehouse.db").is_file(), "the run did not use the worker's REVCYCLE_WORKDIR"
+
+
+def test_a_later_deploy_pauses_schedules_the_operator_turned_on(server: PrefectServer) -> None:
+    # Last in this module: it pauses the schedules the tests above need active. docs/prefect.md says this.
+    assert schedule_states(deployment(server, NIGHTLY)) == [True]
+    server.cli(["--no-prompt", "deploy", "--all"], cwd=REPO_ROOT, timeout=300)
+    assert {name: schedule_states(deployment(server, name)) for name in (NIGHTLY, PICKUP)} == {
+        NIGHTLY: [False],
+        PICKUP: [False],
+    }

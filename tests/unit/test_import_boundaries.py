@@ -1,4 +1,4 @@
-"""The core (src/revcycle, cli.py aside) imports no prefect, paramiko or great_expectations, nor the edges."""
+"""The core (src/revcycle, the composition root aside) imports no prefect, paramiko, great_expectations, edges."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import revcycle
 
 CORE = Path(revcycle.__file__).resolve().parent
 FORBIDDEN = ("prefect", "paramiko", "great_expectations", "connectors", "flows", "tasks", "expectations")
-COMPOSITION_ROOT = CORE / "cli.py"
+# The revcycle command: cli.py and the module of its one-shot run commands.
+COMPOSITION_ROOT = (CORE / "cli.py", CORE / "cli_run.py")
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -25,7 +26,7 @@ def _imported_roots(path: Path) -> set[str]:
 
 
 def test_no_core_module_imports_a_forbidden_package() -> None:
-    modules = [p for p in CORE.rglob("*.py") if p != COMPOSITION_ROOT]
+    modules = [p for p in CORE.rglob("*.py") if p not in COMPOSITION_ROOT]
     assert len(modules) > 20
     offenders = {
         str(p.relative_to(CORE)): sorted(_imported_roots(p) & set(FORBIDDEN))
@@ -45,7 +46,7 @@ def test_importing_every_core_module_loads_none_of_them() -> None:
     names = sorted(
         "revcycle." + ".".join(p.relative_to(CORE).with_suffix("").parts)
         for p in CORE.rglob("*.py")
-        if p != COMPOSITION_ROOT and p.name != "__init__.py" and "migrations" not in p.parts
+        if p not in COMPOSITION_ROOT and p.name != "__init__.py" and "migrations" not in p.parts
     )
     code = (
         "import importlib, sys\n"

@@ -1,0 +1,247 @@
+"""The one-shot commands: ``revcycle run nightly``, ``revcycle run pickup`` and ``revcycle clearinghouse check``.
+
+Part of the composition root with ``cli.py`` (it imports flows/ and connectors/, inside the commands). The
+runs call the very flows a deployment runs, in this process, under Prefect's temporary API server (or the
+server ``PREFECT_API_URL`` names): no deployment and no worker. They take the same clearinghouse lease as a
+deployment run, so a run started here and a scheduled run never work the clearinghouse together, and a
+failed run is recovered by running the same command again (every step is idempotent).
+
+Exit codes: 0 done; 1 the run failed or a check failed (one line says what to do); 2 a wrong argument;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from revcycle.errors import RunFailure
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(run_name)s%(message)s"
+
+
+def open_warehouse() -> Any:
+    """The warehouse the reporting commands read (see ``warehouse.locate``), migrated; one line if it cannot open."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    from revcycle.settings import Settings
+    from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
+    from revcycle.warehouse.locate import locate_warehouse
+
+    location = locate_warehouse(Settings())
+    if location.note:
+        print(f"revcycle: {location.note}", file=sys.stderr)
+    shown = make_url(location.url).render_as_string(hide_password=True)
+    try:
+        engine = create_warehouse_engine(location.url)
+        upgrade_warehouse(engine)
+    except (OperationalError, OSError) as problem:
+        cause = str(getattr(problem, "orig", None) or problem).strip().splitlines()[0][:200]
+        raise RunFailure(
+            f"cannot open the warehouse {shown} ({cause}): check REVCYCLE_WAREHOUSE_URL or REVCYCLE_WORKDIR"
+        ) from None
+    return engine
+
+
+# -- console -------------------------------------------------------------------------------------------------
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """One line per record: the time, the level, the run it is about, the message; never a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        task_run = getattr(record, "task_run_name", None)
+        flow_run = getattr(record, "flow_run_name", None)
+        record.run_name = f"{task_run}: " if task_run else (f"{flow_run}: " if flow_run else "")
+        line = super().format(record)
+        return line.splitlines()[0] if line else line
+
+    def formatException(self, ei: Any) -> str:
+        return ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+
+def _progress_to_console() -> logging.Handler:
+    """Replace Prefect's console handler: progress lines on stderr, one line each, no traceback (it is in the log)."""
+    from revcycle.cli import _RunLogFilter
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if type(handler).__name__ == "PrefectConsoleHandler":
+            root.removeHandler(handler)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(_ConsoleFormatter(CONSOLE_FORMAT, datefmt="%H:%M:%S"))
+    console.addFilter(_RunLogFilter())
+    console.setLevel(logging.INFO)
+    root.addHandler(console)
+    return console
+
+
+def _start_run(workdir: Path) -> tuple[Path, logging.Handler]:
+    """Quiet analytics, log to ``workdir/logs`` and the console, start Prefect's API; the log and the console."""
+    from revcycle.cli import _log_run_to, _prepare_run_environment, _start_prefect_api
+
+    log_file = _prepare_run_environment(workdir)
+    _log_run_to(log_file)
+    console = _progress_to_console()
+    _start_prefect_api()
+    return log_file, console
+
+
+def _run_flow(console: logging.Handler, flow: Any, **parameters: Any) -> Any:
+    """The flow's final state; afterwards the console shows warnings only, so the summary or the one line
+    saying what went wrong is the last thing printed (the temporary server logs its stop at exit)."""
+    try:
+        return flow(**parameters, return_state=True)
+    finally:
+        console.setLevel(logging.WARNING)
+
+
+def _failure(state: Any) -> str:
+    """The first line of what made the flow run fail (our messages say what to do)."""
+    try:
+        state.result()
+    except Exception as problem:
+        text = str(problem).strip()
+        return text.splitlines()[0] if text else type(problem).__name__
+    return str(state.message or state.name)
+
+
+def _finish(what: str, state: Any, log_file: Path, started: float) -> dict[str, Any]:
+    """The flow's result; a RunFailure with one line when it did not complete."""
+    if not state.is_completed():
+        raise RunFailure(
+            f"{what} failed: {_failure(state)} (details in {log_file}); after the fix run the same command "
+            "again: it resumes where this run stopped"
+        )
+    print(f"{what} done in {time.monotonic() - started:.1f} s (log: {log_file})", flush=True)
+    result: dict[str, Any] = state.result()
+    return result
+
+
+def _workdir(args: argparse.Namespace) -> Path:
+    from revcycle.filemodes import private_dir
+    from revcycle.settings import Settings
+
+    return private_dir(Path(args.workdir).resolve() if args.workdir else Settings().workdir.resolve())
+
+
+# -- run nightly / run pickup --------------------------------------------------------------------------------
+
+
+def cmd_run_nightly(args: argparse.Namespace) -> int:
+    """Run the nightly cycle once, now, in this process: the flow a deployment runs, without one."""
+    if args.batch_date:
+        try:
+            date.fromisoformat(args.batch_date)
+        except ValueError:
+            print(f"revcycle: --batch-date {args.batch_date!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+            return EXIT_USAGE
+    if args.export_dir and not Path(args.export_dir).is_dir():
+        print(f"revcycle: --export-dir {args.export_dir} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    workdir = _workdir(args)
+    export_dir = str(Path(args.export_dir).resolve()) if args.export_dir else None
+    print(f"nightly cycle: workdir {workdir}, exports from {export_dir or workdir / 'exports'}", flush=True)
+    log_file, console = _start_run(workdir)
+    from flows.nightly import nightly_revenue_cycle
+    from revcycle.tables import render_table
+
+    started = time.monotonic()
+    state = _run_flow(
+        console, nightly_revenue_cycle, export_dir=export_dir, workdir=str(workdir), batch_date=args.batch_date
+    )
+    result = _finish("nightly cycle", state, log_file, started)
+    print(f"batch date {result['batch_date']}")
+    print(render_table(("This run", "Count"), [(k, str(v)) for k, v in result["run"].items()], right_align_from=1))
+    for refused in result.get("refused_exports", []):
+        print(f"  export refused: {refused['file']}: {refused['reason']}")
+    if result.get("held_claims"):
+        print(f"  {len(result['held_claims'])} claims held: `revcycle worklist held` lists them")
+    print(f"report: {workdir / 'report.html'}")
+    return EXIT_OK
+
+
+def cmd_run_pickup(args: argparse.Namespace) -> int:
+    """Pick up the clearinghouse's responses once, now, in this process (the response-pickup flow)."""
+    workdir = _workdir(args)
+    print(f"response pickup: workdir {workdir}", flush=True)
+    log_file, console = _start_run(workdir)
+    from flows.ingest import ingest_responses
+    from revcycle.tables import render_table
+
+    started = time.monotonic()
+    state = _run_flow(console, ingest_responses, workdir=str(workdir))
+    result = _finish("response pickup", state, log_file, started)
+    loaded: dict[str, int] = result.get("loaded", {})
+    rows = [(f"{kind} files loaded", str(count)) for kind, count in sorted(loaded.items())]
+    rows += [
+        ("files loaded before (skipped)", str(result.get("duplicates", 0))),
+        ("files refused (unsafe name or type)", str(len(result.get("refused", [])))),
+        ("transaction sets refused", str(result.get("refused_sets", 0))),
+        ("interchanges with an overdue 999", str(result.get("overdue_acknowledgments", 0))),
+    ]
+    print(render_table(("This pickup", "Count"), rows, right_align_from=1))
+    return EXIT_OK
+
+
+# -- clearinghouse check -------------------------------------------------------------------------------------
+
+
+def cmd_clearinghouse_check(_args: argparse.Namespace) -> int:
+    """Check the clearinghouse of the REVCYCLE_SFTP_* / REVCYCLE_REMOTE_* settings; one line per check."""
+    from connectors.clearinghouse.check import check_clearinghouse
+    from revcycle.settings import Settings
+
+    # The transport logs its connection failures for run logs; here the check's own lines say it all.
+    logging.getLogger("connectors").addHandler(logging.NullHandler())
+    settings = Settings()
+    root = settings.sftp_remote_root or "(login folder)"
+    print(
+        f"clearinghouse {settings.sftp_host}:{settings.sftp_port}, user {settings.sftp_username}, remote root {root}",
+        flush=True,
+    )
+    lines = check_clearinghouse(settings)
+    for line in lines:
+        print(line.render(), flush=True)
+    failed = sum(1 for line in lines if line.outcome == "FAIL")
+    if failed:
+        print(f"revcycle: {failed} of {len(lines)} checks failed; fix the settings named above and check again")
+        return EXIT_FAILED
+    print(f"all {len(lines)} checks passed")
+    return EXIT_OK
+
+
+# -- registration --------------------------------------------------------------------------------------------
+
+
+def add_run_commands(commands: Any) -> None:
+    """Register ``run nightly``, ``run pickup`` and ``clearinghouse check`` on the ``revcycle`` subparsers."""
+    run = commands.add_parser("run", help="run a flow once, now, without a deployment (nightly, pickup)")
+    flows = run.add_subparsers(dest="run_command", metavar="COMMAND")
+    nightly = flows.add_parser("nightly", help="the nightly cycle: exports in, 837s up, responses back, KPIs")
+    nightly.add_argument("--workdir", help="the run's folder (default REVCYCLE_WORKDIR, ./revcycle-data)")
+    nightly.add_argument("--export-dir", help="where the EHR charge exports are (default <workdir>/exports)")
+    nightly.add_argument("--batch-date", help="the night to process, YYYY-MM-DD (default today, practice timezone)")
+    nightly.set_defaults(handler=cmd_run_nightly)
+    pickup = flows.add_parser("pickup", help="pick up and load the 999/277CA/835 responses waiting")
+    pickup.add_argument("--workdir", help="the run's folder (default REVCYCLE_WORKDIR, ./revcycle-data)")
+    pickup.set_defaults(handler=cmd_run_pickup)
+
+    clearinghouse = commands.add_parser("clearinghouse", help="the clearinghouse connection")
+    actions = clearinghouse.add_subparsers(dest="clearinghouse_command", metavar="COMMAND")
+    check = actions.add_parser(
+        "check", help="host key, login, and that each remote folder exists and is writable (one line per check)"
+    )
+    check.set_defaults(handler=cmd_clearinghouse_check)

@@ -1,0 +1,85 @@
+"""`revcycle run nightly` as an operator meets its failures: a wrong argument (exit 2, before anything
+starts), a clearinghouse whose host key is not the pinned one (exit 1, one line naming the setting, no
+traceback, nothing uploaded), and the same command again after the fix resuming the night."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from sshd import OpenSshServer
+
+from connectors.clearinghouse.keys import generate_ed25519_private_key, load_private_key, public_key_line
+from connectors.payers import registered_payers
+from revcycle.synth import generate_charge_rows, write_charge_export
+from revcycle.warehouse.schema import claim_event, interchange
+
+pytestmark = pytest.mark.e2e
+
+REVCYCLE = str(Path(sys.executable).with_name("revcycle"))
+ENCOUNTERS = 8
+
+
+def revcycle(args: list[str], settings: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REVCYCLE_", "PREFECT_"))}
+    env.update(settings)
+    return subprocess.run([REVCYCLE, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=900, check=False)
+
+
+def test_a_batch_date_that_is_no_date_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    done = revcycle(["run", "nightly", "--workdir", "clinic", "--batch-date", "2026-13-01"], {}, tmp_path)
+
+    assert done.returncode == 2
+    assert done.stderr == "revcycle: --batch-date '2026-13-01' is not a date (YYYY-MM-DD)\n"
+    assert not (tmp_path / "clinic").exists()
+
+
+def test_an_export_dir_that_is_no_folder_is_refused(tmp_path: Path) -> None:
+    done = revcycle(["run", "nightly", "--export-dir", "exprots"], {}, tmp_path)
+
+    assert done.returncode == 2
+    assert done.stderr == "revcycle: --export-dir exprots is not a folder\n"
+
+
+def test_a_host_key_that_is_not_pinned_fails_in_one_line_and_the_same_command_resumes_after_the_fix(
+    tmp_path: Path,
+) -> None:
+    exports = tmp_path / "exports"
+    rows = generate_charge_rows(
+        list(registered_payers().values()), encounters=ENCOUNTERS, seed=3, as_of=date(2026, 11, 20)
+    )
+    write_charge_export(list(rows), exports / "charges.csv")
+    with OpenSshServer(tmp_path / "sshd") as sshd:
+        for folder in ("claims", "responses", "archive"):
+            (sshd.served / folder).mkdir()
+        # The pin of another key, as when the server was rebuilt or someone sits in the middle.
+        other = public_key_line(load_private_key(generate_ed25519_private_key()))
+        wrong_pin = {**sshd.environment(), "REVCYCLE_SFTP_KNOWN_HOST": f"[127.0.0.1]:{sshd.port} {other}"}
+        command = ["run", "nightly", "--workdir", "clinic", "--export-dir", str(exports), "--batch-date", "2026-11-20"]
+
+        failed = revcycle(command, wrong_pin, tmp_path)
+
+        assert failed.returncode == 1
+        assert "Traceback" not in failed.stdout + failed.stderr
+        last = failed.stderr.splitlines()[-1]
+        assert last.startswith("revcycle: nightly cycle failed: SFTP host key of 127.0.0.1:")
+        assert "REVCYCLE_SFTP_KNOWN_HOST" in last and "run the same command" in last
+        assert list((sshd.served / "claims").iterdir()) == []
+
+        resumed = revcycle(command, sshd.environment(), tmp_path)
+
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    engine = create_engine(f"sqlite:///{tmp_path / 'clinic' / 'warehouse.db'}")
+    with engine.connect() as conn:
+        uploaded = set(conn.scalars(select(interchange.c.file_name).where(interchange.c.state == "uploaded")))
+        submitted = conn.scalar(
+            select(func.count()).select_from(claim_event).where(claim_event.c.status == "submitted")
+        )
+    engine.dispose()
+    assert uploaded == {p.name for p in (sshd.served / "claims").iterdir()}
+    assert submitted == ENCOUNTERS  # one claim per encounter, each submitted once over the two runs
