@@ -119,7 +119,16 @@ def _failure(state: Any) -> str:
 
 
 def _finish(what: str, state: Any, log_file: Path, started: float) -> dict[str, Any]:
-    """The flow's result; a RunFailure with one line when it did not complete."""
+    """The flow's result; a RunFailure with one line when it did not complete.
+
+    A nightly run that went through but ended ``NeedsAttention`` is not a failure here: its result (with the
+    list) is returned, and the caller prints the list and exits 3 (docs/needs-attention.md).
+    """
+    from tasks.attention import STATE_NAME, run_result
+
+    if state.is_failed() and state.name == STATE_NAME:
+        print(f"{what} done in {time.monotonic() - started:.1f} s, with items to act on (log: {log_file})", flush=True)
+        return run_result(state)
     if not state.is_completed():
         raise RunFailure(
             f"{what} failed: {_failure(state)} (details in {log_file}); after the fix run the same command "
@@ -170,6 +179,13 @@ def cmd_run_nightly(args: argparse.Namespace) -> int:
     if result.get("held_claims"):
         print(f"  {len(result['held_claims'])} claims held: `revcycle worklist held` lists them")
     print(f"report: {workdir / 'report.html'}")
+    if result.get("needs_attention"):
+        from revcycle.attention import AttentionItem
+        from revcycle.attention_command import NEEDS_ATTENTION_EXIT, render
+
+        print("\nNeeds attention")
+        print(render([AttentionItem(**row) for row in result["needs_attention"]]))
+        return NEEDS_ATTENTION_EXIT
     return EXIT_OK
 
 
