@@ -30,8 +30,8 @@ WEBHOOK_BLOCK = "revcycle-alerts"
 NIGHTLY_FLOW = "nightly-revenue-cycle"
 FAILED_AUTOMATION = "revcycle: nightly failed or needs attention"
 QUIET_AUTOMATION = "revcycle: no responses picked up"
-# The states an operator must look at. NeedsAttention is the Completed-type state a nightly run with items on
-# its needs-attention list ends in (docs/prefect.md); Failed and Crashed are Prefect's own.
+# The states an operator must look at. NeedsAttention is the Failed-type state a nightly run with items on its
+# needs-attention list ends in (docs/needs-attention.md); Failed and Crashed are Prefect's own.
 ALERT_STATES = ("Failed", "Crashed", "NeedsAttention")
 RESPONSES_FOUND = "revcycle.responses.found"
 PICKUP_RESOURCE = "revcycle.response-pickup"

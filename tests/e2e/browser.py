@@ -36,9 +36,9 @@ def chromium_executable() -> str:
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
+    where = f"REVCYCLE_TEST_CHROMIUM={configured} is no executable" if configured else "none on the PATH"
     _unavailable(
-        f"Chromium not found ({configured or ', '.join(CHROMIUM_NAMES)} on the PATH): install it "
-        "(Debian: apt-get install chromium) to run the Prefect UI tests"
+        f"Chromium not found ({where}): install it (Debian: apt-get install chromium) to run the Prefect UI tests"
     )
 
 

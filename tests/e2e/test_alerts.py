@@ -181,7 +181,7 @@ def test_a_nightly_run_needing_attention_posts_and_a_completed_one_does_not(
     runs = {}
     for name, final in (
         ("clean", {"type": "COMPLETED"}),
-        ("attention", {"type": "COMPLETED", "name": "NeedsAttention"}),
+        ("attention", {"type": "FAILED", "name": "NeedsAttention"}),
     ):
         run = server.post("/flow_runs/", {"flow_id": flow["id"], "name": f"nightly-{name}"})
         server.post(f"/flow_runs/{run['id']}/set_state", {"state": {"type": "RUNNING"}, "force": True})

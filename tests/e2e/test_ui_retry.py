@@ -151,13 +151,18 @@ def final_run(server: PrefectServer, worker: Worker, run_id: str, *, after_run_c
 def start_nightly_from_the_ui(page: Page, server: PrefectServer) -> str:
     """Open the deployment page, press Run -> Quick run; return the id of the run it created."""
     deployment = server.get(f"/deployments/name/{NIGHTLY}")
+    body = {"flow_runs": {"deployment_id": {"any_": [deployment["id"]]}}}
+    before = {run["id"] for run in server.post("/flow_runs/filter", body)}
     page.goto(f"{server.url}/deployments/deployment/{deployment['id']}")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("Quick run", exact=True).click()
-    body = {"flow_runs": {"deployment_id": {"any_": [deployment["id"]]}}}
-    runs = wait_for(lambda: server.post("/flow_runs/filter", body), "a run created by Quick run", 60, str)
+
+    def new_runs() -> list[str]:
+        return [run["id"] for run in server.post("/flow_runs/filter", body) if run["id"] not in before]
+
+    runs = wait_for(new_runs, "a run created by Quick run", 60, str)
     assert len(runs) == 1, runs
-    return str(runs[0]["id"])
+    return str(runs[0])
 
 
 def press_retry(page: Page, server: PrefectServer, run_id: str) -> None:
