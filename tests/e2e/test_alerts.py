@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from delivery_world import simulated_responses, staged_world
 from prefect_server import REPO_ROOT, PrefectServer
 
-from flows.alerts import FAILED_AUTOMATION, NIGHTLY_FLOW, QUIET_AUTOMATION, WEBHOOK_BLOCK
+from connectors.clearinghouse.sandbox_server import SandboxSftpServer
+from flows.alerts import FAILED_AUTOMATION, NIGHTLY_FLOW, QUIET_AUTOMATION, RESPONSES_FOUND, WEBHOOK_BLOCK
 
 pytestmark = pytest.mark.e2e
 
@@ -77,11 +79,13 @@ def wait_for_post(receiver: WebhookReceiver, match: Callable[[dict[str, Any]], b
     return found[0]
 
 
-def revcycle(server: PrefectServer, *args: str, program: str = REVCYCLE) -> subprocess.CompletedProcess[str]:
-    """Run the ``revcycle`` command (or ``program``) against ``server`` (no REVCYCLE_* setting from here)."""
+def revcycle(
+    server: PrefectServer, *args: str, program: str = REVCYCLE, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``revcycle`` command (or ``program``) against ``server`` (only the REVCYCLE_* settings ``env`` has)."""
     return subprocess.run(
         [program, *args],
-        env=server.client_env(),
+        env=server.client_env(env),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -204,3 +208,37 @@ def test_a_pickup_that_finds_nothing_for_the_window_posts_to_the_webhook(
     post = wait_for_post(receiver, lambda p: p.get("alert") == QUIET_AUTOMATION, server)
     assert post["event"] == "revcycle.responses.found"
     assert post["message"] == "the response pickup found no files at the clearinghouse for 10 s"
+
+
+def test_a_pickup_that_finds_files_emits_the_event_the_quiet_alert_waits_for(
+    server: PrefectServer, tmp_path: Path
+) -> None:
+    world = staged_world(tmp_path / "revcycle", encounters=6)
+    responses = simulated_responses(world)  # a 999, a 277CA and 835s for each staged interchange
+    clearinghouse = tmp_path / "clearinghouse"
+    for folder in ("responses", "archive"):
+        (clearinghouse / folder).mkdir(parents=True)
+    for response in responses:
+        (clearinghouse / "responses" / response.name).write_bytes(response.content)
+    with SandboxSftpServer(clearinghouse, username="biller", password="sandbox only") as sftp:
+        env = {
+            "REVCYCLE_WORKDIR": str(world.root),
+            "REVCYCLE_SFTP_HOST": "127.0.0.1",
+            "REVCYCLE_SFTP_PORT": str(sftp.port),
+            "REVCYCLE_SFTP_USERNAME": "biller",
+            "REVCYCLE_SFTP_PASSWORD": "sandbox only",
+            "REVCYCLE_SFTP_KNOWN_HOST": sftp.known_hosts_line(),
+        }
+        code = "from flows.ingest import ingest_responses as pickup; pickup()"
+        run = revcycle(server, "-c", code, program=sys.executable, env=env)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+
+    def found_events() -> list[dict[str, Any]]:
+        body = {"filter": {"event": {"name": [RESPONSES_FOUND]}}, "limit": 10}
+        events: list[dict[str, Any]] = server.post("/events/filter", body)["events"]
+        return events
+
+    deadline = time.monotonic() + POST_LIMIT_SECONDS
+    while not (events := found_events()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert [event["payload"]["files"] for event in events] == [len(responses)]
