@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from prefect.automations import Automation
 from prefect.blocks.webhook import Webhook
+from prefect.client.orchestration import get_client
 from prefect.events import emit_event
 from prefect.events.actions import CallWebhook
-from prefect.events.schemas.automations import EventTrigger, Posture
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.exceptions import ObjectNotFound
 
 from revcycle.errors import ConfigurationError
@@ -69,16 +69,16 @@ class AlertSetup:
 def save_webhook(url: str | None) -> UUID:
     """Save ``url`` as the ``revcycle-alerts`` Webhook block (overwriting it), or find the saved one."""
     if url:
-        return Webhook(url=url, method="POST").save(WEBHOOK_BLOCK, overwrite=True)
-    try:
-        block = Webhook.load(WEBHOOK_BLOCK)
-    except ValueError as missing:
-        raise LookupError(
-            f"no saved webhook block {WEBHOOK_BLOCK!r}: give the address once with --webhook URL"
-        ) from missing
-    block_id = block._block_document_id
-    assert block_id is not None
-    return block_id
+        # Called from synchronous code, Prefect's dual sync/async ``save`` returns the id itself.
+        return cast(UUID, Webhook(url=url, method="POST").save(WEBHOOK_BLOCK, overwrite=True))
+    with get_client(sync_client=True) as client:
+        try:
+            document = client.read_block_document_by_name(WEBHOOK_BLOCK, block_type_slug="webhook")
+        except ObjectNotFound:
+            raise LookupError(
+                f"no saved webhook block {WEBHOOK_BLOCK!r}: give the address once with --webhook URL"
+            ) from None
+        return document.id
 
 
 def failed_trigger() -> EventTrigger:
@@ -113,18 +113,20 @@ def _describe(window: timedelta) -> str:
     return f"{seconds} s"
 
 
-def automations(webhook_block_id: UUID, quiet_window: timedelta) -> list[Automation]:
+def automations(webhook_block_id: UUID, quiet_window: timedelta) -> list[AutomationCore]:
     """The automations revcycle wants on the server (not yet saved)."""
     return [
-        Automation(
+        AutomationCore(
             name=FAILED_AUTOMATION,
             description="A nightly run failed, crashed or ended with items on its needs-attention list.",
+            enabled=True,
             trigger=failed_trigger(),
             actions=[CallWebhook(block_document_id=webhook_block_id, payload=FAILED_PAYLOAD)],
         ),
-        Automation(
+        AutomationCore(
             name=QUIET_AUTOMATION,
             description=f"The response pickup found nothing at the clearinghouse for {_describe(quiet_window)}.",
+            enabled=True,
             trigger=quiet_trigger(quiet_window),
             actions=[
                 CallWebhook(
@@ -147,24 +149,17 @@ def create_alerts(webhook_url: str | None = None, quiet_window: timedelta = DEFA
     ids: dict[str, UUID] = {}
     created: list[str] = []
     updated: list[str] = []
-    for wanted in automations(block_id, quiet_window):
-        existing = _existing(wanted.name)
-        if existing is None:
-            ids[wanted.name] = wanted.create().id  # type: ignore[assignment]
-            created.append(wanted.name)
-        else:
-            wanted.id = existing.id
-            wanted.update()
-            ids[wanted.name] = existing.id  # type: ignore[assignment]
-            updated.append(wanted.name)
+    with get_client(sync_client=True) as client:
+        for wanted in automations(block_id, quiet_window):
+            existing = client.read_automations_by_name(wanted.name)
+            if existing:
+                client.update_automation(existing[0].id, wanted)
+                ids[wanted.name] = existing[0].id
+                updated.append(wanted.name)
+            else:
+                ids[wanted.name] = client.create_automation(wanted)
+                created.append(wanted.name)
     return AlertSetup(webhook_block_id=block_id, automations=ids, created=created, updated=updated)
-
-
-def _existing(name: str) -> Automation | None:
-    try:
-        return Automation.read(name=name)
-    except (ValueError, ObjectNotFound):
-        return None
 
 
 def emit_responses_found(files: int) -> None:

@@ -148,6 +148,13 @@ def final_run(server: PrefectServer, worker: Worker, run_id: str, *, after_run_c
     return result
 
 
+def failed_task_runs(server: PrefectServer, run_id: str) -> list[dict[str, Any]]:
+    """The task runs of flow run ``run_id`` in a Failed state."""
+    body = {"task_runs": {"flow_run_id": {"any_": [run_id]}, "state": {"type": {"any_": ["FAILED"]}}}}
+    found: list[dict[str, Any]] = server.post("/task_runs/filter", body)
+    return found
+
+
 def start_nightly_from_the_ui(page: Page, server: PrefectServer) -> str:
     """Open the deployment page, press Run -> Quick run; return the id of the run it created."""
     deployment = server.get(f"/deployments/name/{NIGHTLY}")
@@ -234,9 +241,13 @@ def test_a_task_marked_completed_in_the_ui_runs_again_on_retry_and_sends_nothing
 ) -> None:
     staged, worker = world
     run_id = fail_the_first_night(page, server, staged, worker, sshd)
-    body = {"task_runs": {"flow_run_id": {"any_": [run_id]}, "state": {"type": {"any_": ["FAILED"]}}}}
-    failed_tasks = server.post("/task_runs/filter", body)
-    assert [t["name"] for t in failed_tasks] == ["upload-interchanges-0"], failed_tasks
+    failed_tasks = failed_task_runs(server, run_id)
+    assert [t["name"] for t in failed_tasks] == ["submit-claims-0"], failed_tasks  # the subflow, as a task run
+    [submit] = server.post(
+        "/flow_runs/filter", {"flow_runs": {"parent_task_run_id": {"any_": [failed_tasks[0]["id"]]}}}
+    )
+    failed_tasks = failed_task_runs(server, submit["id"])
+    assert [t["name"].rsplit("-", 1)[0] for t in failed_tasks] == ["upload-interchanges"], failed_tasks
 
     # The operator marks the failed upload Completed, believing the Retry will then skip it.
     page.goto(f"{server.url}/runs/task-run/{failed_tasks[0]['id']}")
