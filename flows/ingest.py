@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
+from flows.alerts import emit_responses_found
 from flows.common import RunPaths, clearinghouse_lease
 from tasks.collect import collect, flag_overdue_acknowledgments
 from tasks.runtime import settings
@@ -29,5 +30,7 @@ def ingest_responses(
     holder = lease_holder or str(flow_run.id or "local")
     with clearinghouse_lease(paths.warehouse_url, holder, config.lock_lease_seconds):
         collected = collect(paths.warehouse_url, str(paths.inbound_dir), clearinghouse_block, holder)
+    # The quiet-window alert (flows/alerts.py) fires when this event stays away.
+    emit_responses_found(sum(collected["loaded"].values()) + collected["duplicates"] + len(collected["refused"]))
     overdue = flag_overdue_acknowledgments(paths.warehouse_url, config.ack_overdue_hours)
     return {**collected, "overdue_acknowledgments": len(overdue)}

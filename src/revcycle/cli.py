@@ -523,6 +523,13 @@ def cmd_config(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts_create(args: argparse.Namespace) -> int:
+    """Create or update the Prefect automations that post alerts to a webhook (docs/prefect.md)."""
+    from flows.alerts import create_alerts_command
+
+    return create_alerts_command(args.webhook, args.quiet_window)
+
+
 def _configuration_problem(error: Exception) -> str | None:
     """One line naming the variables a settings validation error is about (never their values), else None."""
     from pydantic import ValidationError
@@ -641,6 +648,18 @@ def build_parser() -> argparse.ArgumentParser:
     from revcycle.attention_command import add_parser as add_attention
 
     add_attention(commands)
+
+    alerts = commands.add_parser("alerts", help="Prefect automations that post to a webhook (docs/prefect.md)")
+    alerts_create = alerts.add_subparsers(dest="alerts_command", metavar="COMMAND").add_parser(
+        "create", help="create or update them on the server PREFECT_API_URL names (running it again is safe)"
+    )
+    alerts_create.add_argument("--webhook", help="the URL to POST alerts to (needed the first time; saved as a block)")
+    alerts_create.add_argument(
+        "--quiet-window",
+        default="24h",
+        help="alert when the pickup finds nothing this long (90s, 30m, 6h; default 24h)",
+    )
+    alerts_create.set_defaults(handler=cmd_alerts_create)
 
     x12 = commands.add_parser("x12", help="read X12 files")
     x12_commands = x12.add_subparsers(dest="x12_command", metavar="COMMAND")

@@ -55,11 +55,16 @@ def stop_process_group(process: subprocess.Popen[Any], grace_seconds: float = 10
 class PrefectServer:
     """``prefect server start`` on a free port of 127.0.0.1 with its own PREFECT_HOME and SQLite database."""
 
-    def __init__(self, home: Path, *, start_timeout: float = 90) -> None:
-        """Configure the server; nothing runs until ``start()``."""
+    def __init__(
+        self, home: Path, *, start_timeout: float = 90, ui: bool = False, extra_env: Mapping[str, str] | None = None
+    ) -> None:
+        """Configure the server; nothing runs until ``start()``. ``ui`` serves the web UI at ``url``."""
         self.home = Path(home)
+        self.ui = ui
+        self.extra_env = dict(extra_env or {})
         self.port = free_port()
-        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_url = f"{self.url}/api"
         self.start_timeout = start_timeout
         self.log_path = self.home / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -87,7 +92,10 @@ class PrefectServer:
             {
                 "PREFECT_HOME": str(self.home / "server-home"),
                 "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
-                "PREFECT_UI_ENABLED": "false",
+                "PREFECT_UI_ENABLED": "true" if self.ui else "false",
+                # The UI's JavaScript asks this address (the default is port 4200).
+                "PREFECT_UI_API_URL": self.api_url,
+                **self.extra_env,
             }
         )
         log = self.log_path.open("wb")
@@ -175,12 +183,12 @@ class PrefectServer:
 
     def get(self, path: str) -> Any:
         """GET ``path`` of the REST API as JSON."""
-        response = httpx.get(f"{self.api_url}{path}", timeout=10)
+        response = httpx.get(f"{self.api_url}{path}", timeout=60)
         response.raise_for_status()
         return response.json()
 
     def post(self, path: str, body: Mapping[str, Any]) -> Any:
         """POST ``body`` to ``path`` of the REST API, return the JSON answer."""
-        response = httpx.post(f"{self.api_url}{path}", json=dict(body), timeout=10)
+        response = httpx.post(f"{self.api_url}{path}", json=dict(body), timeout=60)
         response.raise_for_status()
         return response.json()
