@@ -12,6 +12,7 @@ from flows.common import RunPaths, batch_date_of_run, clearinghouse_lease
 from flows.ingest import ingest_responses
 from flows.submit import submit_claims
 from tasks.intake import discover_exports, held_claims, intake_export, report_unread_files
+from tasks.next_actions import decide_next_actions
 from tasks.report import publish_kpis, publish_report
 from tasks.runtime import settings
 
@@ -48,6 +49,7 @@ def nightly_revenue_cycle(
         ingested = ingest_responses(
             workdir=str(paths.workdir), lease_holder=holder, clearinghouse_block=clearinghouse_block
         )
+    decide_next_actions(paths.warehouse_url)
     held = held_claims(paths.warehouse_url)
     summary = {
         "exports": len(exports),
