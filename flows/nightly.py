@@ -15,6 +15,7 @@ from flows.submit import submit_claims
 from revcycle.clock import clock_in_force
 from tasks.attention import list_needs_attention, needs_attention_state
 from tasks.intake import discover_exports, held_claims, intake_export, report_unread_files
+from tasks.next_actions import decide_next_actions
 from tasks.report import publish_kpis, publish_report
 from tasks.runtime import settings
 
@@ -55,6 +56,7 @@ def nightly_revenue_cycle(
         ingested = ingest_responses(
             workdir=str(paths.workdir), lease_holder=holder, clearinghouse_block=clearinghouse_block
         )
+    decide_next_actions(paths.warehouse_url)
     held = held_claims(paths.warehouse_url)
     summary = {
         "exports": len(exports),

@@ -1,0 +1,349 @@
+"""Decide every open claim: read its ``ClaimSnapshot`` from the warehouse, ask ``next_action.decide``, record it.
+
+This is the step that makes the worklists (``kpi.worklists``) views of the next-action rules: after each load
+the pipeline calls ``decide_open_claims`` and ``claim_action`` holds each claim's current action.
+
+The warehouse keeps one row per claim (today's claim row) and no claim versions yet, so a snapshot has one
+version (number 1, frequency ``claim.frequency_code``) whose state is the claim's status from its 999, 277CA
+and 835 events. Its content digest and the EHR digest are both taken from today's claim row and lines, so
+they are always equal: a rejected claim reads as "rebuild identical" (``correct_rejection``) and an
+adjudicated one as settled. Facts that need versions or contract columns the warehouse does not hold yet
+are left at their "nothing known" value: the visit is never cancelled, there is no next payer, no 276 was
+sent (``last_inquiry_on``), the 835 named no crossover carrier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from revcycle.codes.adjustments import Category, meaning
+from revcycle.domain import ClaimStatus
+from revcycle.money import from_cents
+from revcycle.next_action import (
+    Action,
+    Adjudication,
+    ClaimSnapshot,
+    Decision,
+    PayerPolicy,
+    Version,
+    VersionState,
+    decide,
+)
+from revcycle.payers import PayerProfile
+from revcycle.warehouse.actions import ClaimDecision, record_decisions
+from revcycle.warehouse.kpi.common import posted_on, standing
+from revcycle.warehouse.schema import (
+    adjustment,
+    claim,
+    claim_action,
+    claim_event,
+    claim_hold,
+    claim_line,
+    payer,
+    remark,
+    remittance,
+    remittance_claim,
+    source_file,
+)
+from revcycle.warehouse.sqlfunc import local_date
+
+_CHUNK = 500
+
+# Version state of a claim status (DESIGN.md §5). REVERSED: the reversal cancelled the adjudication and the
+# payer's corrected payment is due, so the claim is back with the payer (docs/claim-rules.md).
+_VERSION_STATE: dict[str, VersionState] = {
+    ClaimStatus.BUILT.value: VersionState.BUILT,
+    ClaimStatus.SUBMITTED.value: VersionState.SUBMITTED,
+    ClaimStatus.ACCEPTED.value: VersionState.ACCEPTED,
+    ClaimStatus.REJECTED.value: VersionState.REJECTED,
+    ClaimStatus.PAID.value: VersionState.ADJUDICATED,
+    ClaimStatus.PARTIALLY_PAID.value: VersionState.ADJUDICATED,
+    ClaimStatus.DENIED.value: VersionState.ADJUDICATED,
+    ClaimStatus.REVERSED.value: VersionState.ACCEPTED,
+    ClaimStatus.CORRECTED.value: VersionState.ADJUDICATED,
+    ClaimStatus.VOIDED.value: VersionState.ADJUDICATED,
+}
+_ADJUDICATED_STATUSES = frozenset({ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED})
+
+
+def payer_policy(profile: PayerProfile) -> PayerPolicy:
+    """The next-action policy a payer file declares.
+
+    Payer files give ``timely_filing_days`` and ``appeal_days`` only; whether the payer takes 7 and 8
+    electronically, its correction limit, usual lag and inquiry interval are ``PayerPolicy``'s documented
+    defaults until the payer files declare them.
+    """
+    return PayerPolicy(timely_filing_days=profile.timely_filing_days, appeal_days=profile.appeal_days)
+
+
+@dataclass(frozen=True)
+class _ClaimRow:
+    claim_key: str
+    payer_id: str
+    status: str
+    frequency_code: str
+    first_service_date: date
+    submitted_on: date | None
+    payer_claim_number: str | None
+
+
+def _chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(keys), _CHUNK):
+        yield keys[start : start + _CHUNK]
+
+
+def _as_utc(moment: datetime | str | None) -> datetime | None:
+    if moment is None:
+        return None
+    if isinstance(moment, str):  # SQLite may hand back the stored text
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _as_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _open_claims(conn: Connection) -> list[_ClaimRow]:
+    """Claims with no action yet, a non-final action, or an event since their final action was decided."""
+    last_sent = (
+        select(claim_event.c.claim_key, func.max(claim_event.c.occurred_at).label("sent_at"))
+        .where(claim_event.c.status == ClaimStatus.SUBMITTED.value)
+        .group_by(claim_event.c.claim_key)
+        .subquery("last_submission")
+    )
+    query = select(
+        claim.c.claim_key,
+        claim.c.payer_id,
+        claim.c.status,
+        claim.c.status_at,
+        claim.c.frequency_code,
+        claim.c.first_service_date,
+        claim.c.payer_claim_number,
+        func.coalesce(local_date(last_sent.c.sent_at), local_date(claim.c.submitted_at)).label("submitted_on"),
+        claim_action.c.kind,
+        claim_action.c.decided_at,
+    ).select_from(
+        claim.outerjoin(claim_action, claim_action.c.claim_key == claim.c.claim_key).outerjoin(
+            last_sent, last_sent.c.claim_key == claim.c.claim_key
+        )
+    )
+    rows = []
+    for r in conn.execute(query.order_by(claim.c.claim_key)):
+        decided_at, status_at = _as_utc(r.decided_at), _as_utc(r.status_at)
+        if r.kind == "final" and decided_at is not None and status_at is not None and status_at <= decided_at:
+            continue
+        served = _as_date(r.first_service_date)
+        assert served is not None  # NOT NULL column
+        rows.append(
+            _ClaimRow(
+                str(r.claim_key),
+                str(r.payer_id),
+                str(r.status),
+                str(r.frequency_code),
+                served,
+                _as_date(r.submitted_on),
+                r.payer_claim_number,
+            )
+        )
+    return rows
+
+
+def _digests(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
+    """A digest of each claim's content (payer and lines) as today's claim row has it."""
+    parts: dict[str, list[str]] = defaultdict(list)
+    for chunk in _chunks(keys):
+        query = (
+            select(claim.c.claim_key, claim.c.payer_id, claim_line)
+            .join(claim_line, claim_line.c.claim_key == claim.c.claim_key)
+            .where(claim.c.claim_key.in_(chunk))
+            .order_by(claim.c.claim_key, claim_line.c.line_number)
+        )
+        for r in conn.execute(query):
+            parts[str(r.claim_key)].append(
+                f"{r.payer_id}|{r.procedure_code}|{r.modifiers}|{r.units}|{r.charge_cents}|{r.service_date}"
+            )
+    return {key: hashlib.sha256("\n".join(lines).encode()).hexdigest() for key, lines in parts.items()}
+
+
+def _holds(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for chunk in _chunks(keys):
+        query = (
+            select(claim_hold.c.claim_key, claim_hold.c.reason)
+            .where(claim_hold.c.claim_key.in_(chunk), claim_hold.c.released_at.is_(None))
+            .order_by(claim_hold.c.id)
+        )
+        for r in conn.execute(query):
+            found[str(r.claim_key)].append(str(r.reason))
+    return {key: tuple(reasons) for key, reasons in found.items()}
+
+
+def _standing_postings(conn: Connection, keys: Sequence[str]) -> dict[str, Any]:
+    """Per claim, its latest standing 835 posting (matched, not a reversal, not reversed since)."""
+    found: dict[str, Any] = {}
+    for chunk in _chunks(keys):
+        query = (
+            select(
+                remittance_claim.c.id,
+                remittance_claim.c.claim_key,
+                remittance_claim.c.status_code,
+                remittance_claim.c.charge_cents,
+                remittance_claim.c.paid_cents,
+                remittance_claim.c.payer_claim_number,
+                posted_on().label("posted_on"),
+            )
+            .select_from(
+                remittance_claim.join(remittance, remittance.c.id == remittance_claim.c.remittance_id).join(
+                    source_file, source_file.c.id == remittance.c.source_file_id
+                )
+            )
+            .where(standing(remittance_claim), remittance_claim.c.claim_key.in_(chunk))
+            .order_by(remittance_claim.c.id)
+        )
+        for r in conn.execute(query):
+            found[str(r.claim_key)] = r
+    return found
+
+
+def _amounts(
+    conn: Connection, posting_ids: Sequence[int]
+) -> tuple[dict[int, int], dict[int, int], dict[int, set[str]]]:
+    """Per posting: patient responsibility (CAS PR), denied cents (denial category: CO-45 is contractual), RARCs."""
+    patient: dict[int, int] = defaultdict(int)
+    denied: dict[int, int] = defaultdict(int)
+    remarks: dict[int, set[str]] = defaultdict(set)
+    for start in range(0, len(posting_ids), _CHUNK):
+        chunk = posting_ids[start : start + _CHUNK]
+        adjustments = select(
+            adjustment.c.remittance_claim_id,
+            adjustment.c.group_code,
+            adjustment.c.reason_code,
+            adjustment.c.amount_cents,
+        ).where(adjustment.c.remittance_claim_id.in_(chunk))
+        for r in conn.execute(adjustments):
+            category = meaning(str(r.group_code), str(r.reason_code)).category
+            if category is Category.PATIENT_RESPONSIBILITY:
+                patient[r.remittance_claim_id] += int(r.amount_cents)
+            elif category is Category.DENIAL:
+                denied[r.remittance_claim_id] += int(r.amount_cents)
+        for r in conn.execute(
+            select(remark.c.remittance_claim_id, remark.c.code).where(remark.c.remittance_claim_id.in_(chunk))
+        ):
+            remarks[r.remittance_claim_id].add(str(r.code).strip().upper())
+    return patient, denied, remarks
+
+
+def _adjudication_status(clp02: str, paid_cents: int, patient_cents: int, denied_cents: int) -> ClaimStatus:
+    if clp02 == "4" or (paid_cents == 0 and patient_cents == 0):
+        return ClaimStatus.DENIED
+    if denied_cents > 0:
+        return ClaimStatus.PARTIALLY_PAID
+    return ClaimStatus.PAID
+
+
+def read_snapshots(conn: Connection) -> list[tuple[str, ClaimSnapshot]]:
+    """(payer id, snapshot) of every claim not in a final state, as the warehouse has it today.
+
+    One claim is today's claim row, with one version (number 1: see the module docstring). Its filing
+    clock starts on the first date of service; its submission date is the practice-timezone date of its
+    latest submission event.
+    """
+    rows = _open_claims(conn)
+    keys = [r.claim_key for r in rows]
+    digests = _digests(conn, keys)
+    holds = _holds(conn, keys)
+    postings = _standing_postings(conn, keys)
+    patient, denied, remarks = _amounts(conn, [p.id for p in postings.values()])
+    out = []
+    for r in rows:
+        digest = digests.get(r.claim_key, "")
+        state = _VERSION_STATE.get(r.status, VersionState.SUBMITTED)
+        posting = postings.get(r.claim_key)
+        adjudication = None
+        if posting is not None and state is VersionState.ADJUDICATED:
+            paid_on = _as_date(posting.posted_on)
+            assert paid_on is not None  # coalesced with the file's receipt date
+            status = ClaimStatus(r.status)
+            if status not in _ADJUDICATED_STATUSES:
+                status = _adjudication_status(
+                    str(posting.status_code), posting.paid_cents, patient[posting.id], denied[posting.id]
+                )
+            adjudication = Adjudication(
+                status=status,
+                digest=digest,
+                claim_status_code=str(posting.status_code),
+                payer_claim_number=posting.payer_claim_number or r.payer_claim_number,
+                paid=from_cents(posting.paid_cents),
+                patient_responsibility=from_cents(patient[posting.id]),
+                denied=from_cents(denied[posting.id]),
+                payment_date=paid_on,
+                remarks=frozenset(remarks[posting.id]),
+            )
+        elif state is VersionState.ADJUDICATED:
+            state = VersionState.ACCEPTED  # an adjudication event with no standing posting: still with the payer
+        version = Version(1, r.frequency_code, digest, state, r.submitted_on)
+        snapshot = ClaimSnapshot(
+            claim_key=r.claim_key,
+            filing_clock_start=r.first_service_date,
+            versions=(version,),
+            adjudication=adjudication,
+            ehr_digest=digest,
+            held=holds.get(r.claim_key, ()),
+        )
+        out.append((r.payer_id, snapshot))
+    return out
+
+
+def _stored_policies(conn: Connection) -> dict[str, PayerPolicy]:
+    rows = conn.execute(select(payer.c.payer_id, payer.c.timely_filing_days, payer.c.appeal_days))
+    return {str(r.payer_id): PayerPolicy(int(r.timely_filing_days), appeal_days=int(r.appeal_days)) for r in rows}
+
+
+def due_on(snapshot: ClaimSnapshot, decision: Decision, policy: PayerPolicy) -> date | None:
+    """The date a decision is due: an appeal deadline, the day an answer is due, the timely filing limit."""
+    sent = snapshot.versions[-1].submitted_on if snapshot.versions else None
+    if decision.action is Action.WORK_DENIAL and snapshot.adjudication is not None:
+        return snapshot.adjudication.payment_date + timedelta(days=policy.appeal_days)
+    if decision.action in (Action.AWAIT_RESPONSE, Action.INQUIRE) and sent is not None:
+        return sent + timedelta(days=policy.usual_lag_days)
+    if decision.action is Action.CORRECT_REJECTION:
+        return snapshot.filing_clock_start + timedelta(days=policy.timely_filing_days)
+    return None
+
+
+def decide_open_claims(
+    engine: Engine, payers: Mapping[str, PayerPolicy] | Iterable[PayerProfile], today: date, now: datetime
+) -> dict[str, int]:
+    """Decide every open claim on ``today`` and record each decision at ``now``; returns counts by action.
+
+    ``payers`` are the payer files (profiles) or policies by payer id; a payer named by neither takes its
+    row in the ``payer`` table (timely filing and appeal days, other fields at their defaults).
+    """
+    if isinstance(payers, Mapping):
+        given: dict[str, PayerPolicy] = dict(payers)
+    else:
+        given = {p.payer_id: payer_policy(p) for p in payers}
+    counts: Counter[str] = Counter()
+    with engine.begin() as conn:
+        policies = {**_stored_policies(conn), **given}
+        decisions = []
+        for payer_id, snapshot in read_snapshots(conn):
+            policy = policies.get(payer_id)
+            if policy is None:
+                counts["no payer policy"] += 1
+                continue
+            decision = decide(snapshot, policy, today)
+            decisions.append(ClaimDecision(snapshot.claim_key, decision, due_on(snapshot, decision, policy)))
+            counts[decision.action.value] += 1
+        record_decisions(conn, decisions, now)
+    return dict(sorted(counts.items()))
