@@ -59,6 +59,13 @@ PAYER = PayerProfile(
     claim_types=frozenset({ClaimType.PROFESSIONAL}),
     timely_filing_days=365,
     appeal_days=120,  # Medicare redetermination: 120 days from the initial determination
+    # MACs take no frequency 7 or 8 on Part B claims: a change after adjudication is a reopening
+    # (Medicare Claims Processing Manual, Pub. 100-04, ch. 34), worked by a person.
+    accepts_replacement=False,
+    accepts_void=False,
+    # Clean electronic claims are paid no sooner than day 14 and within 30 days (payment floor and ceiling,
+    # Social Security Act §1842(c)); 30 days is when a Part B claim has gone quiet.
+    usual_lag_days=30,
     member_id_pattern=_MBI_PATTERN,
     make_member_id=_make_mbi,
     claim_rules=(_rendering_provider_required, _patient_is_beneficiary),

@@ -32,6 +32,12 @@ class PayerProfile:
     make_member_id: Callable[[random.Random], str]  # a valid member id, for synthetic data and contract tests
     claim_rules: tuple[ClaimRule, ...] = ()
     appeal_days: int = 90  # how long after the denial an appeal is accepted (the denial worklist's deadline)
+    # Corrections and follow-up (docs/claim-rules.md, "What a payer file says"):
+    accepts_replacement: bool = True  # takes frequency 7 (CLM05-3) electronically
+    accepts_void: bool = True  # takes frequency 8 electronically
+    correction_filing_days: int = 365  # days from the adjudication's payment date for a 7 or 8
+    usual_lag_days: int = 30  # submission to 835; past it a claim is "silent" and gets a 276
+    inquiry_interval_days: int = 14  # between two 276 inquiries about one silent claim
     notes: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 

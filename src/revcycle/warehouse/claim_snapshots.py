@@ -74,13 +74,16 @@ _ADJUDICATED_STATUSES = frozenset({ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID,
 
 
 def payer_policy(profile: PayerProfile) -> PayerPolicy:
-    """The next-action policy a payer file declares.
-
-    Payer files give ``timely_filing_days`` and ``appeal_days`` only; whether the payer takes 7 and 8
-    electronically, its correction limit, usual lag and inquiry interval are ``PayerPolicy``'s documented
-    defaults until the payer files declare them.
-    """
-    return PayerPolicy(timely_filing_days=profile.timely_filing_days, appeal_days=profile.appeal_days)
+    """The next-action policy a payer file declares (its deadlines, lags and the corrections it takes)."""
+    return PayerPolicy(
+        timely_filing_days=profile.timely_filing_days,
+        accepts_replacement=profile.accepts_replacement,
+        accepts_void=profile.accepts_void,
+        correction_filing_days=profile.correction_filing_days,
+        appeal_days=profile.appeal_days,
+        usual_lag_days=profile.usual_lag_days,
+        inquiry_interval_days=profile.inquiry_interval_days,
+    )
 
 
 @dataclass(frozen=True)
