@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -77,6 +78,8 @@ log = logging.getLogger(__name__)
 # Claims per batch: large enough that a round trip carries thousands of rows, small enough that a batch's
 # objects and rows stay a few megabytes.
 BATCH_CLAIMS = 2000
+SUSPENSE_COLUMNS = ("remittance_claim_id", "reason", "created_at")
+UNMATCHED_REASON = "CLP01 matches no claim we sent"
 
 
 class RemittanceObserver(Protocol):
@@ -102,6 +105,13 @@ class _Outcome:
 
     refusal: SetRefusal | None = None
     posted: _Counts | None = None
+
+
+def _stored_time(conn: Connection, moment: datetime) -> object:
+    """``moment`` as the driver stores it for a timestamp column (SQLite keeps SQLAlchemy's text form)."""
+    column_type = remittance_suspense.c.created_at.type
+    processor = column_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return processor(moment) if processor is not None else moment
 
 
 class _SetLoader:
@@ -163,13 +173,12 @@ class _SetLoader:
         insert_new_rows(conn, adjustment, ADJUSTMENT_COLUMNS, posting.adjustments)
         insert_new_rows(conn, remark, REMARK_COLUMNS, posting.remarks)
         if posting.suspense:
-            now = utcnow()
-            conn.execute(
-                insert(remittance_suspense),
-                [
-                    {"remittance_claim_id": claim_id, "reason": "CLP01 matches no claim we sent", "created_at": now}
-                    for claim_id in posting.suspense
-                ],
+            now = _stored_time(conn, utcnow())
+            insert_new_rows(
+                conn,
+                remittance_suspense,
+                SUSPENSE_COLUMNS,
+                [(claim_id, UNMATCHED_REASON, now) for claim_id in posting.suspense],
             )
         if posting.payer_claim_numbers:
             conn.execute(

@@ -123,6 +123,19 @@ ADJUSTMENT_COLUMNS = (
 REMARK_COLUMNS = ("remittance_claim_id", "remittance_service_id", "sequence", "code")
 
 
+_CENTS: dict[Decimal, int] = {}
+
+
+def _cents(amount: Decimal) -> int:
+    # Remittances repeat a limited set of amounts (fee schedules, copays): remember them, within bounds.
+    found = _CENTS.get(amount)
+    if found is None:
+        found = to_cents(amount)
+        if len(_CENTS) < 65536:
+            _CENTS[amount] = found
+    return found
+
+
 def build_claim_rows(
     posting: Posting,
     remittance_id: int,
@@ -139,8 +152,8 @@ def build_claim_rows(
     claim_id = next(claim_ids)
     key = payment.patient_control_number
     matched = key in known
-    paid_cents = to_cents(payment.paid)
-    charge_cents = to_cents(payment.charge)
+    paid_cents = _cents(payment.paid)
+    charge_cents = _cents(payment.charge)
     posting.claims.append(
         (
             claim_id,
@@ -150,7 +163,7 @@ def build_claim_rows(
             payment.status[:2],
             charge_cents,
             paid_cents,
-            to_cents(payment.patient_responsibility or Decimal(0)),
+            _cents(payment.patient_responsibility or Decimal(0)),
             payment.payer_claim_number[:50] or None,
             matched,
         )
@@ -172,8 +185,8 @@ def build_claim_rows(
                 service.qualifier[:2],
                 service.code[:48],
                 ":".join(service.modifiers)[:16],
-                to_cents(service.charge),
-                to_cents(service.paid),
+                _cents(service.charge),
+                _cents(service.paid),
                 None if service.units is None else str(service.units),
             )
         )
@@ -203,7 +216,7 @@ def _adjustment_row(claim_id: int, service_id: int | None, order: int, item: Adj
         order,
         item.group[:2],
         item.reason[:5],
-        to_cents(item.amount),
+        _cents(item.amount),
         None if item.quantity is None else str(item.quantity),
     )
 
@@ -237,30 +250,26 @@ def set_balance_problems(conn: Connection, remittance_id: int, count: int) -> No
     conn.execute(update(remittance).where(remittance.c.id == remittance_id).values(balance_problem_count=count))
 
 
-def _claim_amounts(payment: ClaimPayment) -> Iterator[Decimal]:
-    yield payment.charge
-    yield payment.paid
+def _claim_amounts(payment: ClaimPayment) -> list[Decimal]:
+    # Lists, not generators: this runs for every claim of every file, and min/max over a list cost little.
+    amounts = [payment.charge, payment.paid]
     if payment.patient_responsibility is not None:
-        yield payment.patient_responsibility
-    for item in payment.adjustments:
-        yield item.amount
+        amounts.append(payment.patient_responsibility)
+    amounts += [item.amount for item in payment.adjustments]
     for service in payment.services:
-        yield service.charge
-        yield service.paid
-        for item in service.adjustments:
-            yield item.amount
+        amounts.append(service.charge)
+        amounts.append(service.paid)
+        amounts += [item.amount for item in service.adjustments]
+    return amounts
 
 
-def _claim_quantities(payment: ClaimPayment) -> Iterator[Decimal]:
-    for item in payment.adjustments:
-        if item.quantity is not None:
-            yield item.quantity
+def _claim_quantities(payment: ClaimPayment) -> list[Decimal]:
+    quantities = [item.quantity for item in payment.adjustments if item.quantity is not None]
     for service in payment.services:
         if service.units is not None:
-            yield service.units
-        for item in service.adjustments:
-            if item.quantity is not None:
-                yield item.quantity
+            quantities.append(service.units)
+        quantities += [item.quantity for item in service.adjustments if item.quantity is not None]
+    return quantities
 
 
 def _unreadable(problems: Sequence[Problem]) -> bool:
@@ -310,10 +319,12 @@ class SetChecks:
 
     def claim(self, payment: ClaimPayment) -> None:
         """Take one claim payment of the set into account."""
-        if not self.out_of_range and any(abs(amount) >= MAX_AMOUNT for amount in _claim_amounts(payment)):
-            self.out_of_range = True
-        if not self.too_long and any(len(str(q)) > MAX_QUANTITY_LENGTH for q in _claim_quantities(payment)):
-            self.too_long = True
+        if not self.out_of_range:
+            amounts = _claim_amounts(payment)
+            self.out_of_range = max(amounts) >= MAX_AMOUNT or min(amounts) <= -MAX_AMOUNT
+        if not self.too_long:
+            quantities = _claim_quantities(payment)
+            self.too_long = bool(quantities) and max(len(str(q)) for q in quantities) > MAX_QUANTITY_LENGTH
 
     def end(self) -> None:
         """Take the set's trailer into account (its provider adjustments and last problems)."""
