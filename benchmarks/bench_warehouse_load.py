@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Column, Engine, MetaData, Table, create_engine, func, insert, select, text
 
 from benchmarks import Measurement, peak_rss_mb, timed
-from revcycle.responses import _CLAIM_COLUMNS, _SERVICE_COLUMNS, REMITTANCE_KEY
+from revcycle.remittance_rows import CLAIM_COLUMNS, REMITTANCE_KEY, SERVICE_COLUMNS
 from revcycle.warehouse.bulk import insert_new_rows, insert_once, reference_violations, reserve_ids
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.ledger import utcnow
@@ -88,8 +88,8 @@ def _load(engine: Engine, file_id: int, trace: str, claims: int) -> dict[str, fl
             for line in range(1, LINES_PER_CLAIM + 1):
                 service_rows.append((next(service_ids), claim_id, line, "HC", "99213", "", 10000, 8000, "1"))
         built = time.perf_counter()
-        insert_new_rows(conn, remittance_claim, _CLAIM_COLUMNS, claim_rows)
-        insert_new_rows(conn, remittance_service, _SERVICE_COLUMNS, service_rows)
+        insert_new_rows(conn, remittance_claim, CLAIM_COLUMNS, claim_rows)
+        insert_new_rows(conn, remittance_service, SERVICE_COLUMNS, service_rows)
         inserted = time.perf_counter()
     return {
         "claim+reserve s": reserved - started,
@@ -116,7 +116,7 @@ def _raw_limit(engine: Engine, lines: int) -> float:
         bare.create(conn)
     try:
         with engine.begin() as conn:
-            _none, seconds = timed(lambda: insert_new_rows(conn, bare, _SERVICE_COLUMNS, rows))
+            _none, seconds = timed(lambda: insert_new_rows(conn, bare, SERVICE_COLUMNS, rows))
     finally:
         with engine.begin() as conn:
             bare.drop(conn)

@@ -26,9 +26,10 @@ from great_expectations.expectations.row_conditions import Column as RowColumn
 
 from expectations.custom_claims import ExpectAmountsToBalance
 from expectations.frames import FrameValidation, validate_frame
+from expectations.runner import RuleSummary
 from revcycle.codes.catalog import CAS_GROUP_CODES, CLAIM_STATUS_CODES
 from revcycle.money import to_cents
-from revcycle.x12.x835 import Adjustment, Remittance835
+from revcycle.x12.x835 import Adjustment, ClaimPayment, Remittance835, RemittanceEnd
 
 SUITE_NAME = "remittances"
 WARNING = "warning"
@@ -57,62 +58,77 @@ def _row(check_id: str, level: str, transaction: str, claim_key: str | None, **v
     return {"check_id": check_id, "level": level, "transaction": transaction, "claim_key": claim_key} | values
 
 
-def remittances_frame(remittances: Sequence[Remittance835]) -> pd.DataFrame:
-    """One row per balancing check and per adjustment of the 835 transaction sets (no patient data)."""
+def claim_rows(transaction: str, claims: Iterable[ClaimPayment]) -> list[dict[str, Any]]:
+    """The service, adjustment and claim check rows of some claims of the 835 set with ST02 ``transaction``."""
+    st = transaction
     rows: list[dict[str, Any]] = []
-    for remit in remittances:
-        st = remit.control_number
-        for claim in remit.claims:
-            pcn = claim.patient_control_number
-            claim_id = f"{st}/{pcn}@{claim.segment}"
-            for svc in claim.services:
-                rows.append(
-                    _row(
-                        f"{claim_id}/svc@{svc.segment}",
-                        "service",
-                        st,
-                        pcn,
-                        result_cents=to_cents(svc.paid),
-                        start_cents=to_cents(svc.charge),
-                        less_cents=to_cents(_total(svc.adjustments)),
-                    )
+    for claim in claims:
+        pcn = claim.patient_control_number
+        claim_id = f"{st}/{pcn}@{claim.segment}"
+        for svc in claim.services:
+            rows.append(
+                _row(
+                    f"{claim_id}/svc@{svc.segment}",
+                    "service",
+                    st,
+                    pcn,
+                    result_cents=to_cents(svc.paid),
+                    start_cents=to_cents(svc.charge),
+                    less_cents=to_cents(_total(svc.adjustments)),
                 )
-                rows += [
-                    _row(f"{claim_id}/svc@{svc.segment}/cas{n}", "adjustment", st, pcn, cas_group=a.group)
-                    for n, a in enumerate(svc.adjustments, start=1)
-                ]
-            rows += [
-                _row(f"{claim_id}/cas{n}", "adjustment", st, pcn, cas_group=a.group)
-                for n, a in enumerate(claim.adjustments, start=1)
-            ]
-            values: dict[str, Any] = {"claim_status": claim.status}
-            if not claim.incomplete:
-                claim_adj = _total(claim.adjustments)
-                if not claim.services or sum((s.charge for s in claim.services), Decimal(0)) == claim.charge:
-                    start = claim.charge
-                    less = claim_adj + sum((_total(s.adjustments) for s in claim.services), Decimal(0))
-                else:
-                    start, less = sum((s.paid for s in claim.services), Decimal(0)), claim_adj
-                values |= {"result_cents": to_cents(claim.paid), "start_cents": to_cents(start)}
-                values["less_cents"] = to_cents(less)
-            rows.append(_row(claim_id, "claim", st, pcn, **values))
-        rows.append(
-            _row(
-                st,
-                "transaction",
-                st,
-                None,
-                result_cents=to_cents(remit.payment.amount),
-                start_cents=to_cents(sum((c.paid for c in remit.claims), Decimal(0))),
-                less_cents=to_cents(sum((p.amount for p in remit.provider_adjustments), Decimal(0))),
-                payment_date=pd.Timestamp(remit.payment.date) if remit.payment.date else None,
             )
-        )
+            rows += [
+                _row(f"{claim_id}/svc@{svc.segment}/cas{n}", "adjustment", st, pcn, cas_group=a.group)
+                for n, a in enumerate(svc.adjustments, start=1)
+            ]
+        rows += [
+            _row(f"{claim_id}/cas{n}", "adjustment", st, pcn, cas_group=a.group)
+            for n, a in enumerate(claim.adjustments, start=1)
+        ]
+        values: dict[str, Any] = {"claim_status": claim.status}
+        if not claim.incomplete:
+            claim_adj = _total(claim.adjustments)
+            if not claim.services or sum((s.charge for s in claim.services), Decimal(0)) == claim.charge:
+                start = claim.charge
+                less = claim_adj + sum((_total(s.adjustments) for s in claim.services), Decimal(0))
+            else:
+                start, less = sum((s.paid for s in claim.services), Decimal(0)), claim_adj
+            values |= {"result_cents": to_cents(claim.paid), "start_cents": to_cents(start)}
+            values["less_cents"] = to_cents(less)
+        rows.append(_row(claim_id, "claim", st, pcn, **values))
+    return rows
+
+
+def transaction_row(remit: Remittance835, paid_total: Decimal) -> dict[str, Any]:
+    """The transaction-level check row of an 835 set: BPR02 against its claims' paid total less the PLB."""
+    st = remit.control_number
+    return _row(
+        st,
+        "transaction",
+        st,
+        None,
+        result_cents=to_cents(remit.payment.amount),
+        start_cents=to_cents(paid_total),
+        less_cents=to_cents(sum((p.amount for p in remit.provider_adjustments), Decimal(0))),
+        payment_date=pd.Timestamp(remit.payment.date) if remit.payment.date else None,
+    )
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(REMITTANCE_FRAME_COLUMNS))
     for column in BALANCE_COLUMNS:
         frame[column] = frame[column].astype("Int64")
     frame["payment_date"] = pd.to_datetime(frame["payment_date"])
     return frame
+
+
+def remittances_frame(remittances: Sequence[Remittance835]) -> pd.DataFrame:
+    """One row per balancing check and per adjustment of the 835 transaction sets (no patient data)."""
+    rows: list[dict[str, Any]] = []
+    for remit in remittances:
+        rows += claim_rows(remit.control_number, remit.claims)
+        rows.append(transaction_row(remit, sum((c.paid for c in remit.claims), Decimal(0))))
+    return _frame(rows)
 
 
 def _add(suite: list[Any], expectation: Any, rule: str, column: str) -> None:
@@ -172,3 +188,56 @@ def build_remittances_suite(*, today: date) -> gx.ExpectationSuite:
 def validate_remittances(remittances: Sequence[Remittance835], *, today: date) -> FrameValidation:
     """Run the remittances suite over parsed 835 transaction sets."""
     return validate_frame(remittances_frame(remittances), build_remittances_suite(today=today), key_column="check_id")
+
+
+# Check rows per GX validation when checking as an 835 streams: a few tens of megabytes of frame per call,
+# and few enough calls that GX's own cost per call stays small beside the rows.
+STREAM_BATCH_ROWS = 50_000
+
+
+class StreamedRemittanceChecks:
+    """The remittances suite run in batches while an 835 is read (a ``RemittanceObserver`` for the loader).
+
+    Rows are gathered from the claims as they pass and validated ``batch_rows`` at a time; ``summary()``
+    validates what is left and adds the counts of every batch up, as one validation of the whole file would
+    count them. Memory holds one batch, whatever the size of the file.
+    """
+
+    def __init__(self, *, today: date, batch_rows: int = STREAM_BATCH_ROWS) -> None:
+        self.suite = build_remittances_suite(today=today)
+        self.batch_rows = batch_rows
+        self.rows: list[dict[str, Any]] = []
+        self.evaluated = 0
+        self.validations = 0
+        self._failing: dict[tuple[str, str, str, str], int] = {}
+
+    def claims(self, remit: Remittance835, batch: Sequence[ClaimPayment]) -> None:
+        """Take the check rows of the next claims of ``remit``."""
+        self.rows += claim_rows(remit.control_number, batch)
+        if len(self.rows) >= self.batch_rows:
+            self._validate()
+
+    def end(self, end: RemittanceEnd) -> None:
+        """Take the transaction-level row of a finished set."""
+        self.rows.append(transaction_row(end.remittance, end.paid_total))
+
+    def _validate(self) -> None:
+        if not self.rows:
+            return
+        result = validate_frame(_frame(self.rows), self.suite, key_column="check_id")
+        self.rows = []
+        self.validations += 1
+        self.evaluated += result.evaluated_rows
+        for item in result.summary:
+            key = (item.rule, item.column, item.severity, item.expectation_type)
+            self._failing[key] = self._failing.get(key, 0) + item.failing
+
+    def summary(self) -> list[RuleSummary]:
+        """Every rule's failing count and share over all the rows seen (validating the last batch first)."""
+        self._validate()
+        out = [
+            RuleSummary(rule, column, severity, kind, failing, failing / self.evaluated if self.evaluated else 0.0)
+            for (rule, column, severity, kind), failing in self._failing.items()
+        ]
+        out.sort(key=lambda s: (s.severity, s.rule, s.column))
+        return out

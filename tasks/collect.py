@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
+from sqlalchemy import Connection
 
 from connectors.clearinghouse.delivery import collect_responses
 from connectors.clearinghouse.factory import clearinghouse_endpoint, operator_guidance
 from expectations.gate import failures_by_rule
-from expectations.remittances import validate_remittances
+from expectations.remittances import SUITE_NAME, StreamedRemittanceChecks
 from revcycle.clock import clock_in_force
-from revcycle.responses import load_response
+from revcycle.responses import LoadSummary, load_response
 from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, lease_guard
 from revcycle.warehouse.ledger import overdue_interchanges
-from revcycle.x12.x835 import read_835
 from tasks.runtime import retry_on_transient, settings, warehouse
 
 
@@ -42,11 +42,15 @@ def collect(
     """
     config = settings()
     engine = warehouse(warehouse_url)
-    guard = (
-        lease_guard(engine, CLEARINGHOUSE_LEASE, lease_holder, clock_in_force(config.timezone))
-        if lease_holder
-        else None
-    )
+    clock = clock_in_force(config.timezone)
+    guard = lease_guard(engine, CLEARINGHOUSE_LEASE, lease_holder, clock) if lease_holder else None
+    checks: dict[str, StreamedRemittanceChecks] = {}
+
+    def load_and_check(conn: Connection, source_file_id: int, path: Path, name: str) -> LoadSummary:
+        # The remittance checks see the claims of an 835 as the loader reads them: one pass over the file.
+        checks[name] = StreamedRemittanceChecks(today=clock.today())
+        return load_response(conn, source_file_id, path, name, checks[name])
+
     with operator_guidance(clearinghouse_block):
         endpoint = clearinghouse_endpoint(config, clearinghouse_block)
         with endpoint.transport as transport:
@@ -56,7 +60,7 @@ def collect(
                 inbox_dir=endpoint.inbox_dir,
                 archive_dir=endpoint.archive_dir,
                 inbound_local_dir=Path(inbound_dir),
-                load=load_response,
+                load=load_and_check,
                 guard=guard,
             )
     logger = get_run_logger()
@@ -90,11 +94,7 @@ def collect(
     kinds: dict[str, int] = {}
     for _name, kind in report.loaded:
         kinds[kind] = kinds.get(kind, 0) + 1
-    check_remittances(
-        Path(inbound_dir),
-        [report.stored[name] for name, kind in report.loaded if kind == "835"],
-        clock_in_force(config.timezone).today(),
-    )
+    report_remittance_checks({report.stored[name]: checks[name] for name, kind in report.loaded if kind == "835"})
     return {
         "loaded": kinds,
         "duplicates": len(report.skipped_duplicates),
@@ -135,19 +135,15 @@ def flag_overdue_acknowledgments(warehouse_url: str, overdue_hours: float) -> li
     return rows
 
 
-def check_remittances(inbound_dir: Path, names: list[str], today: date) -> list[dict[str, Any]]:
-    """Run the remittances suite over the 835s just loaded (``names``: their stored names in ``inbound_dir``);
-    problems become warnings and a table artifact.
+def report_remittance_checks(checks: dict[str, StreamedRemittanceChecks]) -> list[dict[str, Any]]:
+    """Publish the remittances suite's failures of the 835s just loaded (by stored name) as warnings and a table
+    artifact.
 
     Amounts are reported as received, never adjusted. The artifact names files, rules and counts only.
     """
     rows: list[dict[str, Any]] = []
-    for name in names:
-        remittances = read_835((inbound_dir / name).read_bytes()).remittances
-        if not remittances:
-            continue
-        validation = validate_remittances(remittances, today=today)
-        rows += [{"file": name, **row} for row in failures_by_rule([(validation.suite, validation.summary)])]
+    for name, checked in checks.items():
+        rows += [{"file": name, **row} for row in failures_by_rule([(SUITE_NAME, checked.summary())])]
     if rows:
         get_run_logger().warning(
             "%d remittance check(s) failed in %d 835 file(s); see the remittance-checks artifact",

@@ -39,6 +39,7 @@ from connectors.clearinghouse.transport import (
 from revcycle.domain import ClaimStatus
 from revcycle.errors import LedgerConflict, TransientError
 from revcycle.responses import LoadSummary, RefusedSet
+from revcycle.warehouse.ingest import file_sha256
 from revcycle.warehouse.ledger import (
     InterchangeRecord,
     interchanges_to_upload,
@@ -174,8 +175,8 @@ def upload_interchanges(
     return report
 
 
-ResponseLoader = Callable[[Connection, int, bytes, str], LoadSummary]
-"""Loads one received file in the caller's transaction (marking it loaded) and says what it held."""
+ResponseLoader = Callable[[Connection, int, Path, str], LoadSummary]
+"""Loads one received file (its path, name as received) in the caller's transaction, marking it loaded."""
 
 
 @dataclass
@@ -228,14 +229,13 @@ def _remove_stale_downloads(inbound_local_dir: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
-def _archive(transport: Transport, remote_path: str, archive_dir: str, stored: str, data: bytes) -> str:
+def _archive(transport: Transport, remote_path: str, archive_dir: str, stored: str, digest: str, size: int) -> str:
     """Move the inbox file into the archive under its stored name, never replacing an archive entry.
 
     When the stored name is taken by the very same bytes (read back and compared by sha256), the file is
     archived already: the inbox copy is removed. A different file under that name (put there by someone
     else) is left alone, and the file goes beside it as ``NAME.1``, ``NAME.2`` ... Returns the archive path.
     """
-    digest = hashlib.sha256(data).hexdigest()
     for suffix in ("", *(f".{n}" for n in range(1, ARCHIVE_SUFFIXES + 1))):
         target = join_remote(archive_dir, stored + suffix)
         try:
@@ -243,7 +243,7 @@ def _archive(transport: Transport, remote_path: str, archive_dir: str, stored: s
             return target
         except FileExistsError:
             existing = transport.stat(target)
-            same_size = existing is not None and existing.size == len(data)
+            same_size = existing is not None and existing.size == size
             if same_size and hashlib.sha256(transport.read(target)).hexdigest() == digest:
                 transport.remove(remote_path)
                 return target
@@ -285,10 +285,11 @@ def collect_responses(
     for remote in _safe_listing(transport, inbox_dir, report):
         remote_path = join_remote(inbox_dir, remote.name)
         incoming = inbound_local_dir / f"{INCOMING_PREFIX}{remote.name}"
+        # The download goes to disk in chunks (created 0600); the file is hashed and loaded from there,
+        # never held whole in memory.
         transport.download(remote_path, incoming)
         incoming.chmod(0o600)
-        data = incoming.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
+        digest, size = file_sha256(incoming)
         if crash_hook:
             crash_hook("after_download", remote.name)
         with engine.begin() as conn:
@@ -297,7 +298,7 @@ def collect_responses(
                 kind="unknown",
                 name=remote.name,
                 sha256=digest,
-                size=len(data),
+                size=size,
                 origin="sftp",
                 stored_name=stored_file_name(remote.name, digest),
             )
@@ -307,14 +308,14 @@ def collect_responses(
             if entry.already_loaded:
                 report.skipped_duplicates.append(remote.name)
             else:
-                summary = load(conn, entry.id, data, remote.name)
+                summary = load(conn, entry.id, inbound_local_dir / stored, remote.name)
                 report.loaded.append((remote.name, summary.kind))
                 report.refused_sets.extend((remote.name, item) for item in summary.refused)
         if crash_hook:
             crash_hook("after_load", remote.name)
         if archive_dir:
             _check(guard)
-            _archive(transport, remote_path, archive_dir, stored, data)
+            _archive(transport, remote_path, archive_dir, stored, digest, size)
             with engine.begin() as conn:
                 mark_source_file_archived(conn, entry.id)
             report.archived.append(remote.name)

@@ -58,6 +58,9 @@ from revcycle.errors import (
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 32 * 1024
+# Read requests a download keeps in flight: enough to hide the round trip, few enough that the replies
+# waiting to be written to disk stay a few megabytes (paramiko asks for the whole file at once otherwise).
+PREFETCH_REQUESTS = 64
 UPLOAD_MODE = 0o600  # an uploaded 837 holds PHI: readable by its owner only
 # How long a clean close waits for the server to close the SFTP channel before closing the socket anyway.
 CLOSE_WAIT_SECONDS = 2.0
@@ -436,13 +439,16 @@ class SftpTransport:
         return self._call("read", path, action, idempotent=True)
 
     def download(self, path: str, local_path: Path) -> int:
-        """Stream ``path`` into ``local_path`` atomically; the size must match the remote size."""
+        """Stream ``path`` into ``local_path`` atomically, in chunks; the size must match the remote size.
+
+        The file goes to a ``0600`` temporary file beside ``local_path`` as it arrives, never whole in memory.
+        """
         validate_remote_path(path)
 
         def action(sftp: paramiko.SFTPClient) -> int:
             with sftp.open(self._remote(path), "rb") as handle:
                 expected = int(handle.stat().st_size or 0)
-                handle.prefetch(expected)
+                handle.prefetch(expected, max_concurrent_requests=PREFETCH_REQUESTS)
 
                 def chunks() -> Iterator[bytes]:
                     while chunk := handle.read(CHUNK_SIZE):

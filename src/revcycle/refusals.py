@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from revcycle.x12.reader import Problem, TransactionSetEnvelope
+from revcycle.x12.reader import EnvelopeLevel, Problem, TransactionSetEnvelope
 
 
 @dataclass(frozen=True)
@@ -82,15 +82,25 @@ def _first(problems: list[Problem], codes: dict[str, str]) -> SetRefusal | None:
     return None
 
 
+def set_refusal(envelope: TransactionSetEnvelope) -> SetRefusal | None:
+    """Why the set itself may not post (its own envelope), whatever its group and interchange; None if intact."""
+    return _first(envelope.problems, _SET_CODES)
+
+
+def group_refusal(group: EnvelopeLevel | None) -> SetRefusal | None:
+    """Why no set of the functional group ``group`` may post (final once its GE was read); None if intact."""
+    return None if group is None else _first(group.problems, _GROUP_CODES)
+
+
+def interchange_refusal(interchange: EnvelopeLevel | None) -> SetRefusal | None:
+    """Why no set of the interchange may post (final once its IEA was read); None if intact."""
+    return None if interchange is None else _first(interchange.problems, _INTERCHANGE_CODES)
+
+
 def envelope_refusal(envelope: TransactionSetEnvelope) -> SetRefusal | None:
     """Why ``envelope``'s set may not post (its own problems first, then its group's, then its interchange's).
 
     None when the set, its group and its interchange are intact. Call it once the set's interchange has been
     read to its end: a group's and an interchange's problems are known only after their trailers.
     """
-    found = _first(envelope.problems, _SET_CODES)
-    if found is None and envelope.group is not None:
-        found = _first(envelope.group.problems, _GROUP_CODES)
-    if found is None and envelope.interchange is not None:
-        found = _first(envelope.interchange.problems, _INTERCHANGE_CODES)
-    return found
+    return set_refusal(envelope) or group_refusal(envelope.group) or interchange_refusal(envelope.interchange)

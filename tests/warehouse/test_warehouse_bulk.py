@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from warehouse_data import add_claim, cas, clp, ingest, remittance, write_remittances
 
-from revcycle import responses
+from revcycle import remittance_rows
 from revcycle.warehouse.bulk import insert_new_rows, insert_once, reference_violations, reserve_ids
 from revcycle.warehouse.schema import (
     adjustment,
@@ -137,7 +137,7 @@ def test_a_row_naming_no_parent_is_refused(loaded: Engine) -> None:
         insert_new_rows(
             conn,
             remittance_service,
-            responses._SERVICE_COLUMNS,
+            remittance_rows.SERVICE_COLUMNS,
             [service_row],
         )
     with pytest.raises(REFUSED), loaded.begin() as conn:  # an ordinary INSERT
@@ -201,9 +201,9 @@ def test_insert_once_claims_a_payment_once(warehouse: Engine) -> None:
             {"sha": "b" * 64},
         ).scalar_one()
         row = values | {"source_file_id": file_id, "payment_cents": 100, "balance_problem_count": 0}
-        first = insert_once(conn, remittance_table, row, responses.REMITTANCE_KEY)
-        again = insert_once(conn, remittance_table, row | {"payment_cents": 999}, responses.REMITTANCE_KEY)
-        other = insert_once(conn, remittance_table, row | {"trace_number": "T2"}, responses.REMITTANCE_KEY)
+        first = insert_once(conn, remittance_table, row, remittance_rows.REMITTANCE_KEY)
+        again = insert_once(conn, remittance_table, row | {"payment_cents": 999}, remittance_rows.REMITTANCE_KEY)
+        other = insert_once(conn, remittance_table, row | {"trace_number": "T2"}, remittance_rows.REMITTANCE_KEY)
         assert isinstance(first, int) and again is None and isinstance(other, int) and other != first
         amounts = conn.execute(select(remittance_table.c.payment_cents).order_by(remittance_table.c.id)).scalars()
         assert list(amounts) == [100, 100]

@@ -1,7 +1,8 @@
 """Load response files that arrived some other way (a portal download, an e-mailed file) like the flow does.
 
-Each file is recorded by sha256 and loaded in its own transaction together with its ``loaded`` mark; a file
-loaded before is skipped, and a remittance whose payer trace number was posted before is not posted again.
+Each file is streamed from disk (never read whole), recorded by sha256 and loaded in its own transaction
+together with its ``loaded`` mark; a file loaded before is skipped, and a remittance whose payer trace number
+was posted before is not posted again.
 A transaction set that is cut, miscounted or in a broken group or interchange is refused and listed in the
 outcome (``refused_sets``); the file's other sets post.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from revcycle.file_sniff import describe_unloadable
+from revcycle.remittance_load import RemittanceObserver
 from revcycle.responses import LoadSummary, RefusedSet, detect_kind, load_response
 from revcycle.warehouse.ledger import register_source_file
 
@@ -42,19 +44,35 @@ class IngestOutcome:
         return self.summary.refused if self.summary is not None else ()
 
 
-def ingest_file(engine: Engine, path: Path, *, origin: str = "manual") -> IngestOutcome:
-    """Record and load one 835, 999, 277CA or TA1 file in one transaction."""
-    data = path.read_bytes()
-    kind = detect_kind(data)
+_SNIFF_BYTES = 1 << 20
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """The sha256 (hex) and the size of the file at ``path``, read in chunks."""
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        return digest, handle.tell()
+
+
+def ingest_file(
+    engine: Engine, path: Path, *, origin: str = "manual", observer: RemittanceObserver | None = None
+) -> IngestOutcome:
+    """Record and load one 835, 999, 277CA or TA1 file in one transaction, streaming it from ``path``.
+
+    ``observer`` sees the claims of an 835 as they are read (the remittance checks).
+    """
+    kind = detect_kind(path)
     if kind not in LOADABLE_KINDS:
-        unloadable = describe_unloadable(data, kind)
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)  # enough to say what the file is; a refused file is not read whole
+        unloadable = describe_unloadable(head, kind)
         return IngestOutcome(path.name, "refused", unloadable.kind, reason=unloadable.message)
-    digest = hashlib.sha256(data).hexdigest()
+    digest, size = file_sha256(path)
     with engine.begin() as conn:
-        entry = register_source_file(conn, kind=kind, name=path.name, sha256=digest, size=len(data), origin=origin)
+        entry = register_source_file(conn, kind=kind, name=path.name, sha256=digest, size=size, origin=origin)
         if entry.already_loaded:
             return IngestOutcome(path.name, "skipped", kind, reason="loaded before (same sha256)")
-        summary = load_response(conn, entry.id, data, path.name)
+        summary = load_response(conn, entry.id, path, path.name, observer)
     log.info(
         "ingested %s (%s): %d rows, %d problems, %d transaction sets refused",
         path.name,
