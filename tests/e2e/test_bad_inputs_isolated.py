@@ -31,9 +31,18 @@ OUR_LOGGERS = ("prefect", "revcycle", "tasks", "flows", "connectors", "expectati
 
 @pytest.fixture
 def logged(caplog: pytest.LogCaptureFixture) -> Callable[[], list[logging.LogRecord]]:
-    """The WARNING-and-above records of our code and of the Prefect run loggers so far in the test."""
+    """The WARNING-and-above records of our code and of the Prefect run loggers so far in the test.
+
+    Fails when pytest's capture handler is no longer on the root logger (something reconfigured logging
+    during the test): the records would then be missing, and a "no ERROR" check could not fail.
+    """
     caplog.set_level(logging.WARNING)
-    return lambda: [r for r in caplog.records if r.name.split(".")[0] in OUR_LOGGERS]
+
+    def records() -> list[logging.LogRecord]:
+        assert caplog.handler in logging.getLogger().handlers, "the log capture was detached during the test"
+        return [r for r in caplog.records if r.name.split(".")[0] in OUR_LOGGERS]
+
+    return records
 
 
 def _rows(seed: int, encounters: int) -> list[dict[str, str]]:
