@@ -19,6 +19,17 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Let Prefect configure logging now, once, before any test's log capture attaches.
+
+    Prefect configures logging when its public API is first imported (``from prefect import flow`` in
+    flows/nightly.py), with a ``dictConfig`` that replaces the root logger's handlers, pytest's ``caplog``
+    handler among them: the test running the session's first flow captured no record at all, so its
+    WARNING check failed and its "no ERROR" check could not fail.
+    """
+    import prefect.main  # noqa: F401  (loading it runs Prefect's logging setup)
+
+
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[None]:
     """A temporary Prefect server (subprocess, temporary SQLite database) for flows run in-process."""
