@@ -1,4 +1,4 @@
-"""Load what the clearinghouse sends back (TA1, 999, 277CA, 835) into the warehouse, in one transaction.
+"""Load what the clearinghouse sends back (TA1, 999, 277CA, 835, 271, 277) into the warehouse, in one transaction.
 
 Grain: the transaction set. A 999, 277CA or 835 set posts whole, and only when it is intact: its own
 ST..SE, its group's GS..GE and its interchange's ISA..IEA (``revcycle.refusals``), and for an 835 a trace
@@ -25,10 +25,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from revcycle.clock import clock_in_force
 from revcycle.domain import ClaimStatus
+from revcycle.eligibility_batch import load_271
 from revcycle.lifecycle import adjudication_status, derive_status
 from revcycle.money import to_cents
 from revcycle.refusals import SetRefusal, envelope_refusal, refusal
+from revcycle.status_inquiry import load_277
 from revcycle.warehouse.bulk import insert_new_rows, insert_once, reserve_ids
 from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
 from revcycle.warehouse.schema import (
@@ -719,6 +722,16 @@ def _load_835(conn: Connection, source_file_id: int, data: bytes, name: str) -> 
     return LoadSummary("835", rows, problems, events, unmatched, refused=tuple(refused), sets=len(parsed.sets))
 
 
+def _load_inquiry_answer(conn: Connection, source_file_id: int, data: bytes, kind: str) -> LoadSummary:
+    """A 271 (coverage) or 277 (claim status) recorded beside the inquiry it answers; no claim status changes."""
+    clock = clock_in_force()
+    if kind == "271":
+        answered, unmatched = load_271(conn, source_file_id, data, clock.now(), clock.today())
+    else:
+        answered, unmatched = load_277(conn, source_file_id, data, clock.now())
+    return LoadSummary(kind, answered, unmatched, unmatched=unmatched)
+
+
 def load_response(conn: Connection, source_file_id: int, data: bytes, name: str) -> LoadSummary:
     """Load one received X12 file of any kind and mark it loaded (or refused), in the caller's transaction.
 
@@ -734,6 +747,8 @@ def load_response(conn: Connection, source_file_id: int, data: bytes, name: str)
         summary = _load_277ca(conn, source_file_id, data, name)
     elif kind == "835":
         summary = _load_835(conn, source_file_id, data, name)
+    elif kind in ("271", "277"):
+        summary = _load_inquiry_answer(conn, source_file_id, data, kind)
     else:
         log.warning("file %s holds %s, which revcycle does not load; kept in the ledger", name, kind)
         summary = LoadSummary(kind, 0, 1)

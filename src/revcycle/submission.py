@@ -116,7 +116,16 @@ def _staged_claims(conn: Connection) -> dict[str, StagedClaim]:
             claim.c.encounter_id,
             claim.c.frequency_code,
             claim.c.total_charge_cents,
-        ).where(claim.c.interchange_id.is_(None), claim.c.status == "built")
+        ).where(
+            claim.c.interchange_id.is_(None),
+            claim.c.status == "built",
+            # a claim held for its coverage (revcycle.eligibility) stays built but is not sent
+            claim.c.claim_key.not_in(
+                select(claim_hold.c.claim_key).where(
+                    claim_hold.c.stage == "coverage", claim_hold.c.released_at.is_(None)
+                )
+            ),
+        )
     ).all()
     if not heads:
         return {}
@@ -151,7 +160,8 @@ def _retry_held(conn: Connection, payers: Mapping[str, PayerProfile], batch_date
         )
     ).all()
     waiting_on_export = {h.claim_key for h in holds if h.stage == "intake"}
-    retry = {h.claim_key: h.encounter_id for h in holds if h.stage != "intake"}
+    # a coverage hold waits for a 271, not for a rebuild (revcycle.eligibility releases it)
+    retry = {h.claim_key: h.encounter_id for h in holds if h.stage not in ("intake", "coverage")}
     for key in waiting_on_export:
         retry.pop(key, None)
     if not retry:
