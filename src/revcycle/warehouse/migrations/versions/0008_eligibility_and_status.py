@@ -12,6 +12,8 @@ them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,7 +25,7 @@ depends_on = None
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _answer_columns() -> list[sa.Column[object]]:
+def _answer_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("interchange_id", Id, nullable=False),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
