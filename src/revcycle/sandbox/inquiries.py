@@ -86,7 +86,7 @@ def answer_member(
     return coverage_of
 
 
-def claim_status(state: PayerState, payer_id: str, queried: QueriedClaim, now: datetime) -> ClaimAnswer | None:
+def claim_status(state: PayerState, payer_id: str, queried: QueriedClaim, *, now: datetime) -> ClaimAnswer | None:
     """Where the claim is in the payer's process (None: not on file, answered A4:35)."""
     number = state.current.get(f"{payer_id}|{queried.claim_key}")
     record = state.records.get(number) if number else None
