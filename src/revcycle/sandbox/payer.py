@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import partial
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from functools import partial
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -228,7 +228,7 @@ class SandboxPayer:
             version, gs01 = VERSION_276, "HR"
             for request in read276.requests:
                 payer_id = request.payer.identifier if request.payer else ""
-                reply277 = answer_276(request, lambda c, p=payer_id: claim_status(self.state, p, c, now), today=today)
+                reply277 = answer_276(request, partial(claim_status, self.state, payer_id, now=now), today=today)
                 self._schedule(PendingClaimStatus(answer_at, self.state.take_seq(), sender, icn, reply277))
             controls = [r.control_number for r in read276.requests]
         group_number = next((s.get(6) for s in read_segments(data) if s.id == "GS"), "0")
