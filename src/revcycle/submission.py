@@ -38,6 +38,7 @@ from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
 from revcycle.intake import insert_claims
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
+from revcycle.settings import Settings
 from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number, utcnow
 from revcycle.warehouse.schema import charge, claim, claim_hold, claim_line, interchange
 from revcycle.x12.write837p import VERSION_837P, Submitter, split_writable, write_837p
@@ -58,6 +59,17 @@ class SenderIdentity:
     sender_id: str
     usage_indicator: str
     submitter: Submitter
+
+    @classmethod
+    def of(cls, config: Settings) -> SenderIdentity:
+        """Our identity as the settings give it (REVCYCLE_SUBMITTER_*, REVCYCLE_USAGE_INDICATOR)."""
+        submitter = Submitter(
+            name=config.submitter_name,
+            id=config.submitter_id,
+            contact_name=config.submitter_contact,
+            phone=config.submitter_phone,
+        )
+        return cls(sender_id=config.submitter_id, usage_indicator=config.usage_indicator, submitter=submitter)
 
 
 @dataclass(frozen=True)
