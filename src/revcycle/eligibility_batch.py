@@ -17,18 +17,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from revcycle.claims import build_claims
 from revcycle.domain import Claim
 from revcycle.eligibility import (
     ACTIVE,
+    AWAITING,
     HOLD_STAGE,
     INACTIVE,
     NO_ANSWER,
     OTHER_PRIMARY,
     Answer,
     PairState,
+    answer_is_current,
     decide,
     member_key,
     needs_inquiry,
@@ -37,7 +39,7 @@ from revcycle.holds import ClaimHold, record_holds
 from revcycle.payers import PayerProfile
 from revcycle.submission import SenderIdentity, finish_pending_renames, interchange_file_name
 from revcycle.warehouse.ledger import insert_interchange, next_control_number
-from revcycle.warehouse.schema import charge, claim, claim_hold, eligibility_check
+from revcycle.warehouse.schema import charge, claim, claim_coverage, claim_hold, eligibility_check
 from revcycle.x12.write270 import VERSION_270, EligibilityInquiry, EligibilityQuery, InquiredPerson, write_270
 from revcycle.x12.writer import Envelope
 from revcycle.x12.x271 import CoverageStatus, read_271
@@ -126,6 +128,39 @@ def _release_coverage_holds(conn: Connection, keys: Sequence[str], now: datetime
         )
 
 
+def _record_reviews(
+    conn: Connection,
+    claims: Sequence[Claim],
+    states: Mapping[str, PairState],
+    held: Sequence[ClaimHold],
+    today: date,
+    window_days: int,
+    now: datetime,
+) -> None:
+    """Each claim's pair, whether it was verified, and the decision, replacing the claim's earlier review."""
+    reasons = {h.claim_key: h.reason for h in held}
+    keys = [c.claim_key for c in claims]
+    for start in range(0, len(keys), _CHUNK):
+        conn.execute(delete(claim_coverage).where(claim_coverage.c.claim_key.in_(keys[start : start + _CHUNK])))
+    rows = []
+    for c in claims:
+        reason = reasons.get(c.claim_key)
+        decision = "send" if reason is None else ("awaiting" if reason.endswith(AWAITING) else "held")
+        key = _key_of(c)
+        rows.append(
+            {
+                "claim_key": c.claim_key,
+                "payer_id": c.payer_id,
+                "member_key": key,
+                "verified": answer_is_current(states[key].answer, today, window_days),
+                "decision": decision,
+                "reviewed_at": now,
+            }
+        )
+    if rows:
+        conn.execute(insert(claim_coverage), rows)
+
+
 def _open_coverage_holds(conn: Connection) -> set[str]:
     return set(
         conn.execute(
@@ -199,6 +234,7 @@ def review_eligibility(
                     )
                 )
         record_holds(conn, review.held, now)
+        _record_reviews(conn, claims, states, review.held, today, window_days, now)
         _release_coverage_holds(conn, release, now)
         review.released = release
         if send_inquiries:

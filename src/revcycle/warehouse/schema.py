@@ -396,6 +396,17 @@ eligibility_check = Table(
     Column("verified_on", Date, comment="the practice-timezone date the 271 was loaded"),
 )
 
+claim_coverage = Table(
+    "claim_coverage",
+    metadata,
+    Column("claim_key", String(20), primary_key=True),
+    Column("payer_id", String(32), nullable=False),
+    Column("member_key", String(64), nullable=False, comment="the pair (eligibility_check.member_key)"),
+    Column("verified", Boolean, nullable=False, comment="a 271 within the window answered for the pair"),
+    Column("decision", String(16), nullable=False, comment="send, held or awaiting at the latest review"),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False),
+)
+
 status_inquiry = Table(
     "status_inquiry",
     metadata,

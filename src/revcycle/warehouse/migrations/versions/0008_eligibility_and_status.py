@@ -6,8 +6,9 @@ Create Date: 2026-12-05 19:30:00
 
 ``eligibility_check`` keeps one row per 270 inquiry (a member and payer pair, keyed by a digest, never the
 member id) and what its 271 said: the coverage, the primary payer named when it is another, the named action
-and the date verified. ``status_inquiry`` keeps one row per 276 (one claim) and its 277's STC. No view reads
-them.
+and the date verified. ``claim_coverage`` keeps, per claim, its pair and whether it was verified at its
+latest review (the insurance verification rate). ``status_inquiry`` keeps one row per 276 (one claim) and
+its 277's STC. No view reads them.
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_eligibility_check_member_key", "eligibility_check", ["member_key"])
     op.create_table(
+        "claim_coverage",
+        sa.Column("claim_key", sa.String(20), nullable=False),
+        sa.Column("payer_id", sa.String(32), nullable=False),
+        sa.Column("member_key", sa.String(64), nullable=False, comment="the pair (eligibility_check.member_key)"),
+        sa.Column("verified", sa.Boolean(), nullable=False, comment="a 271 within the window answered for the pair"),
+        sa.Column("decision", sa.String(16), nullable=False, comment="send, held or awaiting at the latest review"),
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("claim_key", name="pk_claim_coverage"),
+    )
+    op.create_table(
         "status_inquiry",
         sa.Column("id", Id, autoincrement=True, nullable=False),
         sa.Column("trace", sa.String(50), nullable=False, comment="TRN02 of the 276, echoed in the 277"),
@@ -87,5 +98,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_status_inquiry_claim_key", table_name="status_inquiry")
     op.drop_table("status_inquiry")
+    op.drop_table("claim_coverage")
     op.drop_index("ix_eligibility_check_member_key", table_name="eligibility_check")
     op.drop_table("eligibility_check")
