@@ -8,7 +8,8 @@ per member (``coverage_verdict``), not from the pipeline:
 - a member the sandbox reports inactive: the claim is held with that reason and no 837 ever carries it;
 - a member with another primary payer: held, the reason naming that payer;
 - an active member's claim goes out on night 2 (after its 271), and, silent 3 days later (no 835 before day
-  10), gets exactly one 276 whose 277 status is recorded; no second 276 the nights after.
+  10), gets exactly one 276 whose 277 status is recorded; no second 276 the nights after;
+- (Done-when 4) the report counts the eligibility holds and the claims past their lag.
 """
 
 from __future__ import annotations
@@ -129,3 +130,11 @@ def test_inactive_and_other_primary_are_held_and_a_silent_claim_gets_one_276(pre
         assert (inquiry.category, inquiry.status_code) == ("P1", "20")  # in process: no 835 yet
     # a 277 never changes the claim's status
     assert all(claims[e].status in ("submitted", "accepted", "rejected") for e in active)
+
+    # Done-when 4: the last night's report shows the eligibility holds and the claims past their lag, counted
+    html = (tmp_path / "work" / "report.html").read_text(encoding="utf-8")
+    assert f'id="eligibility-holds" data-count="{len(inactive) + len(other)}"' in html
+    assert f'id="past-lag" data-count="{len(silent)}"' in html
+    assert "insurance verification rate" in html
+    for key in silent:
+        assert f"<td>{key}</td>" in html
