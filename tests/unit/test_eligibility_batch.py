@@ -188,12 +188,12 @@ def test_a_silent_claim_gets_one_276_and_its_277_never_changes_its_status(engine
     assert sorted(stage(NOW)) == sorted(_all_keys(engine))
     assert stage(NOW + timedelta(days=1)) == []  # the next night: not again
     files = sorted(outbound.glob("276_*.x12"))
+    answer = ClaimAnswer((StatusAnswer(STATUS_OF_STAGE["in_process"], AS_OF),), payer_claim_number="PCN1")
     with engine.begin() as conn:
         entry = register_source_file(conn, kind="277", name="277.x12", sha256="f" * 64, size=1, origin="sftp")
         for path in files:
             for request in read_276(path.read_bytes()).requests:
-                answer = ClaimAnswer((StatusAnswer(STATUS_OF_STAGE["in_process"], AS_OF),), payer_claim_number="PCN1")
-                reply = answer_276(request, lambda _c, a=answer: a, today=AS_OF)
+                reply = answer_276(request, lambda _c: answer, today=AS_OF)
                 load_277(conn, entry.id, write_277(reply, _env("HN", VERSION_277)), NEXT)
     with engine.connect() as conn:
         rows = list(conn.execute(select(status_inquiry)))
