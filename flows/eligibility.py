@@ -27,10 +27,11 @@ def verify_eligibility(
     Runs under the nightly's clearinghouse lease (``lease_holder``); the 270s go up with the night's 837s.
     """
     config = settings()
+    if not config.batch_eligibility:
+        # nothing is asked, so nothing can hold a claim: skip rebuilding every unsent claim
+        return {"inquiries": 0, "files": [], "held": 0, "released": 0, "loaded": {}}
     paths = RunPaths.resolve(config, workdir)
-    loaded: dict[str, int] = {}
-    if config.batch_eligibility:
-        loaded = collect(paths.warehouse_url, str(paths.inbound_dir), clearinghouse_block, lease_holder)["loaded"]
+    loaded = collect(paths.warehouse_url, str(paths.inbound_dir), clearinghouse_block, lease_holder)["loaded"]
     review = review_claims_eligibility(paths.warehouse_url, str(paths.outbound_dir), batch_date, created)
     return {**review, "loaded": loaded}
 
