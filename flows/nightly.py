@@ -10,6 +10,7 @@ from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 
 from flows.common import RunPaths, batch_date_of_run, clearinghouse_lease
+from flows.eligibility import inquire_claim_status, verify_eligibility
 from flows.ingest import ingest_responses
 from flows.submit import submit_claims
 from revcycle.clock import clock_in_force
@@ -50,12 +51,14 @@ def nightly_revenue_cycle(
     refused = [{"file": i["file"], "reason": i["reason"]} for i in intake if i.get("refused")]
     holder = str(flow_run.id or "local")
     with clearinghouse_lease(paths.warehouse_url, holder, config.lock_lease_seconds):
+        eligibility = verify_eligibility(batch, created, str(paths.workdir), clearinghouse_block, holder)
         submitted = submit_claims(
             batch, created, workdir=str(paths.workdir), clearinghouse_block=clearinghouse_block, lease_holder=holder
         )
         ingested = ingest_responses(
             workdir=str(paths.workdir), lease_holder=holder, clearinghouse_block=clearinghouse_block
         )
+        status = inquire_claim_status(batch, created, str(paths.workdir), clearinghouse_block, holder)
     decide_next_actions(paths.warehouse_url)
     held = held_claims(paths.warehouse_url)
     summary = {
@@ -87,5 +90,7 @@ def nightly_revenue_cycle(
         "held_claims": held,
         "unread_files": unread,
         "needs_attention": attention,
+        "eligibility": eligibility,
+        "claim_status": status,
     }
     return needs_attention_state(result) if attention else result

@@ -55,7 +55,7 @@ def publish_report(warehouse_url: str, workdir: str, as_of: str | None = None) -
     _sync_reference(engine, config.timezone)
     day = date.fromisoformat(as_of) if as_of else clock_in_force(config.timezone).today()
     with engine.connect() as conn:
-        data = collect_report(conn, day)
+        data = collect_report(conn, day, status_lag_days=config.status_inquiry_after_days)
     path = Path(workdir).resolve() / "report.html"
     path.write_text(render_html(data), encoding="utf-8")
     path.chmod(0o600)

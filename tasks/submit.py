@@ -16,7 +16,6 @@ from revcycle import submission
 from revcycle.clock import clock_in_force
 from revcycle.submission import SenderIdentity
 from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, lease_guard
-from revcycle.x12.write837p import Submitter
 from tasks.runtime import retry_on_transient, settings, warehouse
 
 
@@ -28,16 +27,7 @@ def stage_claims(warehouse_url: str, outbound_dir: str, batch_date: date, create
     fails it, that the writer refuses or that no longer rebuilds is held (claim_hold) and logged as a WARNING.
     """
     config = settings()
-    sender = SenderIdentity(
-        sender_id=config.submitter_id,
-        usage_indicator=config.usage_indicator,
-        submitter=Submitter(
-            name=config.submitter_name,
-            id=config.submitter_id,
-            contact_name=config.submitter_contact,
-            phone=config.submitter_phone,
-        ),
-    )
+    sender = SenderIdentity.of(config)
     result = submission.stage_claims(
         warehouse(warehouse_url),
         payers=registered_payers(),

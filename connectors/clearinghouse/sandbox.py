@@ -1,6 +1,6 @@
 """The embedded sandbox clearinghouse: the SFTP server plus the sandbox payer behind it, with its memory.
 
-An 837 landing in the upload folder is handed to the sandbox payer (``revcycle.sandbox.payer``), which
+An 837, 270 or 276 landing in the upload folder is handed to the sandbox payer (``revcycle.sandbox.payer``), which
 decides every answer at once. Answers are dropped into the response folder when they fall due, under a
 temporary dot-name and then renamed, as a clearinghouse would:
 
@@ -39,6 +39,7 @@ from connectors.payers import registered_payers
 from revcycle.clock import Clock, SystemClock
 from revcycle.filemodes import private_dir, private_file
 from revcycle.sandbox.codec import decode_as, encode
+from revcycle.sandbox.inquiries import CoverageShares
 from revcycle.sandbox.payer import SandboxConfig, SandboxPayer, Timing
 from revcycle.sandbox.profiles import PayerTerms, kind_for_filing_indicator
 from revcycle.sandbox.render import ResponseFile
@@ -224,11 +225,13 @@ class EmbeddedClearinghouse:
         clock: Clock | None = None,
         timing: Timing = "instant",
         payers: Mapping[str, PayerTerms] | None = None,
+        coverage: CoverageShares | None = None,
     ) -> None:
         """Keep the sandbox's files, keys and state under ``state_dir``; nothing listens until ``start``.
 
         ``clock`` gives the sandbox its "now" (the system clock by default, a ``SimulatedClock`` for the
-        multi-night demo); ``payers`` the terms of each payer id (by default from the payer files).
+        multi-night demo); ``payers`` the terms of each payer id (by default from the payer files);
+        ``coverage`` the shares of members its 271s report inactive or with another primary payer.
         """
         self.state_dir = Path(state_dir)
         self.root = self.state_dir / "sftp-root"
@@ -254,6 +257,7 @@ class EmbeddedClearinghouse:
             timing=timing,
             timezone=self.clock.timezone,
             payers=dict(payers) if payers is not None else payer_terms(),
+            coverage=coverage or CoverageShares(),
         )
         self.payer = SandboxPayer(config, state)
         client_key_text = generate_ed25519_private_key()

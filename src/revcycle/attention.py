@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from revcycle.eligibility import AWAITING
 from revcycle.errors import RevcycleError
 from revcycle.holds import open_holds
 from revcycle.warehouse.ledger import overdue_interchanges, refused_transaction_sets
@@ -60,6 +61,8 @@ _HOLD_ACTIONS = {
     "claim and releases the hold.",
     "build": "Fix what the reason names (a payer connector, a charge the builder cannot read); staging tries the "
     "claim again every night and sends it once it builds.",
+    "coverage": "Check the patient's coverage with the payer and correct the EHR's insurance (a new 271 within "
+    "the eligibility window releases the claim); bill the primary payer named first.",
     "stage": "Correct the value the reason names in the EHR and export the encounter again (if the writer or a "
     "payer rule is wrong, fix that: staging tries the claim again every night).",
 }
@@ -195,6 +198,8 @@ def held_claims(conn: Connection) -> list[AttentionItem]:
             _HOLD_ACTIONS.get(hold.stage, "Fix what the reason names; the claim is built again once it can be."),
         )
         for hold in open_holds(conn)
+        # a claim awaiting its 271 needs nobody yet: a late 271 is reported by the eligibility step and report
+        if not (hold.stage == "coverage" and hold.reason.endswith(AWAITING))
     ]
 
 

@@ -287,6 +287,7 @@ def _as_of(args: argparse.Namespace) -> date:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the warehouse report as one HTML page (--out), or print its figures as tables."""
+    from revcycle.settings import Settings
     from revcycle.warehouse.kpi.common import Period
     from revcycle.warehouse.report import collect_report, default_period, render_html, render_text
 
@@ -299,7 +300,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         _sync_reference(engine)
         with engine.connect() as conn:
-            data = collect_report(conn, as_of, period)
+            data = collect_report(conn, as_of, period, Settings().status_inquiry_after_days)
     finally:
         engine.dispose()
     if args.out:

@@ -2,7 +2,9 @@
 
 A claim is held at **intake** (a line of its encounter was rejected, a payer rule failed, late charges ...), at
 **build** (its charges no longer rebuild into a claim at staging) or at **stage** (the 837 writer refuses one
-of its values, or the claims suite fails on the written 837). Each hold is a ``claim_hold`` row; a reason names
+of its values, or the claims suite fails on the written 837) or at **coverage** (its 271 says inactive or
+names another primary payer, or it awaits its 271: ``revcycle.eligibility``; the claim stays built, unsent,
+and a later answer releases it). Each hold is a ``claim_hold`` row; a reason names
 the claim key, charge ids, fields and rules, never a value. A claim has at most one open hold per stage: the
 same hold found again updates its reason. A later build of the claim releases its open holds.
 """
@@ -17,7 +19,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from revcycle.warehouse.schema import charge, claim, claim_event, claim_hold, claim_line
 
-STAGES = ("intake", "build", "stage")
+STAGES = ("intake", "build", "stage", "coverage")
 MAX_REASON_LENGTH = 500
 _CHUNK = 500
 

@@ -1,4 +1,4 @@
-"""Load what the clearinghouse sends back (TA1, 999, 277CA, 835) into the warehouse, in one transaction.
+"""Load what the clearinghouse sends back (TA1, 999, 277CA, 835, 271, 277) into the warehouse, in one transaction.
 
 Grain: the transaction set. A 999, 277CA or 835 set posts whole, and only when it is intact: its own
 ST..SE, its group's GS..GE and its interchange's ISA..IEA (``revcycle.refusals``), and for an 835 a trace
@@ -23,7 +23,9 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from revcycle.clock import clock_in_force
 from revcycle.domain import ClaimStatus
+from revcycle.eligibility_batch import load_271
 from revcycle.refusals import envelope_refusal, refusal
 from revcycle.remittance_load import RemittanceObserver, load_835
 from revcycle.response_posting import (
@@ -34,6 +36,7 @@ from revcycle.response_posting import (
     record_refusals,
     refused_set,
 )
+from revcycle.status_inquiry import load_277
 from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
 from revcycle.warehouse.schema import acknowledgment, claim, claim_status, interchange
 from revcycle.x12.reader import TransactionSetEnvelope, read_segments
@@ -256,6 +259,16 @@ def _load_277ca(conn: Connection, source_file_id: int, data: bytes, name: str) -
     )
 
 
+def _load_inquiry_answer(conn: Connection, source_file_id: int, data: bytes, kind: str) -> LoadSummary:
+    """A 271 (coverage) or 277 (claim status) recorded beside the inquiry it answers; no claim status changes."""
+    clock = clock_in_force()
+    if kind == "271":
+        answered, unmatched = load_271(conn, source_file_id, data, clock.now(), clock.today())
+    else:
+        answered, unmatched = load_277(conn, source_file_id, data, clock.now())
+    return LoadSummary(kind, answered, unmatched, unmatched=unmatched)
+
+
 def load_response(
     conn: Connection,
     source_file_id: int,
@@ -281,6 +294,9 @@ def load_response(
             summary = _load_ta1(conn, source_file_id, data)
         else:
             summary = _load_277ca(conn, source_file_id, data, name)
+    elif kind in ("271", "277"):
+        data = source if isinstance(source, bytes) else source.read_bytes()
+        summary = _load_inquiry_answer(conn, source_file_id, data, kind)
     else:
         log.warning("file %s holds %s, which revcycle does not load; kept in the ledger", name, kind)
         summary = LoadSummary(kind, 0, 1)

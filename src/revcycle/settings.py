@@ -84,6 +84,23 @@ class Settings(BaseSettings):
         gt=0,
         description="Flag an uploaded interchange for the operator when no 999 came back within this many hours.",
     )
+    batch_eligibility: bool = Field(
+        False,
+        description="The clearinghouse takes batch 270s (and 276s) in the upload folder: eligibility is checked "
+        "before claims go out and silent claims get a 276 (docs/eligibility-pipeline.md).",
+    )
+    eligibility_window_days: int = Field(
+        30, description="A member and payer pair verified (a 271 loaded) within this many days is not asked again."
+    )
+    unverified_payers: str = Field(
+        "",
+        description="Comma-separated payer ids whose claims go out before their 271 arrives; every other "
+        "payer's claim waits (held 'awaiting eligibility').",
+    )
+    status_inquiry_after_days: int = Field(
+        30, description="A claim with no 835 this many days after its upload gets a 276 (the payer's usual lag)."
+    )
+    status_inquiry_every_days: int = Field(30, description="At most one 276 per claim within this many days.")
     lock_lease_seconds: int = Field(1800, description="How long a clearinghouse lock lease lasts without renewal.")
     timezone: str = Field("America/Chicago", description="The practice's timezone (batch dates, schedules).")
     ehr_config: Path | None = Field(

@@ -38,6 +38,7 @@ from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
 from revcycle.intake import insert_claims
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
+from revcycle.settings import Settings
 from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number, utcnow
 from revcycle.warehouse.schema import charge, claim, claim_hold, claim_line, interchange
 from revcycle.x12.write837p import VERSION_837P, Submitter, split_writable, write_837p
@@ -58,6 +59,17 @@ class SenderIdentity:
     sender_id: str
     usage_indicator: str
     submitter: Submitter
+
+    @classmethod
+    def of(cls, config: Settings) -> SenderIdentity:
+        """Our identity as the settings give it (REVCYCLE_SUBMITTER_*, REVCYCLE_USAGE_INDICATOR)."""
+        submitter = Submitter(
+            name=config.submitter_name,
+            id=config.submitter_id,
+            contact_name=config.submitter_contact,
+            phone=config.submitter_phone,
+        )
+        return cls(sender_id=config.submitter_id, usage_indicator=config.usage_indicator, submitter=submitter)
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,16 @@ def _staged_claims(conn: Connection) -> dict[str, StagedClaim]:
             claim.c.encounter_id,
             claim.c.frequency_code,
             claim.c.total_charge_cents,
-        ).where(claim.c.interchange_id.is_(None), claim.c.status == "built")
+        ).where(
+            claim.c.interchange_id.is_(None),
+            claim.c.status == "built",
+            # a claim held for its coverage (revcycle.eligibility) stays built but is not sent
+            claim.c.claim_key.not_in(
+                select(claim_hold.c.claim_key).where(
+                    claim_hold.c.stage == "coverage", claim_hold.c.released_at.is_(None)
+                )
+            ),
+        )
     ).all()
     if not heads:
         return {}
@@ -151,7 +172,8 @@ def _retry_held(conn: Connection, payers: Mapping[str, PayerProfile], batch_date
         )
     ).all()
     waiting_on_export = {h.claim_key for h in holds if h.stage == "intake"}
-    retry = {h.claim_key: h.encounter_id for h in holds if h.stage != "intake"}
+    # a coverage hold waits for a 271, not for a rebuild (revcycle.eligibility releases it)
+    retry = {h.claim_key: h.encounter_id for h in holds if h.stage not in ("intake", "coverage")}
     for key in waiting_on_export:
         retry.pop(key, None)
     if not retry:

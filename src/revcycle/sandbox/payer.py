@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from functools import partial
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,7 @@ from revcycle.sandbox.adjudication import (
     service_dates,
 )
 from revcycle.sandbox.frontend import verdict
+from revcycle.sandbox.inquiries import CoverageShares, answer_member, caqh_morning, claim_status
 from revcycle.sandbox.profiles import BEHAVIOURS, Behaviour, PayerTerms, terms_for
 from revcycle.sandbox.render import ResponseFile, render_due
 from revcycle.sandbox.rolls import between, cents, claim_digest, fraction, weighted
@@ -43,13 +45,21 @@ from revcycle.sandbox.state import (
     Pending,
     Pending277,
     Pending999,
+    PendingClaimStatus,
+    PendingEligibility,
     PendingPayment,
     PendingTA1,
     Sender,
 )
 from revcycle.x12.reader import Segment, read_segments
+from revcycle.x12.write270 import VERSION_270
+from revcycle.x12.write271 import answer_270
+from revcycle.x12.write276 import VERSION_276
+from revcycle.x12.write277 import answer_276
 from revcycle.x12.write277ca import ClaimAck, ClaimAcknowledgment, ProviderAck
 from revcycle.x12.write999 import GroupAck, TransactionAck
+from revcycle.x12.x270 import read_270
+from revcycle.x12.x276 import read_276
 from revcycle.x12.x837 import Received837, ReceivedClaim, read_837
 
 Timing = Literal["instant", "realistic"]
@@ -67,6 +77,7 @@ class SandboxConfig:
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     release_time: time = time(6, 0)
     payers: Mapping[str, PayerTerms] = field(default_factory=dict)
+    coverage: CoverageShares = field(default_factory=CoverageShares)
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,10 @@ class SandboxPayer:
         self.state.pending.append(item)
 
     def _decide(self, data: bytes, now: datetime) -> None:
+        set_id = next((seg.get(1) for seg in read_segments(data) if seg.id == "ST"), "")
+        if set_id in ("270", "276"):
+            self._answer_inquiry(set_id, data, now)
+            return
         received = read_837(data)
         icn = received.interchange_control_number
         if not (len(icn) == 9 and icn.isdigit()):
@@ -184,6 +199,46 @@ class SandboxPayer:
         self._schedule(Pending999(ack_at, self.state.take_seq(), sender, icn, group))
         if accepted_sets and received.claims:
             self._acknowledge_and_adjudicate(received, sender, now)
+
+    def _answer_inquiry(self, set_id: str, data: bytes, now: datetime) -> None:
+        """A 270 or 276: its 999 and its 271 or 277, by 7 am Eastern the next morning (CAQH CORE batch)."""
+        isa = next((s for s in read_segments(data[:512]) if s.id == "ISA"), None)
+        if isa is None:
+            return
+        icn = isa.get(13).strip()
+        sender = Sender(isa.get(6).strip(), isa.get(8).strip(), "")
+        seen_key = f"{sender.submitter_id}|{icn}"
+        if seen_key in self.state.seen_interchanges:
+            self._ta1(sender, icn, data, now, "025", f"TA1_{icn}_{{control}}.x12")
+            return
+        self.state.seen_interchanges.append(seen_key)
+        answer_at = caqh_morning(now) if self.realistic else now
+        today = self.local_date(now)
+        salt = self.config.seed_salt
+        if set_id == "270":
+            read = read_270(data)
+            version, gs01 = VERSION_270, "HS"
+            for inquiry in read.inquiries:
+                payer_id = inquiry.payer.identifier if inquiry.payer else ""
+                reply = answer_270(inquiry, answer_member(salt, payer_id, self.config.coverage, today))
+                self._schedule(PendingEligibility(answer_at, self.state.take_seq(), sender, icn, reply))
+            controls = [i.control_number for i in read.inquiries]
+        else:
+            read276 = read_276(data)
+            version, gs01 = VERSION_276, "HR"
+            for request in read276.requests:
+                payer_id = request.payer.identifier if request.payer else ""
+                reply277 = answer_276(request, partial(claim_status, self.state, payer_id, now=now), today=today)
+                self._schedule(PendingClaimStatus(answer_at, self.state.take_seq(), sender, icn, reply277))
+            controls = [r.control_number for r in read276.requests]
+        group_number = next((s.get(6) for s in read_segments(data) if s.id == "GS"), "0")
+        group = GroupAck(
+            functional_id_code=gs01,
+            group_control_number=int(group_number) if group_number.isdigit() else 0,
+            version=version,
+            transactions=tuple(TransactionAck(set_id, c, True, version) for c in controls),
+        )
+        self._schedule(Pending999(answer_at, self.state.take_seq(), sender, icn, group))
 
     def _ta1(self, sender: Sender, icn: str, data: bytes, now: datetime, note: str, name: str) -> None:
         isa = next((s for s in read_segments(data[:512]) if s.id == "ISA"), None)

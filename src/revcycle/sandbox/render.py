@@ -19,13 +19,25 @@ from typing import Literal
 
 from revcycle.domain import Address
 from revcycle.sandbox.rolls import ZERO
-from revcycle.sandbox.state import LedgerRow, PayerState, Pending277, Pending999, PendingPayment, PendingTA1, Sender
+from revcycle.sandbox.state import (
+    LedgerRow,
+    PayerState,
+    Pending277,
+    Pending999,
+    PendingClaimStatus,
+    PendingEligibility,
+    PendingPayment,
+    PendingTA1,
+    Sender,
+)
+from revcycle.x12.write271 import VERSION_271, write_271
+from revcycle.x12.write277 import VERSION_277, write_277
 from revcycle.x12.write277ca import VERSION_277CA, write_277ca
 from revcycle.x12.write835 import VERSION_835, ProviderAdjustment, Remittance, write_835
 from revcycle.x12.write999 import VERSION_999, InterchangeAck, write_999, write_ta1
 from revcycle.x12.writer import Envelope
 
-ResponseKind = Literal["999", "277CA", "835", "TA1"]
+ResponseKind = Literal["999", "277CA", "835", "TA1", "271", "277"]
 
 PAYER_ADDRESS = Address("1 SANDBOX WAY", "SPRINGFIELD", "IL", "627010001")
 PAYER_PHONE = "8005550100"
@@ -83,6 +95,18 @@ def render_277ca(item: Pending277, control_number: int, usage: str, created: dat
     """The 277CA of one received interchange."""
     env = envelope(item.sender, control_number, usage, created, "HN", VERSION_277CA)
     return ResponseFile(f"277CA_{item.interchange_control_number}.x12", write_277ca(item.acknowledgment, env), "277CA")
+
+
+def render_271(item: PendingEligibility, control_number: int, usage: str, created: datetime) -> ResponseFile:
+    """The 271 answering one received 270."""
+    env = envelope(item.sender, control_number, usage, created, "HB", VERSION_271)
+    return ResponseFile(f"271_{item.interchange_control_number}.x12", write_271(item.reply, env), "271")
+
+
+def render_277(item: PendingClaimStatus, control_number: int, usage: str, created: datetime) -> ResponseFile:
+    """The 277 answering one received 276."""
+    env = envelope(item.sender, control_number, usage, created, "HN", VERSION_277)
+    return ResponseFile(f"277_{item.interchange_control_number}.x12", write_277(item.reply, env), "277")
 
 
 def _compact(adjustments: list[ProviderAdjustment]) -> list[ProviderAdjustment]:
@@ -187,7 +211,7 @@ def render_835(
 
 
 def render_due(
-    due: Sequence[PendingTA1 | Pending999 | Pending277 | PendingPayment],
+    due: Sequence[PendingTA1 | Pending999 | Pending277 | PendingPayment | PendingEligibility | PendingClaimStatus],
     state: PayerState,
     usage: str,
     timezone: tzinfo,
@@ -204,6 +228,10 @@ def render_due(
         files.append(render_999(ack, control_numbers(), usage, created))
     for ca in sorted((i for i in due if isinstance(i, Pending277)), key=lambda i: i.seq):
         files.append(render_277ca(ca, control_numbers(), usage, created))
+    for eligibility in sorted((i for i in due if isinstance(i, PendingEligibility)), key=lambda i: i.seq):
+        files.append(render_271(eligibility, control_numbers(), usage, created))
+    for status in sorted((i for i in due if isinstance(i, PendingClaimStatus)), key=lambda i: i.seq):
+        files.append(render_277(status, control_numbers(), usage, created))
     runs: dict[tuple[str, Sender], list[PendingPayment]] = {}
     for pay in sorted((i for i in due if isinstance(i, PendingPayment)), key=lambda i: i.seq):
         runs.setdefault((pay.payer_id, pay.sender), []).append(pay)

@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from revcycle.sandbox.codec import decode_as, encode
+from revcycle.x12.write271 import EligibilityReply
+from revcycle.x12.write277 import ClaimStatusReply
 from revcycle.x12.write277ca import ClaimAcknowledgment
 from revcycle.x12.write835 import RemittanceClaim
 from revcycle.x12.write999 import GroupAck
@@ -153,8 +155,32 @@ class PendingPayment:
     tag: str = ""  # names a payer-initiated event, so a provider's correction can cancel it
 
 
-Pending = PendingTA1 | Pending999 | Pending277 | PendingPayment
+@dataclass(frozen=True)
+class PendingEligibility:
+    """A 271 answering one received 270, waiting for its release."""
+
+    release_at: datetime
+    seq: int
+    sender: Sender
+    interchange_control_number: str
+    reply: EligibilityReply
+
+
+@dataclass(frozen=True)
+class PendingClaimStatus:
+    """A 277 answering one received 276, waiting for its release."""
+
+    release_at: datetime
+    seq: int
+    sender: Sender
+    interchange_control_number: str
+    reply: ClaimStatusReply
+
+
+Pending = PendingTA1 | Pending999 | Pending277 | PendingPayment | PendingEligibility | PendingClaimStatus
 _KINDS: dict[str, type[Any]] = {
+    "271": PendingEligibility,
+    "277": PendingClaimStatus,
     "TA1": PendingTA1,
     "999": Pending999,
     "277CA": Pending277,

@@ -15,15 +15,18 @@ from html import escape
 
 from sqlalchemy import Connection
 
+from revcycle.clock import clock_in_force
 from revcycle.codes.adjustments import DENIAL_KIND_LABELS, DenialKind, carc_description, rarc_description
 from revcycle.tables import render_table
 from revcycle.warehouse.kpi import ar, denials, payments, registry, summary, trends, worklists
 from revcycle.warehouse.kpi.common import Period
+from revcycle.warehouse.kpi.coverage import CoverageReport, coverage_report, hold_kind
 
 CHART_IDS = ("chart-denials-reason", "chart-denials-payer", "chart-ar-aging", "chart-payments", "payer-scorecard")
 TREND_IDS = ("trend-denial-rate", "trend-clean-claim-rate", "trend-cash", "trend-days-to-payment", "trend-ar-over-90")
 WORKLIST_ROWS = 25
 DEFAULT_PERIOD_DAYS = 90
+DEFAULT_STATUS_LAG_DAYS = 30  # REVCYCLE_STATUS_INQUIRY_AFTER_DAYS's default
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class ReportData:
     worklists: list[worklists.Worklist]
     underpayments: list[payments.Underpayment]
     trends: trends.Trends
+    coverage: CoverageReport | None = None
 
 
 def default_period(as_of: date) -> Period:
@@ -52,8 +56,13 @@ def default_period(as_of: date) -> Period:
     return Period.days_to(as_of, DEFAULT_PERIOD_DAYS)
 
 
-def collect_report(conn: Connection, as_of: date, period: Period | None = None) -> ReportData:
-    """Read every figure of the report from the warehouse: ``period`` (default the 90 days to ``as_of``)."""
+def collect_report(
+    conn: Connection, as_of: date, period: Period | None = None, status_lag_days: int = DEFAULT_STATUS_LAG_DAYS
+) -> ReportData:
+    """Read every figure of the report from the warehouse: ``period`` (default the 90 days to ``as_of``).
+
+    Claims past their lag are those with no 835 ``status_lag_days`` after their upload, at the clock in force.
+    """
     span = period or default_period(as_of)
     measured = registry.measure(conn, span, as_of)
     return ReportData(
@@ -72,6 +81,7 @@ def collect_report(conn: Connection, as_of: date, period: Period | None = None) 
         worklists=worklists.all_worklists(conn, as_of),
         underpayments=payments.underpayments(conn),
         trends=trends.weekly_trends(conn, as_of),
+        coverage=coverage_report(conn, clock_in_force(), status_lag_days),
     )
 
 
@@ -238,7 +248,51 @@ def render_text(data: ReportData) -> str:
         "Underpayments against the fee schedule",
         render_table(*_underpaid_table(data), right_align_from=3),
     ]
+    if data.coverage is not None:
+        parts += [
+            "Eligibility and silent claims",
+            render_table(("Count", "Value"), _coverage_counts(data.coverage)),
+            f"Eligibility holds ({len(data.coverage.holds)})",
+            render_table(*_coverage_holds_table(data.coverage)),
+            f"Claims past their lag with no 835 ({len(data.coverage.past_lag)})",
+            render_table(*_past_lag_table(data.coverage)),
+        ]
     return "\n".join(parts) + "\n"
+
+
+def _coverage_counts(report: CoverageReport) -> list[tuple[str, str]]:
+    rate = report.verification_rate
+    rows = [
+        ("insurance verification rate", f"{rate}% ({report.verified} of {report.reviewed} claims)" if rate else "n/a"),
+        ("eligibility holds (open)", str(len(report.holds))),
+    ]
+    rows += [(f"  {kind}", str(count)) for kind, count in sorted(report.hold_counts.items())]
+    rows += [
+        ("271s late (no answer 36 hours after the 270)", str(report.late_271)),
+        ("claims past their lag with no 835", str(len(report.past_lag))),
+        ("  of them with a 276 sent", str(sum(1 for p in report.past_lag if p.inquired_on))),
+    ]
+    return rows
+
+
+def _coverage_holds_table(report: CoverageReport) -> tuple[Sequence[str], Sequence[Sequence[str]]]:
+    rows = [(key, payer, hold_kind(reason), since.isoformat()) for key, payer, reason, since in report.holds]
+    return ("Claim", "Payer", "Hold", "Since"), rows[:WORKLIST_ROWS]
+
+
+def _past_lag_table(report: CoverageReport) -> tuple[Sequence[str], Sequence[Sequence[str]]]:
+    rows = [
+        (
+            p.claim_key,
+            p.payer_id,
+            p.submitted_on.isoformat(),
+            str(p.days),
+            p.inquired_on.isoformat() if p.inquired_on else "not yet",
+            p.status or "no 277 yet",
+        )
+        for p in report.past_lag
+    ]
+    return ("Claim", "Payer", "Sent", "Days", "276 sent", "277 status"), rows[:WORKLIST_ROWS]
 
 
 # --- HTML -----------------------------------------------------------------------------------------------------
@@ -503,6 +557,17 @@ def render_html(data: ReportData) -> str:
         "<h2>Underpayments against the fee schedule</h2>",
         _html_table("underpayments", *_underpaid_table(data)),
     ]
+    if data.coverage is not None:
+        cover = data.coverage
+        body += [
+            "<h2>Eligibility and silent claims</h2>",
+            _html_table("coverage-summary", ("Count", "Value"), _coverage_counts(cover)),
+            f'<h3 id="eligibility-holds" data-count="{len(cover.holds)}">Eligibility holds ({len(cover.holds)})</h3>',
+            _html_table("eligibility-holds-rows", *_coverage_holds_table(cover)),
+            f'<h3 id="past-lag" data-count="{len(cover.past_lag)}">Claims past their lag with no 835 '
+            f"({len(cover.past_lag)})</h3>",
+            _html_table("past-lag-rows", *_past_lag_table(cover)),
+        ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"

@@ -378,6 +378,55 @@ claim_hold = Table(
     Column("released_at", DateTime(timezone=True), comment="when a later build of the claim released it"),
 )
 
+eligibility_check = Table(
+    "eligibility_check",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("trace", String(50), nullable=False, unique=True, comment="TRN02 of the 270, echoed in the 271"),
+    Column("payer_id", String(32), nullable=False),
+    Column("member_key", String(64), nullable=False, index=True, comment="digest of member id and patient; no PHI"),
+    Column("interchange_id", ForeignKey("interchange.id"), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("source_file_id", ForeignKey("source_file.id"), comment="the 271 that answered it"),
+    Column("coverage", String(16), comment="active, inactive, other_primary or no_answer"),
+    Column("primary_payer", String(120), comment="the 2120 PRP payer named, when not the claim's payer"),
+    Column("primary_payer_id", String(80), comment="that payer's NM109"),
+    Column("action", String(32), comment="the named action of an answer neither active nor inactive"),
+    Column("verified_on", Date, comment="the practice-timezone date the 271 was loaded"),
+)
+
+claim_coverage = Table(
+    "claim_coverage",
+    metadata,
+    Column("claim_key", String(20), primary_key=True),
+    Column("payer_id", String(32), nullable=False),
+    Column("member_key", String(64), nullable=False, comment="the pair (eligibility_check.member_key)"),
+    Column("verified", Boolean, nullable=False, comment="a 271 within the window answered for the pair"),
+    Column("decision", String(16), nullable=False, comment="send, held or awaiting at the latest review"),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False),
+)
+
+status_inquiry = Table(
+    "status_inquiry",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("trace", String(50), nullable=False, unique=True, comment="TRN02 of the 276, echoed in the 277"),
+    Column("claim_key", String(20), nullable=False, index=True),
+    Column("payer_id", String(32), nullable=False),
+    Column("interchange_id", ForeignKey("interchange.id"), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("source_file_id", ForeignKey("source_file.id"), comment="the 277 that answered it"),
+    Column("category", String(4), comment="STC01-1, e.g. P1 pending, F1 finalized/payment, A4 not found"),
+    Column("status_code", String(8), comment="STC01-2"),
+    Column("entity", String(4), comment="STC01-3"),
+    Column("payer_claim_number", String(50)),
+    Column("effective_date", Date, comment="STC02"),
+    Column("adjudicated_on", Date, comment="STC06"),
+    Column("paid_cents", BigInteger, comment="STC05"),
+)
+
 lease = Table(
     "lease",
     metadata,
