@@ -1,0 +1,40 @@
+"""Per-export intake for the nightly: one after another in the flow, or fanned out on the Dask task runner.
+
+The task runner is chosen by a setting (``REVCYCLE_TASK_RUNNER``), read when the night starts, so the intake
+runs as a subflow given that runner: a flow's own runner is fixed before its first line runs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+
+from flows.dask_runner import dask_task_runner
+from revcycle.settings import Settings
+from tasks.intake import intake_export
+from tasks.runtime import warehouse
+
+
+@flow(name="intake-exports")
+def intake_exports(
+    paths: list[str], warehouse_url: str, batch_date: date, reject_threshold: float
+) -> list[dict[str, Any]]:
+    """Take every export as its own task on this flow's task runner, concurrently; results in ``paths`` order."""
+    futures = [intake_export.submit(path, warehouse_url, batch_date, reject_threshold) for path in paths]
+    return [future.result() for future in futures]
+
+
+def take_exports(config: Settings, exports: list[Path], warehouse_url: str, batch_date: date) -> list[dict[str, Any]]:
+    """Intake of every export, in ``exports`` order, on the task runner the settings name."""
+    if config.task_runner != "dask":
+        return [intake_export(str(path), warehouse_url, batch_date, config.reject_threshold) for path in exports]
+    if not exports:
+        return []
+    # Migrated here, once: worker processes that each found a new warehouse would race to create its tables.
+    warehouse(warehouse_url)
+    runner = dask_task_runner(config.dask_address, config.dask_workers)
+    fanned_out = intake_exports.with_options(task_runner=runner)
+    return fanned_out([str(path) for path in exports], warehouse_url, batch_date, config.reject_threshold)
