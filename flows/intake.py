@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow
+from prefect.task_runners import TaskRunner
 
 from flows.dask_runner import dask_task_runner
 from revcycle.settings import Settings
@@ -36,5 +37,6 @@ def take_exports(config: Settings, exports: list[Path], warehouse_url: str, batc
     # Migrated here, once: worker processes that each found a new warehouse would race to create its tables.
     warehouse(warehouse_url)
     runner = dask_task_runner(config.dask_address, config.dask_workers)
-    fanned_out = intake_exports.with_options(task_runner=runner)
+    # DaskTaskRunner is a TaskRunner of its own future type, which with_options' annotation does not admit.
+    fanned_out = intake_exports.with_options(task_runner=cast(TaskRunner[Any], runner))
     return fanned_out([str(path) for path in exports], warehouse_url, batch_date, config.reject_threshold)

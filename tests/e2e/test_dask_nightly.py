@@ -95,7 +95,7 @@ def _clm01s(path: Path) -> list[str]:
 def _content(world: PipelineWorld) -> dict[str, Any]:
     engine = create_warehouse_engine(f"sqlite:///{world.workdir / 'warehouse.db'}")
     with engine.connect() as conn:
-        found = {
+        found: dict[str, Any] = {
             "claims": sorted(
                 conn.execute(
                     select(
