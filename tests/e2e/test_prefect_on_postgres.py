@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from pipeline import pipeline_world
 from prefect_server import REPO_ROOT, PrefectServer
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
-from warehouse_databases import POSTGRES_URL
+from sqlalchemy import create_engine, text
+from warehouse_databases import postgres_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -28,25 +27,10 @@ NIGHTLY = "nightly-revenue-cycle/nightly"
 AS_OF = date(2026, 11, 20)
 
 
-def _admin() -> Engine:
-    """An AUTOCOMMIT engine on the tests' PostgreSQL; unreachable is a failure under CI=true, else a skip."""
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as problem:
-        admin.dispose()
-        reason = f"PostgreSQL is unreachable at {POSTGRES_URL} ({type(problem.orig).__name__})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return admin
-
-
 @pytest.fixture
 def prefect_database() -> Iterator[str]:
     """A new PostgreSQL database for Prefect (``prefect_test_<random>``), dropped afterwards; yields its URL."""
-    admin = _admin()
+    admin = postgres_admin()
     name = f"prefect_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -91,8 +75,8 @@ def test_a_worker_runs_the_nightly_on_a_server_whose_database_is_postgresql(
         stored = create_engine(prefect_database)
         try:
             with stored.connect() as conn:
-                flow_runs = dict(
-                    conn.execute(
+                flow_runs: dict[str, str] = dict(
+                    conn.execute(  # type: ignore[arg-type]
                         text(
                             "SELECT f.name, r.state_type FROM flow_run r JOIN flow f ON f.id = r.flow_id"
                             " WHERE r.id = :run OR r.parent_task_run_id IN"
