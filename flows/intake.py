@@ -10,10 +10,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.task_runners import TaskRunner
 
 from flows.dask_runner import dask_task_runner
+from revcycle.clock import Clock, SystemClock, clock_in_force
 from revcycle.settings import Settings
 from tasks.intake import intake_export
 from tasks.runtime import warehouse
@@ -28,9 +29,22 @@ def intake_exports(
     return [future.result() for future in futures]
 
 
+def runs_on_dask(config: Settings, clock: Clock) -> bool:
+    """Whether the intake fans out on Dask: the settings ask for it and the run is on the wall clock.
+
+    A simulated clock (the multi-night demo) is handed in to this process only; Dask's worker processes would
+    stamp the intake with the wall clock instead.
+    """
+    return config.task_runner == "dask" and isinstance(clock, SystemClock)
+
+
 def take_exports(config: Settings, exports: list[Path], warehouse_url: str, batch_date: date) -> list[dict[str, Any]]:
     """Intake of every export, in ``exports`` order, on the task runner the settings name."""
-    if config.task_runner != "dask":
+    if not runs_on_dask(config, clock_in_force(config.timezone)):
+        if config.task_runner == "dask":
+            get_run_logger().warning(
+                "REVCYCLE_TASK_RUNNER=dask is not used on a simulated clock; the exports are taken in this process"
+            )
         return [intake_export(str(path), warehouse_url, batch_date, config.reject_threshold) for path in exports]
     if not exports:
         return []
