@@ -75,15 +75,16 @@ def test_a_worker_runs_the_nightly_on_a_server_whose_database_is_postgresql(
         stored = create_engine(prefect_database)
         try:
             with stored.connect() as conn:
-                flow_runs: dict[str, str] = dict(
-                    conn.execute(  # type: ignore[arg-type]
+                flow_runs = sorted(
+                    (str(name), str(state))
+                    for name, state in conn.execute(
                         text(
                             "SELECT f.name, r.state_type FROM flow_run r JOIN flow f ON f.id = r.flow_id"
                             " WHERE r.id = :run OR r.parent_task_run_id IN"
                             " (SELECT id FROM task_run WHERE flow_run_id = :run)"
                         ),
                         {"run": run_id},
-                    ).all()
+                    )
                 )
                 task_states = conn.execute(
                     text(
@@ -96,11 +97,11 @@ def test_a_worker_runs_the_nightly_on_a_server_whose_database_is_postgresql(
         finally:
             stored.dispose()
     # The nightly and the two subflows it calls (flows/nightly.py), each stored as Completed.
-    assert {name: str(state) for name, state in flow_runs.items()} == {
-        "nightly-revenue-cycle": "COMPLETED",
-        "submit-claims": "COMPLETED",
-        "ingest-responses": "COMPLETED",
-    }
+    assert flow_runs == [
+        ("ingest-responses", "COMPLETED"),
+        ("nightly-revenue-cycle", "COMPLETED"),
+        ("submit-claims", "COMPLETED"),
+    ]
     names = [name.rsplit("-", 1)[0] for name, _state in task_states]
     # One intake task per export, then staging and the upload inside submit-claims.
     assert names.count("intake-charge-export") == 2
