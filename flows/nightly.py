@@ -12,10 +12,11 @@ from prefect.runtime import flow_run
 from flows.common import RunPaths, batch_date_of_run, clearinghouse_lease
 from flows.eligibility import inquire_claim_status, verify_eligibility
 from flows.ingest import ingest_responses
+from flows.intake import take_exports
 from flows.submit import submit_claims
 from revcycle.clock import clock_in_force
 from tasks.attention import list_needs_attention, needs_attention_state
-from tasks.intake import discover_exports, held_claims, intake_export, report_unread_files
+from tasks.intake import discover_exports, held_claims, report_unread_files
 from tasks.next_actions import decide_next_actions
 from tasks.report import publish_kpis, publish_report
 from tasks.runtime import settings
@@ -47,7 +48,7 @@ def nightly_revenue_cycle(
     listing = discover_exports(paths.export_dir)
     exports = listing.exports
     unread = report_unread_files([p.name for p in listing.unread]) if listing.unread else []
-    intake = [intake_export(str(path), paths.warehouse_url, batch, config.reject_threshold) for path in exports]
+    intake = take_exports(config, exports, paths.warehouse_url, batch)
     refused = [{"file": i["file"], "reason": i["reason"]} for i in intake if i.get("refused")]
     holder = str(flow_run.id or "local")
     with clearinghouse_lease(paths.warehouse_url, holder, config.lock_lease_seconds):

@@ -17,7 +17,8 @@ from sqlalchemy.exc import OperationalError
 POSTGRES_URL = os.environ.get("REVCYCLE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def _postgres_or_skip() -> Engine:
+def postgres_admin() -> Engine:
+    """An AUTOCOMMIT engine on the tests' PostgreSQL; unreachable is a failure under CI=true, else a skip."""
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -37,7 +38,7 @@ def empty_warehouse_url(dialect: str, tmp_path_factory: pytest.TempPathFactory) 
     if dialect == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'warehouse.db'}"
         return
-    admin = _postgres_or_skip()
+    admin = postgres_admin()
     schema = f"test_{uuid.uuid4().hex[:16]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -103,6 +103,19 @@ class Settings(BaseSettings):
     status_inquiry_every_days: int = Field(30, description="At most one 276 per claim within this many days.")
     lock_lease_seconds: int = Field(1800, description="How long a clearinghouse lock lease lasts without renewal.")
     timezone: str = Field("America/Chicago", description="The practice's timezone (batch dates, schedules).")
+    task_runner: Literal["thread", "dask"] = Field(
+        "thread",
+        description="How the nightly fans out per-export intake: thread (in the flow's process, one export after "
+        "another) or dask (Prefect's Dask task runner: a loopback-only local cluster, or REVCYCLE_DASK_ADDRESS).",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="Scheduler address of a running Dask cluster (tls://host:8786) for task_runner=dask; "
+        "empty: a local cluster bound to 127.0.0.1.",
+    )
+    dask_workers: int = Field(
+        2, ge=1, description="Worker processes of the local Dask cluster (task_runner=dask without an address)."
+    )
     ehr_config: Path | None = Field(
         None,
         description="The EHR feed configuration (ehr.toml: facilities, plan crosswalk, chargemaster); "
