@@ -106,7 +106,7 @@ def _own_peak_mb() -> float:
 def _install_timers(timers: _Timers) -> None:
     import importlib
 
-    for (module_name, attribute), stage in _TASKS.items():
+    for module_name, attribute in _TASKS:
         task = getattr(importlib.import_module(module_name), attribute)
         # Prefect calls ``task.fn`` when the task runs, so the timer sees the task body only.
         task.fn = timers.wrap(f"task:{attribute}", task.fn)
@@ -182,7 +182,7 @@ def child(lines: int, workdir: Path, profile: str | None) -> dict[str, Any]:
         flow_seconds = time.perf_counter() - started
         if profiler is not None:
             profiler.disable()
-            profiler.dump_stats(profile)
+            profiler.dump_stats(str(profile))
         clearinghouse.stop()
     stages = _stage_seconds(timers)
     stages["other (Prefect, lease, sub-flows)"] = flow_seconds - sum(stages.values())
@@ -194,6 +194,7 @@ def child(lines: int, workdir: Path, profile: str | None) -> dict[str, Any]:
         "setup_seconds": setup_seconds,
         "stages": stages,
         "details": {name: timers.seconds.get(name, 0.0) for name in _DETAILS.values()},
+        "tasks": {name[len("task:") :]: s for name, s in timers.seconds.items() if name.startswith("task:")},
         "peak_mb": _own_peak_mb(),
         "peak_mb_before_flow": peak_before_flow,
         "peak_mb_after": dict(timers.peak_after),
