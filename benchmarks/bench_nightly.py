@@ -218,10 +218,8 @@ def _run_child(lines: int, profile: str | None) -> dict[str, Any]:
                     members = [root, *root.children(recursive=True)]
                     total = 0
                     for member in members:
-                        try:
+                        with contextlib.suppress(psutil.Error):
                             total += member.memory_info().rss
-                        except psutil.Error:
-                            pass
                 except psutil.Error:
                     break
                 tree_peak[0] = max(tree_peak[0], total / 2**20)
