@@ -30,6 +30,7 @@ Goals (issue 13, done-when 2): 1M lines under 5 minutes end to end and under 6 G
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import math
@@ -247,13 +248,12 @@ def report(figures: dict[str, Any]) -> str:
         for name, seconds in figures["stages"].items()
     ]
     rows.append(("flow total (no Prefect start-up)", f"{flow:.1f}", "100%", f"{1e6 * flow / lines:.0f}"))
-    rows += [
-        (f"  {name}", f"{seconds:.1f}", f"{100 * seconds / flow:.0f}%", "")
-        for name, seconds in figures["details"].items()
-    ]
+    details = list(figures["details"].items()) + [(f"task {k}", v) for k, v in figures.get("tasks", {}).items()]
+    rows += [(f"  {name}", f"{seconds:.1f}", f"{100 * seconds / flow:.0f}%", "") for name, seconds in details]
     table = render_table(("stage", "seconds", "share", "us/line"), rows)
     memory = (
-        f"peak RSS: flow process {figures['peak_mb']:,.0f} MB (before the flow {figures['peak_mb_before_flow']:,.0f} MB), "
+        f"peak RSS: flow process {figures['peak_mb']:,.0f} MB "
+        f"(before the flow {figures['peak_mb_before_flow']:,.0f} MB), "
         f"process tree {figures['tree_peak_mb']:,.0f} MB; set-up not in the flow time: export "
         f"{figures['export_seconds']:.1f} s, sandbox + Prefect start {figures['setup_seconds']:.1f} s"
     )
