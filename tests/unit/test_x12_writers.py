@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import string
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pyx12_check import balance_problems, pyx12_errors, split_segments
 
 from revcycle.domain import Address, Claim, ClaimLine, ClaimType, Person, Provider
@@ -157,6 +162,43 @@ def test_clean_value(raw: str, expected: str) -> None:
 def test_clean_value_uses_the_delimiters_in_force() -> None:
     bars = Delimiters(element="|", component=">", repetition="!", segment="~")
     assert clean_value("A*B|C>D", bars) == "A*B C D"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Smith Jones", "Smith Jones"),  # already clean: returned as it is
+        ("99213", "99213"),
+        ("Smith  Jones", "Smith Jones"),  # double space: collapsed (rule 5)
+        (" Smith", "Smith"),  # leading space: stripped
+        ("Smith ", "Smith"),  # trailing space: stripped
+        ("A-B/C.D,E", "A-B/C.D,E"),  # extended punctuation that is no delimiter: kept
+        ("Zoë", "Zoe"),  # one non-ASCII letter in an otherwise clean value
+        ("A\tB", "AB"),  # a control character in an otherwise clean value: dropped
+    ],
+)
+def test_clean_value_keeps_clean_values_and_rewrites_the_rest(raw: str, expected: str) -> None:
+    assert clean_value(raw) == expected
+
+
+def test_a_clean_value_under_other_delimiters_is_judged_by_those() -> None:
+    bars = Delimiters(element="|", component=">", repetition="!", segment="~")
+    # "*" and ":" are no delimiters here, so the value is clean as it is; "!" is one, so it becomes a space.
+    assert clean_value("A*B:C", bars) == "A*B:C"
+    assert clean_value("A!B", bars) == "A B"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x17F), max_size=30))
+def test_clean_value_follows_the_rule_character_by_character(raw: str) -> None:
+    # The module docstring's rule, step by step, as the reference.
+    delims = set("*:^~")
+    allowed = set(string.ascii_letters + string.digits + " !\"&'()*+,-./:;?=%~@[]_{}\\|<>^`#$")
+    kept = [
+        " " if ch in delims else ch
+        for ch in unicodedata.normalize("NFKD", raw)
+        if not unicodedata.combining(ch) and ch.isascii() and (ch in delims or ch in allowed)
+    ]
+    assert clean_value(raw) == re.sub(" {2,}", " ", "".join(kept)).strip()
 
 
 def test_delimiters_must_differ() -> None:
