@@ -4,10 +4,10 @@
 --lines N [--profile FILE]`` runs exactly N (default 1,000,000) and can save a cProfile of the flow.
 
 Each night runs in a fresh interpreter (this module with ``--child``), as ``revcycle demo --claims`` does: a
-synthetic CSV export, the embedded sandbox clearinghouse (answering at once, ``timing="instant"``), Prefect's
-temporary API server, then the real ``nightly_revenue_cycle`` flow into a SQLite warehouse. Writing the
-export and starting Prefect and the sandbox are set-up and are NOT in the flow time; their seconds are
-reported beside it.
+synthetic CSV export (written beforehand by another interpreter, so its memory is not in the figures), the embedded
+sandbox clearinghouse (answering at once, ``timing="instant"``), Prefect's temporary API server, then the real
+``nightly_revenue_cycle`` flow into a SQLite warehouse. Writing the export and starting Prefect and the sandbox are
+set-up and are NOT in the flow time; their seconds are reported beside it.
 
 Stages are timed by wrapping the flow's task functions (and, inside intake, the reader, the GX gate and
 ``record_intake``) with wall-clock timers in the child; whatever the flow does between them (Prefect's own
@@ -68,6 +68,15 @@ _TASKS = {
     ("tasks.report", "publish_report"): "report",
     ("tasks.attention", "list_needs_attention"): "report",
 }
+# The timer whose end closes each stage: the process's peak RSS then is the stage's "peak so far".
+_STAGE_END = {
+    "intake": "intake: Data Docs",
+    "claims build": "claims build",
+    "837 staging": "task:stage_claims",
+    "upload + sandbox answer": "task:upload_claims",
+    "collect + load": "task:flag_overdue_acknowledgments",
+    "report": "task:list_needs_attention",
+}
 # Plain functions inside intake, timed as detail rows (module attribute the task calls).
 _DETAILS = {
     ("tasks.intake", "read_for_intake"): "intake: read export",
@@ -126,8 +135,31 @@ def _stage_seconds(timers: _Timers) -> dict[str, float]:
     return stages
 
 
-def child(lines: int, workdir: Path, profile: str | None) -> dict[str, Any]:
-    """One nightly on about ``lines`` synthetic charge lines in ``workdir``; the figures as a dict."""
+def _write_export(
+    lines: int, workdir: Path, clock: Any, write_demo_export: Callable[..., Any], payers: Any
+) -> dict[str, Any]:
+    from revcycle.filemodes import private_dir
+
+    started = time.perf_counter()
+    written = write_demo_export(
+        ehr_format="csv",
+        workdir=workdir,
+        export_dir=private_dir(workdir / "exports"),
+        encounters_count=max(1, math.ceil(lines / LINES_PER_ENCOUNTER)),
+        seed=7,
+        defect_rate=0.0,
+        payers=payers,
+        as_of=clock.today(),
+        sent=clock.now().astimezone(clock.timezone),
+    )
+    return {"lines_written": written.lines, "export_seconds": time.perf_counter() - started}
+
+
+def child(lines: int, workdir: Path, profile: str | None, *, export_only: bool = False) -> dict[str, Any]:
+    """Write the synthetic export of about ``lines`` charge lines into ``workdir`` (``export_only``), or run
+    one nightly on the export written there; the figures as a dict.
+
+    The export is written by a process of its own so that its memory is not in the night's peak RSS."""
     from revcycle import cli
     from revcycle.filemodes import private_dir
 
@@ -140,20 +172,8 @@ def child(lines: int, workdir: Path, profile: str | None) -> dict[str, Any]:
     from revcycle.settings import Settings
 
     settings = Settings()
-    clock = SystemClock(settings.timezone)
-    started = time.perf_counter()
-    written = write_demo_export(
-        ehr_format="csv",
-        workdir=workdir,
-        export_dir=private_dir(workdir / "exports"),
-        encounters_count=max(1, math.ceil(lines / LINES_PER_ENCOUNTER)),
-        seed=7,
-        defect_rate=0.0,
-        payers=registered_payers(),
-        as_of=clock.today(),
-        sent=clock.now().astimezone(clock.timezone),
-    )
-    export_seconds = time.perf_counter() - started
+    if export_only:
+        return _write_export(lines, workdir, SystemClock(settings.timezone), write_demo_export, registered_payers())
     started = time.perf_counter()
     clearinghouse = EmbeddedClearinghouse(workdir / "clearinghouse", usage_indicator=settings.usage_indicator)
     connection = clearinghouse.start()
@@ -188,10 +208,8 @@ def child(lines: int, workdir: Path, profile: str | None) -> dict[str, Any]:
     stages = _stage_seconds(timers)
     stages["other (Prefect, lease, sub-flows)"] = flow_seconds - sum(stages.values())
     return {
-        "lines_written": written.lines,
         "run": result["run"],
         "flow_seconds": flow_seconds,
-        "export_seconds": export_seconds,
         "setup_seconds": setup_seconds,
         "stages": stages,
         "details": {name: timers.seconds.get(name, 0.0) for name in _DETAILS.values()},
@@ -207,7 +225,13 @@ def _run_child(lines: int, profile: str | None) -> dict[str, Any]:
     """Run ``child`` in a fresh interpreter, sampling the peak RSS of its whole process tree."""
     with tempfile.TemporaryDirectory(prefix="bench-nightly-") as folder:
         command = [sys.executable, "-m", "benchmarks.bench_nightly", "--child", "--lines", str(lines)]
-        command += ["--workdir", str(Path(folder) / "night")] + (["--profile", profile] if profile else [])
+        command += ["--workdir", str(Path(folder) / "night")]
+        written = subprocess.run([*command, "--export-only"], capture_output=True, text=True, check=False)
+        if written.returncode != 0:
+            tail = (written.stderr.strip().splitlines() or ["?"])[-1]
+            raise RuntimeError(f"writing the synthetic export failed (exit {written.returncode}): {tail[:300]}")
+        export = json.loads(written.stdout.strip().splitlines()[-1])
+        command += ["--profile", profile] if profile else []
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         tree_peak = [0.0]
         done = threading.Event()
@@ -236,6 +260,7 @@ def _run_child(lines: int, profile: str | None) -> dict[str, Any]:
         raise RuntimeError(f"the nightly child failed (exit {process.returncode}): {tail[:300]}")
     figures: dict[str, Any] = json.loads(lines_out[-1])
     figures["tree_peak_mb"] = tree_peak[0]
+    figures.update(export)
     return figures
 
 
@@ -243,14 +268,26 @@ def report(figures: dict[str, Any]) -> str:
     """The stage table of one night (seconds, share of the flow time, peak RSS after the stage)."""
     flow = figures["flow_seconds"]
     lines = figures["lines_written"]
+    after = figures.get("peak_mb_after", {})
+
+    def peak(key: str) -> str:
+        return f"{after[key]:,.0f}" if key in after else ""
+
     rows = [
-        (name, f"{seconds:.1f}", f"{100 * seconds / flow:.0f}%", f"{1e6 * seconds / lines:.0f}")
+        (
+            name,
+            f"{seconds:.1f}",
+            f"{100 * seconds / flow:.0f}%",
+            f"{1e6 * seconds / lines:.0f}",
+            peak(_STAGE_END.get(name, "")),
+        )
         for name, seconds in figures["stages"].items()
     ]
-    rows.append(("flow total (no Prefect start-up)", f"{flow:.1f}", "100%", f"{1e6 * flow / lines:.0f}"))
-    details = list(figures["details"].items()) + [(f"task {k}", v) for k, v in figures.get("tasks", {}).items()]
-    rows += [(f"  {name}", f"{seconds:.1f}", f"{100 * seconds / flow:.0f}%", "") for name, seconds in details]
-    table = render_table(("stage", "seconds", "share", "us/line"), rows)
+    rows.append(("flow total (no Prefect start-up)", f"{flow:.1f}", "100%", f"{1e6 * flow / lines:.0f}", ""))
+    details = [(k, k, v) for k, v in figures["details"].items()]
+    details += [(f"task {k}", f"task:{k}", v) for k, v in figures.get("tasks", {}).items()]
+    rows += [(f"  {name}", f"{s:.1f}", f"{100 * s / flow:.0f}%", "", peak(key)) for name, key, s in details]
+    table = render_table(("stage", "seconds", "share", "us/line", "peak MB so far"), rows)
     memory = (
         f"peak RSS: flow process {figures['peak_mb']:,.0f} MB "
         f"(before the flow {figures['peak_mb_before_flow']:,.0f} MB), "
@@ -288,9 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", help="save a cProfile of the flow (its main thread) to this file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--export-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.lines, Path(args.workdir), args.profile)), flush=True)
+        print(json.dumps(child(args.lines, Path(args.workdir), args.profile, export_only=args.export_only)), flush=True)
         return 0
     run(1.0, lines=args.lines, profile=args.profile)
     return 0
