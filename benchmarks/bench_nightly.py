@@ -88,10 +88,13 @@ _DETAILS = {
 
 
 class _Timers:
-    """Cumulative wall seconds by name, and the process's peak RSS (MB) when each name last finished."""
+    """Cumulative wall seconds by name, CPU seconds of the calling thread (steadier than wall time on a shared
+    machine; the sandbox's SFTP threads are not in it), and the process's peak RSS (MB) when each name last
+    finished."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self.peak_after: dict[str, float] = {}
 
     def wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -99,11 +102,12 @@ class _Timers:
 
         @functools.wraps(function)
         def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             try:
                 return function(*args, **kwargs)
             finally:
                 self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+                self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - cpu
                 self.peak_after[name] = _own_peak_mb()
 
         return timed
@@ -214,6 +218,7 @@ def child(lines: int, workdir: Path, profile: str | None, *, export_only: bool =
         "stages": stages,
         "details": {name: timers.seconds.get(name, 0.0) for name in _DETAILS.values()},
         "tasks": {name[len("task:") :]: s for name, s in timers.seconds.items() if name.startswith("task:")},
+        "thread_cpu_seconds": dict(timers.cpu),
         "peak_mb": _own_peak_mb(),
         "peak_mb_before_flow": peak_before_flow,
         "peak_mb_after": dict(timers.peak_after),
@@ -279,15 +284,20 @@ def report(figures: dict[str, Any]) -> str:
             f"{seconds:.1f}",
             f"{100 * seconds / flow:.0f}%",
             f"{1e6 * seconds / lines:.0f}",
+            "",
             peak(_STAGE_END.get(name, "")),
         )
         for name, seconds in figures["stages"].items()
     ]
-    rows.append(("flow total (no Prefect start-up)", f"{flow:.1f}", "100%", f"{1e6 * flow / lines:.0f}", ""))
+    rows.append(("flow total (no Prefect start-up)", f"{flow:.1f}", "100%", f"{1e6 * flow / lines:.0f}", "", ""))
     details = [(k, k, v) for k, v in figures["details"].items()]
     details += [(f"task {k}", f"task:{k}", v) for k, v in figures.get("tasks", {}).items()]
-    rows += [(f"  {name}", f"{s:.1f}", f"{100 * s / flow:.0f}%", "", peak(key)) for name, key, s in details]
-    table = render_table(("stage", "seconds", "share", "us/line", "peak MB so far"), rows)
+    cpu = figures.get("thread_cpu_seconds", {})
+    rows += [
+        (f"  {name}", f"{s:.1f}", f"{100 * s / flow:.0f}%", "", f"{cpu[key]:.1f}" if key in cpu else "", peak(key))
+        for name, key, s in details
+    ]
+    table = render_table(("stage", "seconds", "share", "us/line", "thread CPU s", "peak MB so far"), rows)
     memory = (
         f"peak RSS: flow process {figures['peak_mb']:,.0f} MB "
         f"(before the flow {figures['peak_mb_before_flow']:,.0f} MB), "
