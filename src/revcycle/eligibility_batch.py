@@ -37,11 +37,15 @@ from revcycle.eligibility import (
 )
 from revcycle.holds import ClaimHold, record_holds
 from revcycle.payers import PayerProfile
-from revcycle.submission import SenderIdentity, finish_pending_renames, interchange_file_name
-from revcycle.warehouse.ledger import insert_interchange, next_control_number
+from revcycle.submission import (
+    SenderIdentity,
+    finish_pending_renames,
+    payer_envelope,
+    stage_inquiry_interchange,
+)
+from revcycle.warehouse.ledger import next_control_number
 from revcycle.warehouse.schema import charge, claim, claim_coverage, claim_hold, eligibility_check
 from revcycle.x12.write270 import VERSION_270, EligibilityInquiry, EligibilityQuery, InquiredPerson, write_270
-from revcycle.x12.writer import Envelope
 from revcycle.x12.x271 import CoverageStatus, read_271
 
 _CHUNK = 500
@@ -293,34 +297,16 @@ def _stage_270(
         reference=f"EL{control:09d}",
         queries=tuple(queries),
     )
-    envelope = Envelope(
-        sender_id=sender.sender_id,
-        receiver_id=payer.interchange_receiver_id,
-        interchange_control_number=control,
-        group_control_number=control,
-        usage_indicator=sender.usage_indicator,
-        created=created,
-        functional_id_code="HS",
-        version=VERSION_270,
-        application_receiver_code=payer.group_receiver_code,
-    )
+    envelope = payer_envelope(payer, sender, control, created, functional_id_code="HS", version=VERSION_270)
     content = write_270(inquiry, envelope)
-    name = interchange_file_name("270", payer.payer_id, control)
-    staging = outbound_dir / (name + ".staging")
-    with staging.open("wb") as handle:
-        handle.write(content)
-    staging.chmod(0o600)
-    interchange_id = insert_interchange(
+    interchange_id, staging = stage_inquiry_interchange(
         conn,
-        control_number=control,
-        file_name=name,
-        payer_id=payer.payer_id,
+        outbound_dir,
         transaction_type="270",
-        usage_indicator=sender.usage_indicator,
-        claim_count=0,
-        total_charge_cents=0,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content),
+        payer=payer,
+        sender=sender,
+        control_number=control,
+        content=content,
         batch_date=batch_date,
     )
     conn.execute(

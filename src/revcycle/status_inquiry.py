@@ -9,7 +9,6 @@ never changes the claim's status (the 835 is authoritative).
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,8 +21,13 @@ from revcycle.domain import Claim, ClaimStatus, Person
 from revcycle.eligibility_batch import rebuilt_claims
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
-from revcycle.submission import SenderIdentity, finish_pending_renames, interchange_file_name
-from revcycle.warehouse.ledger import insert_interchange, next_control_number
+from revcycle.submission import (
+    SenderIdentity,
+    finish_pending_renames,
+    payer_envelope,
+    stage_inquiry_interchange,
+)
+from revcycle.warehouse.ledger import next_control_number
 from revcycle.warehouse.schema import claim, status_inquiry
 from revcycle.x12.write276 import (
     VERSION_276,
@@ -33,7 +37,6 @@ from revcycle.x12.write276 import (
     StatusPerson,
     write_276,
 )
-from revcycle.x12.writer import Envelope
 from revcycle.x12.x277 import read_277
 
 SILENT_STATUSES = (ClaimStatus.SUBMITTED.value, ClaimStatus.ACCEPTED.value)
@@ -160,34 +163,16 @@ def _stage_276(
         reference=f"ST{control:09d}",
         providers=(ProviderQueries(provider.npi, provider.last_or_org_name, queries, provider.first_name),),
     )
-    envelope = Envelope(
-        sender_id=sender.sender_id,
-        receiver_id=payer.interchange_receiver_id,
-        interchange_control_number=control,
-        group_control_number=control,
-        usage_indicator=sender.usage_indicator,
-        created=created,
-        functional_id_code="HR",
-        version=VERSION_276,
-        application_receiver_code=payer.group_receiver_code,
-    )
+    envelope = payer_envelope(payer, sender, control, created, functional_id_code="HR", version=VERSION_276)
     content = write_276(inquiry, envelope)
-    name = interchange_file_name("276", payer.payer_id, control)
-    staging = outbound_dir / (name + ".staging")
-    with staging.open("wb") as handle:
-        handle.write(content)
-    staging.chmod(0o600)
-    interchange_id = insert_interchange(
+    interchange_id, staging = stage_inquiry_interchange(
         conn,
-        control_number=control,
-        file_name=name,
-        payer_id=payer.payer_id,
+        outbound_dir,
         transaction_type="276",
-        usage_indicator=sender.usage_indicator,
-        claim_count=0,
-        total_charge_cents=0,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content),
+        payer=payer,
+        sender=sender,
+        control_number=control,
+        content=content,
         batch_date=batch_date,
     )
     conn.execute(

@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from revcycle.claims import build_claims
 from revcycle.domain import Claim
+from revcycle.filemodes import private_file
 from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
 from revcycle.intake import insert_claims
 from revcycle.money import to_cents
@@ -360,7 +361,16 @@ class _Draft:
     content: bytes = b""
 
 
-def _envelope(payer: PayerProfile, sender: SenderIdentity, control_number: int, created: datetime) -> Envelope:
+def payer_envelope(
+    payer: PayerProfile,
+    sender: SenderIdentity,
+    control_number: int,
+    created: datetime,
+    *,
+    functional_id_code: str = "HC",
+    version: str = VERSION_837P,
+) -> Envelope:
+    """The ISA/GS envelope of an interchange to ``payer`` (837: HC; 270: HS; 276: HR), ISA13 = GS06."""
     return Envelope(
         sender_id=sender.sender_id,
         receiver_id=payer.interchange_receiver_id,
@@ -368,15 +378,50 @@ def _envelope(payer: PayerProfile, sender: SenderIdentity, control_number: int, 
         group_control_number=control_number,
         usage_indicator=sender.usage_indicator,
         created=created,
-        functional_id_code="HC",
-        version=VERSION_837P,
+        functional_id_code=functional_id_code,
+        version=version,
         application_receiver_code=payer.group_receiver_code,
     )
 
 
+def stage_inquiry_interchange(
+    conn: Connection,
+    outbound_dir: Path,
+    *,
+    transaction_type: str,
+    payer: PayerProfile,
+    sender: SenderIdentity,
+    control_number: int,
+    content: bytes,
+    batch_date: date,
+) -> tuple[int, Path]:
+    """Write an inquiry interchange (270, 276) as ``NAME.staging`` (0600) and record it: (its id, the file).
+
+    The same ledger path as the 837s (DESIGN.md §6): the row commits with the caller's transaction, and the
+    ``.staging`` file is renamed to its final name after the commit (``finish_pending_renames``).
+    """
+    name = interchange_file_name(transaction_type, payer.payer_id, control_number)
+    staging = private_file(outbound_dir / (name + ".staging"))
+    staging.write_bytes(content)
+    interchange_id = insert_interchange(
+        conn,
+        control_number=control_number,
+        file_name=name,
+        payer_id=payer.payer_id,
+        transaction_type=transaction_type,
+        usage_indicator=sender.usage_indicator,
+        claim_count=0,
+        total_charge_cents=0,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        batch_date=batch_date,
+    )
+    return interchange_id, staging
+
+
 def _write(draft: _Draft, sender: SenderIdentity, created: datetime) -> list[tuple[str, str]]:
     """Write the draft's bytes; a claim the writer still refuses is left out. Returns (claim key, reason)."""
-    envelope = _envelope(draft.payer, sender, draft.control_number, created)
+    envelope = payer_envelope(draft.payer, sender, draft.control_number, created)
 
     def write(claims: list[Claim]) -> bytes:
         return write_837p(claims, envelope, sender.submitter, receiver_name=draft.payer.name)
