@@ -8,28 +8,34 @@ is pinned, never learned on first contact.
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from connectors.clearinghouse.factory import ClearinghouseEndpoint
 from connectors.clearinghouse.sftp import SftpTransport
 from revcycle.errors import ConfigurationError
 
-# The setting (REVCYCLE_* variable) each block field stands for: a run uses the block when its
-# clearinghouse_block parameter names one, else these variables. docs/prefect.md shows this table (a test
-# checks it). The block holds the private key's text; the variable names the file holding it.
-VARIABLE_OF_FIELD: dict[str, str] = {
-    "host": "REVCYCLE_SFTP_HOST",
-    "port": "REVCYCLE_SFTP_PORT",
-    "username": "REVCYCLE_SFTP_USERNAME",
-    "private_key": "REVCYCLE_SFTP_PRIVATE_KEY_FILE",
-    "password": "REVCYCLE_SFTP_PASSWORD",
-    "known_host_key": "REVCYCLE_SFTP_KNOWN_HOST",
-    "remote_root": "REVCYCLE_SFTP_REMOTE_ROOT",
-    "upload_dir": "REVCYCLE_REMOTE_UPLOAD_DIR",
-    "inbox_dir": "REVCYCLE_REMOTE_INBOX_DIR",
-    "archive_dir": "REVCYCLE_REMOTE_ARCHIVE_DIR",
+# The field names before they became the variables' names (blocks saved then are still in operators' Prefect
+# databases, and scripts still pass them): accepted, with a warning naming the new name.
+OLD_FIELD_NAMES: dict[str, str] = {
+    "host": "sftp_host",
+    "port": "sftp_port",
+    "username": "sftp_username",
+    "private_key": "sftp_private_key_file",
+    "password": "sftp_password",
+    "known_host_key": "sftp_known_host",
+    "remote_root": "sftp_remote_root",
+    "upload_dir": "remote_upload_dir",
+    "inbox_dir": "remote_inbox_dir",
+    "archive_dir": "remote_archive_dir",
 }
+
+
+class RenamedBlockFieldWarning(FutureWarning):
+    """A clearinghouse block was given a field by its old name."""
 
 
 class ClearinghouseSftp(Block):
@@ -42,50 +48,93 @@ class ClearinghouseSftp(Block):
         "The host key is pinned from a known_hosts line; an unknown or changed key stops the run."
     )
 
-    host: str = Field(..., description="SFTP host name or address.")
-    port: int = Field(22, ge=1, le=65535, description="SFTP port.")
-    username: str = Field(..., description="SFTP login name.")
-    private_key: SecretStr | None = Field(
-        None, description="OpenSSH or PEM private key text (Ed25519, ECDSA or RSA); preferred over a password."
+    sftp_host: str = Field(..., description="SFTP host name or address.")
+    sftp_port: int = Field(22, ge=1, le=65535, description="SFTP port.")
+    sftp_username: str = Field(..., description="SFTP login name.")
+    sftp_private_key_file: SecretStr | None = Field(
+        None,
+        description=(
+            "The text of the private key file (OpenSSH or PEM; Ed25519, ECDSA or RSA), not its path; preferred "
+            "over a password."
+        ),
     )
-    password: SecretStr | None = Field(None, description="SFTP password, when the clearinghouse gives no key login.")
-    known_host_key: str = Field(
+    sftp_password: SecretStr | None = Field(
+        None, description="SFTP password, when the clearinghouse gives no key login."
+    )
+    sftp_known_host: str = Field(
         ...,
         description=(
             "The server's host key as a known_hosts line ([host]:port type base64); check it against what the "
             "clearinghouse published."
         ),
     )
-    remote_root: str = Field("", description="Folder the remote folders are relative to; empty: the login folder.")
-    upload_dir: str = Field("claims", description="Remote folder 837 files are uploaded to.")
-    inbox_dir: str = Field("responses", description="Remote folder 999/277CA/835 files are picked up from.")
-    archive_dir: str | None = Field(
+    sftp_remote_root: str = Field("", description="Folder the remote folders are relative to; empty: the login folder.")
+    remote_upload_dir: str = Field("claims", description="Remote folder 837 files are uploaded to.")
+    remote_inbox_dir: str = Field("responses", description="Remote folder 999/277CA/835 files are picked up from.")
+    remote_archive_dir: str | None = Field(
         "archive", description="Remote folder picked-up files are moved to after loading; empty to leave them."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_old_field_names(cls, data: Any) -> Any:
+        """Rename the old field names (a block saved before the rename, an old keyword) with one warning.
+
+        ``Block.load`` validates a saved document's data with this model, so the rename happens on load too.
+        """
+        if not isinstance(data, dict):
+            return data
+        old = [name for name in OLD_FIELD_NAMES if name in data]
+        if not old:
+            return data
+        renamed = dict(data)
+        notes = []
+        for name in old:
+            new = OLD_FIELD_NAMES[name]
+            value = renamed.pop(name)
+            if new in renamed:
+                notes.append(f"{name} (ignored: {new} is set too)")
+            else:
+                renamed[new] = value
+                notes.append(f"{name} is now {new}")
+        warnings.warn(
+            "clearinghouse block: old field names: " + ", ".join(notes) + "; store the block under the new "
+            "names with `revcycle clearinghouse block rename-fields --name BLOCK`",
+            RenamedBlockFieldWarning,
+            stacklevel=2,
+        )
+        return renamed
+
     def endpoint(self) -> ClearinghouseEndpoint:
         """The transport and remote folders this block describes."""
-        if self.private_key is None and self.password is None:
+        if self.sftp_private_key_file is None and self.sftp_password is None:
             raise ConfigurationError(
-                "the clearinghouse block has neither a private key nor a password: set one in the block"
+                "the clearinghouse block has neither sftp_private_key_file nor sftp_password: set one in the block"
             )
-        private_key = self.private_key.get_secret_value() if self.private_key is not None else None
-        password = self.password.get_secret_value() if self.password is not None else None
+        private_key = self.sftp_private_key_file.get_secret_value() if self.sftp_private_key_file is not None else None
+        password = self.sftp_password.get_secret_value() if self.sftp_password is not None else None
         transport = SftpTransport(
-            self.host,
-            self.port,
-            self.username,
+            self.sftp_host,
+            self.sftp_port,
+            self.sftp_username,
             password=password,
             private_key=private_key,
-            known_host_key=self.known_host_key,
-            remote_root=self.remote_root,
+            known_host_key=self.sftp_known_host,
+            remote_root=self.sftp_remote_root,
         )
         return ClearinghouseEndpoint(
             transport=transport,
-            upload_dir=self.upload_dir,
-            inbox_dir=self.inbox_dir,
-            archive_dir=self.archive_dir or None,
+            upload_dir=self.remote_upload_dir,
+            inbox_dir=self.remote_inbox_dir,
+            archive_dir=self.remote_archive_dir or None,
         )
+
+
+# The setting (REVCYCLE_* variable) each block field stands for: a field is its variable's name without the
+# prefix, lower-cased. A run uses the block when its clearinghouse_block parameter names one, else these
+# variables. docs/prefect.md shows this table (a test checks it). The block holds the private key's text; the
+# variable names the file holding it.
+VARIABLE_OF_FIELD: dict[str, str] = {name: f"REVCYCLE_{name.upper()}" for name in ClearinghouseSftp.model_fields}
 
 
 def load_clearinghouse_block(name: str) -> ClearinghouseSftp:

@@ -21,6 +21,18 @@ class ClearinghouseEndpoint:
     archive_dir: str | None
 
 
+def private_key_text(settings: Settings) -> str | None:
+    """The text of REVCYCLE_SFTP_PRIVATE_KEY_FILE (None when it is not set); one line naming it if unreadable."""
+    if settings.sftp_private_key_file is None:
+        return None
+    try:
+        return settings.sftp_private_key_file.read_text()
+    except OSError as problem:
+        raise ConfigurationError(
+            f"cannot read REVCYCLE_SFTP_PRIVATE_KEY_FILE ({problem.strerror}); check the path and permissions"
+        ) from None
+
+
 def sftp_transport_from_settings(settings: Settings) -> SftpTransport:
     """An SFTP transport to the configured clearinghouse; the host key must be pinned."""
     if not settings.sftp_known_host:
@@ -28,14 +40,7 @@ def sftp_transport_from_settings(settings: Settings) -> SftpTransport:
             "REVCYCLE_SFTP_KNOWN_HOST is not set: pin the clearinghouse's host key as a known_hosts line "
             "(ssh-keyscan -p PORT HOST, checked against what the clearinghouse published)"
         )
-    private_key = None
-    if settings.sftp_private_key_file is not None:
-        try:
-            private_key = settings.sftp_private_key_file.read_text()
-        except OSError as problem:
-            raise ConfigurationError(
-                f"cannot read REVCYCLE_SFTP_PRIVATE_KEY_FILE ({problem.strerror}); check the path and permissions"
-            ) from None
+    private_key = private_key_text(settings)
     if private_key is None and settings.sftp_password is None:
         raise ConfigurationError("set REVCYCLE_SFTP_PRIVATE_KEY_FILE or REVCYCLE_SFTP_PASSWORD for the clearinghouse")
     return SftpTransport(

@@ -1,4 +1,4 @@
-"""The one-shot commands: ``revcycle run nightly``, ``revcycle run pickup`` and ``revcycle clearinghouse check``.
+"""The one-shot commands: ``revcycle run nightly``, ``run pickup``, ``clearinghouse check`` and ``block create``.
 
 Part of the composition root with ``cli.py`` (it imports flows/ and connectors/, inside the commands). The
 runs call the very flows a deployment runs, in this process, under Prefect's temporary API server (or the
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import time
 from datetime import date
@@ -26,6 +27,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(run_name)s%(message)s"
+DEFAULT_BLOCK_NAME = "clearinghouse"
+BLOCK_NAME = re.compile(r"[a-z0-9-]+")
 
 
 def open_warehouse() -> Any:
@@ -215,35 +218,64 @@ def cmd_run_pickup(args: argparse.Namespace) -> int:
 # -- clearinghouse check -------------------------------------------------------------------------------------
 
 
-def cmd_clearinghouse_check(_args: argparse.Namespace) -> int:
-    """Check the clearinghouse of the REVCYCLE_SFTP_* / REVCYCLE_REMOTE_* settings; one line per check."""
-    from connectors.clearinghouse.check import check_clearinghouse
+def cmd_clearinghouse_check(args: argparse.Namespace) -> int:
+    """Check the clearinghouse of the REVCYCLE_SFTP_* / REVCYCLE_REMOTE_* settings, or of the saved block
+    ``--block``; one line per check."""
+    from connectors.clearinghouse.check import check_clearinghouse, connection_of_block, connection_of_settings
     from revcycle.settings import Settings
 
     # The transport logs its connection failures for run logs; here the check's own lines say it all.
     logging.getLogger("connectors").addHandler(logging.NullHandler())
-    settings = Settings()
-    root = settings.sftp_remote_root or "(login folder)"
-    print(
-        f"clearinghouse {settings.sftp_host}:{settings.sftp_port}, user {settings.sftp_username}, remote root {root}",
-        flush=True,
-    )
-    lines = check_clearinghouse(settings)
+    if args.block:
+        from connectors.clearinghouse.block_setup import saved_block
+
+        connection = connection_of_block(saved_block(args.block))
+        source, fix = f"clearinghouse block {args.block!r}: ", "fix the block's fields named above"
+    else:
+        connection = connection_of_settings(Settings())
+        source, fix = "clearinghouse ", "fix the settings named above"
+    root = connection.remote_root or "(login folder)"
+    print(f"{source}{connection.host}:{connection.port}, user {connection.username}, remote root {root}", flush=True)
+    lines = check_clearinghouse(connection)
     for line in lines:
         print(line.render(), flush=True)
     failed = sum(1 for line in lines if line.outcome == "FAIL")
     if failed:
-        print(f"revcycle: {failed} of {len(lines)} checks failed; fix the settings named above and check again")
+        print(f"revcycle: {failed} of {len(lines)} checks failed; {fix} and check again")
         return EXIT_FAILED
     print(f"all {len(lines)} checks passed")
     return EXIT_OK
+
+
+def cmd_clearinghouse_block_create(args: argparse.Namespace) -> int:
+    """Save the REVCYCLE_SFTP_* / REVCYCLE_REMOTE_* settings as a Clearinghouse SFTP block; one line."""
+    from connectors.clearinghouse.block_setup import save_block_from_settings
+    from revcycle.settings import Settings
+
+    print(save_block_from_settings(Settings(), args.name, args.overwrite))
+    return EXIT_OK
+
+
+def cmd_clearinghouse_block_rename_fields(args: argparse.Namespace) -> int:
+    """Store a block saved with the old field names (host, upload_dir, ...) under the new ones; one line."""
+    from connectors.clearinghouse.block_setup import rename_block_fields
+
+    print(rename_block_fields(args.name))
+    return EXIT_OK
+
+
+def _block_name(text: str) -> str:
+    """A Prefect block name: lower-case letters, digits and dashes (argparse type)."""
+    if not BLOCK_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is no block name (lower-case letters, digits and dashes)")
+    return text
 
 
 # -- registration --------------------------------------------------------------------------------------------
 
 
 def add_run_commands(commands: Any) -> None:
-    """Register ``run nightly``, ``run pickup`` and ``clearinghouse check`` on the ``revcycle`` subparsers."""
+    """Register ``run nightly``, ``run pickup``, ``clearinghouse check`` and ``clearinghouse block create``."""
     run = commands.add_parser("run", help="run a flow once, now, without a deployment (nightly, pickup)")
     flows = run.add_subparsers(dest="run_command", metavar="COMMAND")
     nightly = flows.add_parser("nightly", help="the nightly cycle: exports in, 837s up, responses back, KPIs")
@@ -260,4 +292,22 @@ def add_run_commands(commands: Any) -> None:
     check = actions.add_parser(
         "check", help="host key, login, and that each remote folder exists and is writable (one line per check)"
     )
+    check.add_argument(
+        "--block", type=_block_name, metavar="NAME", help="check the saved Clearinghouse SFTP block NAME instead"
+    )
     check.set_defaults(handler=cmd_clearinghouse_check)
+    block = actions.add_parser("block", help="the Clearinghouse SFTP block of the Prefect server PREFECT_API_URL names")
+    block_actions = block.add_subparsers(dest="block_command", metavar="COMMAND")
+    create = block_actions.add_parser(
+        "create", help="save the REVCYCLE_SFTP_* and REVCYCLE_REMOTE_* settings as a block (secrets stay secret)"
+    )
+    create.add_argument(
+        "--name", type=_block_name, default=DEFAULT_BLOCK_NAME, help=f"the block's name (default {DEFAULT_BLOCK_NAME})"
+    )
+    create.add_argument("--overwrite", action="store_true", help="replace a block of that name")
+    create.set_defaults(handler=cmd_clearinghouse_block_create)
+    rename = block_actions.add_parser(
+        "rename-fields", help="store a block saved before the fields took the variables' names under the new names"
+    )
+    rename.add_argument("--name", type=_block_name, default=DEFAULT_BLOCK_NAME, help="the block's name")
+    rename.set_defaults(handler=cmd_clearinghouse_block_rename_fields)

@@ -153,3 +153,34 @@ def test_no_pinned_host_key_fails_before_connecting(tmp_path: Path) -> None:
     assert code == 1
     assert outcomes(lines) == {"settings": "FAIL"}
     assert "REVCYCLE_SFTP_KNOWN_HOST is not set" in line_of(lines, "settings")
+
+
+def test_a_saved_block_is_checked_instead_of_the_settings_and_a_failure_names_the_block_field(
+    prefect_api: None,
+    sshd: OpenSshServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from revcycle.cli import main
+
+    for name in [n for n in os.environ if n.startswith("REVCYCLE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    # The block holds this server with a misspelt inbox; then no REVCYCLE_SFTP_* setting is left to fall back on.
+    with monkeypatch.context() as operator:
+        for name, value in sshd.environment(inbox_dir="respones").items():
+            operator.setenv(name, value)
+        assert main(["clearinghouse", "block", "create", "--name", "checked-block"]) == 0
+    capsys.readouterr()
+
+    code = main(["clearinghouse", "check", "--block", "checked-block"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert lines[0].startswith(f"clearinghouse block 'checked-block': 127.0.0.1:{sshd.port}, user {sshd.user}")
+    assert outcomes(lines) == {**ALL_OK, "inbox folder": "FAIL"}
+    assert "'respones' (remote_inbox_dir) does not exist" in line_of(lines, "inbox folder")
+    assert "matches sftp_known_host" in line_of(lines, "host key")
+    assert not [line for line in lines if "REVCYCLE_" in line]  # the block's fields are named, not variables
+    assert lines[-1] == "revcycle: 1 of 6 checks failed; fix the block's fields named above and check again"

@@ -81,17 +81,17 @@ def test_block_registers_saves_loads_and_uploads_through_sshd(
     assert "Clearinghouse SFTP" in registered.stdout
 
     ClearinghouseSftp(
-        host="127.0.0.1",
-        port=sshd.port,
-        username=sshd.user,
-        private_key=SecretStr(sshd.client_key_text),
-        known_host_key=sshd.known_hosts_line(),
-        remote_root=str(sshd.served),
-        upload_dir="to-payer",
+        sftp_host="127.0.0.1",
+        sftp_port=sshd.port,
+        sftp_username=sshd.user,
+        sftp_private_key_file=SecretStr(sshd.client_key_text),
+        sftp_known_host=sshd.known_hosts_line(),
+        sftp_remote_root=str(sshd.served),
+        remote_upload_dir="to-payer",
     ).save("test-clearinghouse", overwrite=True)
     loaded = ClearinghouseSftp.load("test-clearinghouse")
-    assert loaded.private_key is not None
-    assert loaded.private_key.get_secret_value() == sshd.client_key_text
+    assert loaded.sftp_private_key_file is not None
+    assert loaded.sftp_private_key_file.get_secret_value() == sshd.client_key_text
     assert sshd.client_key_text not in repr(loaded)  # the secret is masked when shown
 
     # The run has no REVCYCLE_SFTP_* at all: everything comes from the block.

@@ -40,7 +40,7 @@ def test_every_block_field_names_a_setting_and_every_connection_setting_has_a_fi
 def test_a_block_field_and_its_variable_default_alike() -> None:
     settings_defaults = {f"REVCYCLE_{name.upper()}": field.default for name, field in Settings.model_fields.items()}
     # The fields with a default; host, username and the pinned key must be filled in in the block.
-    for name in ("port", "remote_root", "upload_dir", "inbox_dir", "archive_dir"):
+    for name in ("sftp_port", "sftp_remote_root", "remote_upload_dir", "remote_inbox_dir", "remote_archive_dir"):
         assert ClearinghouseSftp.model_fields[name].default == settings_defaults[VARIABLE_OF_FIELD[name]], name
 
 
@@ -53,7 +53,7 @@ def test_the_docs_table_of_block_fields_is_the_code_s() -> None:
         DOC.write_text(text[: match.start(2)] + expected + text[match.end(2) :], encoding="utf-8")
         return
     assert match.group(2) == expected, "run UPDATE_DOCS=1 pytest tests/unit/test_operator_docs.py"
-    assert "| `upload_dir` | `REVCYCLE_REMOTE_UPLOAD_DIR` |" in expected  # the example
+    assert "| `remote_upload_dir` | `REVCYCLE_REMOTE_UPLOAD_DIR` |" in expected  # the example, renamed
 
 
 def test_every_schedule_in_prefect_yaml_is_deployed_paused() -> None:
