@@ -84,3 +84,13 @@ def test_problems_found_exit_1_in_json_too(capsys: pytest.CaptureFixture[str]) -
     code, out = _parse("999/staedi__invalid999.edi", capsys)
     assert code == 1
     assert "UNEXPECTED_SEGMENT" in out and "SE01_COUNT" in out
+
+
+def test_the_999_row_counts_the_transaction_sets_it_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    # oopfactory__999_DHS_Wisconsin_Sample.txt, counted by hand: one 999 (ST02 2870001) answering three 837s,
+    # AK2*837*0001 (IK5*A), AK2*837*002 (IK5*R), AK2*837*0003 (IK5*R); AK9*P*3*3*1 agrees: 3 sets.
+    _, out = _parse("999/oopfactory__999_DHS_Wisconsin_Sample.txt", capsys)
+    header = next(line for line in out.splitlines() if "Transaction" in line)
+    row = next(line for line in out.splitlines() if "2870001" in line and "│" in line)
+    assert [cell.strip() for cell in row.strip("│").split("│")] == ["999", "2870001", "P partially accepted", "3"]
+    assert [cell.strip() for cell in header.strip("│").split("│")][-1] == "Claims/sets/members"

@@ -139,19 +139,21 @@ def detail_lines(document: Mapping[str, Any]) -> Iterator[str]:
             yield from _details_835(t)
 
 
+def counted(t: Mapping[str, Any]) -> int:
+    """What one transaction set carries: claims (835, 837, 277CA, 276, 277), the transaction sets a 999
+    answers (its AK2s), members answered (271) or asked about (270)."""
+    if t.get("type") == "999":
+        return len(t.get("transactions") or [])
+    return len(t.get("claims") or t.get("members") or t.get("inquiries") or [])
+
+
 def text_lines(document: Mapping[str, Any]) -> Iterator[str]:
     """The whole text answer: the table, the details, the reader's problems and a closing line."""
     rows = [
-        (
-            str(t.get("type")),
-            str(t.get("control_number", "")),
-            # claims (835, 837, 277CA, 276, 277), members answered (271) or members asked about (270)
-            result_cell(t),
-            str(len(t.get("claims") or t.get("members") or t.get("inquiries") or [])),
-        )
+        (str(t.get("type")), str(t.get("control_number", "")), result_cell(t), str(counted(t)))
         for t in document["transactions"]
     ]
-    yield render_table(("Transaction", "Control number", "Result", "Claims/members"), rows, right_align_from=3)
+    yield render_table(("Transaction", "Control number", "Result", "Claims/sets/members"), rows, right_align_from=3)
     yield from detail_lines(document)
     for problem in document["problems"]:
         where = "file" if problem["segment"] is None else f"segment {problem['segment']}"
