@@ -15,6 +15,13 @@ from connectors.clearinghouse.keys import generate_ed25519_private_key
 from revcycle.cli import main
 
 PINNED = "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOYkn3nOZba/dGOFXSS3CmuH/Rzo5CK2fjFjh7si0hNd"
+# A block by the new names: password login, the host key pinned.
+NEW_NAMES = {
+    "sftp_host": "sftp.example",
+    "sftp_username": "acme",
+    "sftp_password": SecretStr("pw"),
+    "sftp_known_host": PINNED,
+}
 
 
 def test_each_field_is_its_variable_without_the_prefix_in_lower_case() -> None:
@@ -29,13 +36,7 @@ def test_each_field_is_its_variable_without_the_prefix_in_lower_case() -> None:
 def test_the_new_names_build_a_block_without_a_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        block = ClearinghouseSftp(
-            sftp_host="sftp.example",
-            sftp_username="acme",
-            sftp_password=SecretStr("pw"),
-            sftp_known_host=PINNED,
-            remote_upload_dir="to-payer",
-        )
+        block = ClearinghouseSftp(**NEW_NAMES, remote_upload_dir="to-payer")
     assert (block.sftp_host, block.sftp_port, block.remote_upload_dir) == ("sftp.example", 22, "to-payer")
 
 
@@ -68,14 +69,7 @@ def test_old_keywords_still_build_the_block_with_one_warning_naming_old_and_new(
 
 def test_a_new_name_wins_over_its_old_name_and_the_warning_says_so() -> None:
     with pytest.warns(FutureWarning, match=r"upload_dir \(ignored: remote_upload_dir is set too\)"):
-        block = ClearinghouseSftp(
-            sftp_host="sftp.example",
-            sftp_username="acme",
-            sftp_password=SecretStr("pw"),
-            sftp_known_host=PINNED,
-            upload_dir="old",
-            remote_upload_dir="new",
-        )
+        block = ClearinghouseSftp(**NEW_NAMES, upload_dir="old", remote_upload_dir="new")
     assert block.remote_upload_dir == "new"
     assert not block.model_extra
 
