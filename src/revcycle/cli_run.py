@@ -29,6 +29,7 @@ EXIT_USAGE = 2
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(run_name)s%(message)s"
 DEFAULT_BLOCK_NAME = "clearinghouse"
 BLOCK_NAME = re.compile(r"[a-z0-9-]+")
+_RUN_AGAIN = "; after the fix run the same command again: it resumes where this run stopped"
 
 
 def open_warehouse() -> Any:
@@ -75,6 +76,17 @@ class _ConsoleFormatter(logging.Formatter):
         return ""
 
 
+class _NoLibraryChatter(logging.Filter):
+    """Keep paramiko's own records off the console (they stay in the run log).
+
+    Its transport thread logs a failed connection at ERROR with one record per traceback line; our transport
+    reports the same failure in its own one-line message, after its retries.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "paramiko" or record.name.startswith("paramiko."))
+
+
 def _progress_to_console() -> logging.Handler:
     """Replace Prefect's console handler: progress lines on stderr, one line each, no traceback (it is in the log)."""
     from revcycle.cli import _RunLogFilter
@@ -86,6 +98,7 @@ def _progress_to_console() -> logging.Handler:
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(_ConsoleFormatter(CONSOLE_FORMAT, datefmt="%H:%M:%S"))
     console.addFilter(_RunLogFilter())
+    console.addFilter(_NoLibraryChatter())
     console.setLevel(logging.INFO)
     root.addHandler(console)
     return console
@@ -111,14 +124,21 @@ def _run_flow(console: logging.Handler, flow: Any, **parameters: Any) -> Any:
         console.setLevel(logging.WARNING)
 
 
-def _failure(state: Any) -> str:
-    """The first line of what made the flow run fail (our messages say what to do)."""
+def _failure(state: Any) -> tuple[str, str]:
+    """The first line of what made the flow run fail (our messages say what to do), and the next step.
+
+    The next step is to run the same command again after the fix, except when another run holds the lease:
+    then the message itself says to wait for that run.
+    """
+    from revcycle.warehouse.lease import LeaseHeld
+
     try:
         state.result()
     except Exception as problem:
         text = str(problem).strip()
-        return text.splitlines()[0] if text else type(problem).__name__
-    return str(state.message or state.name)
+        first = text.splitlines()[0] if text else type(problem).__name__
+        return first, "" if isinstance(problem, LeaseHeld) else _RUN_AGAIN
+    return str(state.message or state.name), _RUN_AGAIN
 
 
 def _finish(what: str, state: Any, log_file: Path, started: float) -> dict[str, Any]:
@@ -133,10 +153,8 @@ def _finish(what: str, state: Any, log_file: Path, started: float) -> dict[str, 
         print(f"{what} done in {time.monotonic() - started:.1f} s, with items to act on (log: {log_file})", flush=True)
         return run_result(state)
     if not state.is_completed():
-        raise RunFailure(
-            f"{what} failed: {_failure(state)} (details in {log_file}); after the fix run the same command "
-            "again: it resumes where this run stopped"
-        )
+        first_line, next_step = _failure(state)
+        raise RunFailure(f"{what} failed: {first_line} (details in {log_file}){next_step}")
     print(f"{what} done in {time.monotonic() - started:.1f} s (log: {log_file})", flush=True)
     result: dict[str, Any] = state.result()
     return result
