@@ -168,8 +168,9 @@ def no_payment_from_refused_set(
 def _listed_refused_sets(conn: Connection, new: list[Any], parts: x12_sets.Split) -> list[Violation]:
     """Remittances posted from a set the loader itself lists in ``refused_transaction_set``.
 
-    The table names a set by its file and either its trace number or its ST02; a remittance row carries its
-    trace, which the independent splitter maps to the ST02 of the file's sets (when it can read the file).
+    The table names a set by its file and its trace number, its place among the file's sets (from 1, as the
+    independent splitter counts them) or its ST02; a remittance row carries its trace, which the splitter maps
+    to the places and ST02s of the file's sets (when it can read the file).
     """
     columns = {c["name"] for c in inspect(conn).get_columns("refused_transaction_set")}
     files = sorted({r.source_file_id for r in new})
@@ -183,6 +184,28 @@ def _listed_refused_sets(conn: Connection, new: list[Any], parts: x12_sets.Split
             ).tuples()
         )
         hits = [r for r in new if (r.source_file_id, r.trace_number) in refused]
+    elif {"source_file_id", "set_ordinal"} <= columns:
+        # A set is named by its place in the file: ST02 alone is ambiguous when a file repeats it (a sender's
+        # bug the fuzz plants: a run of empty sets refused, then an intact set with the same ST02 that posts).
+        if not parts.decided:
+            return []
+        refused_ordinals = set(
+            conn.execute(
+                text(
+                    "SELECT source_file_id, set_ordinal FROM refused_transaction_set WHERE source_file_id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": files},
+            ).tuples()
+        )
+        hits = []
+        for r in new:
+            ordinals = {
+                place
+                for place, s in enumerate(parts.sets, start=1)
+                if s.set_id.strip() == "835" and s.trace == r.trace_number
+            }
+            if ordinals and all((r.source_file_id, place) in refused_ordinals for place in ordinals):
+                hits.append(r)
     elif {"source_file_id", "control_number"} <= columns:
         if not parts.decided:
             return []
