@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import TaskRunner
 
 from flows.dask_runner import dask_task_runner
+from revcycle import progress
 from revcycle.clock import Clock, SystemClock, clock_in_force
 from revcycle.settings import Settings
 from tasks.intake import intake_export
@@ -45,7 +46,14 @@ def take_exports(config: Settings, exports: list[Path], warehouse_url: str, batc
             get_run_logger().warning(
                 "REVCYCLE_TASK_RUNNER=dask is not used on a simulated clock; the exports are taken in this process"
             )
-        return [intake_export(str(path), warehouse_url, batch_date, config.reject_threshold) for path in exports]
+        progress.begin(progress.EXPORTS_READ, len(exports))
+        taken = []
+        for path in exports:
+            taken.append(intake_export(str(path), warehouse_url, batch_date, config.reject_threshold))
+            progress.advance(progress.EXPORTS_READ)
+        progress.end(progress.EXPORTS_READ)
+        progress.end(progress.CLAIMS_BUILT)
+        return taken
     if not exports:
         return []
     # Migrated here, once: worker processes that each found a new warehouse would race to create its tables.

@@ -36,6 +36,7 @@ from connectors.clearinghouse.transport import (
     join_remote,
     validate_remote_name,
 )
+from revcycle import progress
 from revcycle.domain import ClaimStatus
 from revcycle.errors import LedgerConflict, TransientError
 from revcycle.responses import LoadSummary, RefusedSet
@@ -135,6 +136,7 @@ def upload_interchanges(
     report = UploadReport()
     with engine.connect() as conn:
         pending = interchanges_to_upload(conn)
+    progress.begin(progress.FILES_UPLOADED, len(pending))
     for record in pending:
         data = _read_staged(outbound_dir, record)
         final = join_remote(upload_dir, record.file_name)
@@ -147,6 +149,7 @@ def upload_interchanges(
                     _record_submitted(conn, record)
                 report.reconciled.append(record.file_name)
                 log.info("interchange %s found on the server; recorded as uploaded", record.file_name)
+                progress.advance(progress.FILES_UPLOADED)
                 continue
             if transport.stat(part) is not None:
                 transport.remove(part)
@@ -172,6 +175,8 @@ def upload_interchanges(
             crash_hook("after_ledger", record.file_name)
         report.uploaded.append(record.file_name)
         log.info("uploaded interchange %s (%d claims)", record.file_name, record.claim_count)
+        progress.advance(progress.FILES_UPLOADED)
+    progress.end(progress.FILES_UPLOADED)
     return report
 
 
@@ -282,7 +287,9 @@ def collect_responses(
     _remove_stale_downloads(inbound_local_dir)
     if archive_dir:
         transport.makedirs(archive_dir)
-    for remote in _safe_listing(transport, inbox_dir, report):
+    listing = _safe_listing(transport, inbox_dir, report)
+    progress.begin(progress.FILES_DOWNLOADED, len(listing))
+    for remote in listing:
         remote_path = join_remote(inbox_dir, remote.name)
         incoming = inbound_local_dir / f"{INCOMING_PREFIX}{remote.name}"
         # The download goes to disk in chunks (created 0600); the file is hashed and loaded from there,
@@ -319,4 +326,6 @@ def collect_responses(
             with engine.begin() as conn:
                 mark_source_file_archived(conn, entry.id)
             report.archived.append(remote.name)
+        progress.advance(progress.FILES_DOWNLOADED)
+    progress.end(progress.FILES_DOWNLOADED)
     return report

@@ -182,10 +182,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _step(3, total, "running the nightly flow under Prefect (extract, validate, 837P, SFTP, 999/277CA/835)")
         _start_prefect_api()
         from flows.nightly import nightly_revenue_cycle
+        from revcycle.progress_bars import bars_on_terminal
         from tasks.attention import run_result
 
         started = time.monotonic()
-        result = run_result(nightly_revenue_cycle(export_dir=str(export_dir), workdir=str(workdir), return_state=True))
+        with bars_on_terminal():
+            state = nightly_revenue_cycle(export_dir=str(export_dir), workdir=str(workdir), return_state=True)
+        result = run_result(state)
         elapsed = time.monotonic() - started
     finally:
         clearinghouse.stop()
@@ -399,9 +402,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if missing:
         print(f"revcycle: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
+    from revcycle.progress_bars import bars_on_terminal
+
     engine = _warehouse_engine()
     try:
-        outcomes = ingest_files(engine, paths)
+        with bars_on_terminal():
+            outcomes = ingest_files(engine, paths)
     finally:
         engine.dispose()
     rows = [

@@ -90,12 +90,13 @@ class _NoLibraryChatter(logging.Filter):
 def _progress_to_console() -> logging.Handler:
     """Replace Prefect's console handler: progress lines on stderr, one line each, no traceback (it is in the log)."""
     from revcycle.cli import _RunLogFilter
+    from revcycle.progress_bars import CurrentStderr
 
     root = logging.getLogger()
     for handler in list(root.handlers):
         if type(handler).__name__ == "PrefectConsoleHandler":
             root.removeHandler(handler)
-    console = logging.StreamHandler(sys.stderr)
+    console = logging.StreamHandler(CurrentStderr())
     console.setFormatter(_ConsoleFormatter(CONSOLE_FORMAT, datefmt="%H:%M:%S"))
     console.addFilter(_RunLogFilter())
     console.addFilter(_NoLibraryChatter())
@@ -118,8 +119,11 @@ def _start_run(workdir: Path) -> tuple[Path, logging.Handler]:
 def _run_flow(console: logging.Handler, flow: Any, **parameters: Any) -> Any:
     """The flow's final state; afterwards the console shows warnings only, so the summary or the one line
     saying what went wrong is the last thing printed (the temporary server logs its stop at exit)."""
+    from revcycle.progress_bars import bars_on_terminal
+
     try:
-        return flow(**parameters, return_state=True)
+        with bars_on_terminal():
+            return flow(**parameters, return_state=True)
     finally:
         console.setLevel(logging.WARNING)
 

@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from revcycle import progress
 from revcycle.claims import BuildResult, HeldClaim, build_claims, claim_key_for
 from revcycle.domain import Claim, ClaimStatus
 from revcycle.holds import ClaimHold, record_holds, release_holds
@@ -351,6 +352,7 @@ def record_intake(
             else:
                 buildable.append(row)
         built: BuildResult = build_claims(buildable, payers)
+        progress.advance(progress.CLAIMS_BUILT, len(built.claims))
         _hold_already_billed(conn, built)
         if claim_check is not None:
             _hold_failing_checks(built, claim_check)

@@ -29,6 +29,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, NestedTransaction, bindparam, insert, update
 
+from revcycle import progress
 from revcycle.money import to_cents
 from revcycle.refusals import (
     SetRefusal,
@@ -165,6 +166,7 @@ class _SetLoader:
         service_ids = reserve_ids(conn, remittance_service, sum(len(c.services) for c in batch))
         ids = (iter(claim_ids), iter(service_ids))
         posting = Posting()
+        progress.advance(progress.REMITTANCES_POSTED, len(batch))
         for payment in batch:
             self.sequence += 1
             build_claim_rows(posting, remittance_id, payment, self.sequence, ids, known)
@@ -411,6 +413,7 @@ def load_835(
     lock_for_writing(conn, remittance)
     found: list[Problem] = []
     loader = _FileLoader(conn, source_file_id, name, observer)
+    progress.begin(progress.REMITTANCES_POSTED)
     for event in iter_835(source, found, loader.sets):
         if isinstance(event, ClaimPayment):
             loader.claim(event)
@@ -419,6 +422,7 @@ def load_835(
         else:
             loader.start(event)
     loader.finish()
+    progress.end(progress.REMITTANCES_POSTED)
     totals = loader.totals
     return LoadSummary(
         "835",

@@ -26,6 +26,7 @@ NOT_SETTINGS: frozenset[str] = frozenset(
     {
         "REVCYCLE_SHARED",  # tests: the public X12 corpus folder
         "REVCYCLE_REPO",  # prefect.yaml: the checkout a worker runs deployments from
+        "REVCYCLE_PROGRESS",  # the command line: `off` draws no progress bars on a terminal (progress_bars.py)
         "REVCYCLE_TEST_SSHD",  # tests: the sshd binary
         "REVCYCLE_TEST_POSTGRES_URL",  # tests: the PostgreSQL server
         "REVCYCLE_BENCH_POSTGRES_URL",  # benchmarks: the PostgreSQL server
