@@ -45,7 +45,8 @@ class ClearinghouseSftp(Block):
     _block_type_slug = "revcycle-clearinghouse-sftp"
     _description = (
         "The clearinghouse's SFTP server for revcycle: 837 claims go up, 999/277CA/835 responses come down. "
-        "The host key is pinned from a known_hosts line; an unknown or changed key stops the run."
+        "The host key is pinned from a known_hosts line; an unknown or changed key stops the run. "
+        "Documentation: docs/prefect.md in the revcycle repository (fields, variables, block create)."
     )
 
     sftp_host: str = Field(..., description="SFTP host name or address.")
