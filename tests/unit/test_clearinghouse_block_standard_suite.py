@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from prefect.blocks.core import Block
-from prefect.testing.standard_test_suites import BlockStandardTestSuite
+from prefect.testing.standard_test_suites.blocks import BlockStandardTestSuite
 
 from connectors.clearinghouse.block import ClearinghouseSftp
 
