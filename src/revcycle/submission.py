@@ -32,6 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select, update
 
+from revcycle.claim_versions import record_versions
 from revcycle.claims import build_claims
 from revcycle.domain import Claim
 from revcycle.filemodes import private_file
@@ -498,7 +499,7 @@ def _stage_batch(
         for draft in drafts:
             if not draft.claims:
                 continue  # every claim held: no interchange, its control number stays unused
-            record, staging = _record_draft(conn, draft, outbound_dir, batch_date, sender)
+            record, staging = _record_draft(conn, draft, outbound_dir, batch_date, sender, now)
             result.interchanges.append(record)
             renames.append(staging)
     result.held += holds
@@ -507,7 +508,7 @@ def _stage_batch(
 
 
 def _record_draft(
-    conn: Connection, draft: _Draft, outbound_dir: Path, batch_date: date, sender: SenderIdentity
+    conn: Connection, draft: _Draft, outbound_dir: Path, batch_date: date, sender: SenderIdentity, now: datetime
 ) -> tuple[InterchangeRecord, Path]:
     name = interchange_file_name("837P", draft.payer.payer_id, draft.control_number)
     staging = outbound_dir / (name + ".staging")
@@ -531,6 +532,7 @@ def _record_draft(
         .where(claim.c.claim_key.in_([c.claim_key for c in draft.claims]))
         .values(interchange_id=interchange_id)
     )
+    record_versions(conn, draft.claims, draft.payer, interchange_id, now)
     record = InterchangeRecord(
         id=interchange_id,
         control_number=draft.control_number,

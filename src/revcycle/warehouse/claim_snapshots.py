@@ -3,13 +3,13 @@
 This is the step that makes the worklists (``kpi.worklists``) views of the next-action rules: after each load
 the pipeline calls ``decide_open_claims`` and ``claim_action`` holds each claim's current action.
 
-The warehouse keeps one row per claim (today's claim row) and no claim versions yet, so a snapshot has one
-version (number 1, frequency ``claim.frequency_code``) whose state is the claim's status from its 999, 277CA
-and 835 events. Its content digest and the EHR digest are both taken from today's claim row and lines, so
-they are always equal: a rejected claim reads as "rebuild identical" (``correct_rejection``) and an
-adjudicated one as settled. Facts that need versions or contract columns the warehouse does not hold yet
-are left at their "nothing known" value: the visit is never cancelled, there is no next payer, no 276 was
-sent (``last_inquiry_on``), the 835 named no crossover carrier.
+A snapshot's versions are the claim's ``claim_version`` rows (``revcycle.claim_versions``): each with its
+frequency code, content digest and outcome; the latest one's state follows the claim's status from its
+999, 277CA and 835 events. A claim staged before versions were kept (no row, or a row without a digest)
+reads as one version whose digest is taken from today's claim row and lines. What the EHR says now
+(``ehr_digest``) is the latest version's content. Facts that need contract columns the warehouse does not
+hold yet are left at their "nothing known" value: the visit is never cancelled, there is no next payer, no
+276 was sent (``last_inquiry_on``), the 835 named no crossover carrier.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from revcycle.claim_versions import Outcome, StoredVersion, versions_of
 from revcycle.codes.adjustments import Category, meaning
 from revcycle.domain import ClaimStatus
 from revcycle.money import from_cents
@@ -69,6 +70,13 @@ _VERSION_STATE: dict[str, VersionState] = {
     ClaimStatus.REVERSED.value: VersionState.ACCEPTED,
     ClaimStatus.CORRECTED.value: VersionState.ADJUDICATED,
     ClaimStatus.VOIDED.value: VersionState.ADJUDICATED,
+}
+_OUTCOME_STATE: dict[Outcome, VersionState] = {
+    Outcome.STAGED: VersionState.BUILT,
+    Outcome.UPLOADED: VersionState.SUBMITTED,
+    Outcome.ACCEPTED: VersionState.ACCEPTED,
+    Outcome.REJECTED: VersionState.REJECTED,
+    Outcome.ADJUDICATED: VersionState.ADJUDICATED,
 }
 _ADJUDICATED_STATUSES = frozenset({ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED})
 
@@ -254,24 +262,43 @@ def _adjudication_status(clp02: str, paid_cents: int, patient_cents: int, denied
     return ClaimStatus.PAID
 
 
+def _versions(
+    r: _ClaimRow, stored: Sequence[StoredVersion], state: VersionState, line_digest: str
+) -> tuple[Version, ...]:
+    """The claim's versions; the latest takes ``state`` (its status, checked against the standing posting)."""
+    if not stored:  # staged before claim versions were kept: today's claim row is its one version
+        return (Version(1, r.frequency_code, line_digest, state, r.submitted_on),)
+    out = [
+        Version(v.version, v.frequency_code, v.digest or line_digest, _OUTCOME_STATE[v.outcome], _as_date(v.created_at))
+        for v in stored[:-1]
+    ]
+    last = stored[-1]
+    out.append(Version(last.version, last.frequency_code, last.digest or line_digest, state, r.submitted_on))
+    return tuple(out)
+
+
 def read_snapshots(conn: Connection) -> list[tuple[str, ClaimSnapshot]]:
     """(payer id, snapshot) of every claim not in a final state, as the warehouse has it today.
 
-    One claim is today's claim row, with one version (number 1: see the module docstring). Its filing
-    clock starts on the first date of service; its submission date is the practice-timezone date of its
+    A claim's versions are its ``claim_version`` rows (see the module docstring). Its filing clock starts on
+    the first date of service; its latest version's submission date is the practice-timezone date of its
     latest submission event.
     """
     rows = _open_claims(conn)
     keys = [r.claim_key for r in rows]
-    digests = _digests(conn, keys)
+    stored = versions_of(conn, keys)
+    digests = _digests(conn, [k for k in keys if not all(v.digest for v in stored.get(k, ()))])
     holds = _holds(conn, keys)
     postings = _standing_postings(conn, keys)
     patient, denied, remarks = _amounts(conn, [p.id for p in postings.values()])
     out = []
     for r in rows:
-        digest = digests.get(r.claim_key, "")
         state = _VERSION_STATE.get(r.status, VersionState.SUBMITTED)
         posting = postings.get(r.claim_key)
+        if posting is None and state is VersionState.ADJUDICATED:
+            state = VersionState.ACCEPTED  # an adjudication event with no standing posting: still with the payer
+        versions = _versions(r, stored.get(r.claim_key, []), state, digests.get(r.claim_key, ""))
+        latest = versions[-1]
         adjudication = None
         if posting is not None and state is VersionState.ADJUDICATED:
             paid_on = _as_date(posting.posted_on)
@@ -283,7 +310,7 @@ def read_snapshots(conn: Connection) -> list[tuple[str, ClaimSnapshot]]:
                 )
             adjudication = Adjudication(
                 status=status,
-                digest=digest,
+                digest=latest.digest,
                 claim_status_code=str(posting.status_code),
                 payer_claim_number=posting.payer_claim_number or r.payer_claim_number,
                 paid=from_cents(posting.paid_cents),
@@ -292,15 +319,12 @@ def read_snapshots(conn: Connection) -> list[tuple[str, ClaimSnapshot]]:
                 payment_date=paid_on,
                 remarks=frozenset(remarks[posting.id]),
             )
-        elif state is VersionState.ADJUDICATED:
-            state = VersionState.ACCEPTED  # an adjudication event with no standing posting: still with the payer
-        version = Version(1, r.frequency_code, digest, state, r.submitted_on)
         snapshot = ClaimSnapshot(
             claim_key=r.claim_key,
             filing_clock_start=r.first_service_date,
-            versions=(version,),
+            versions=versions,
             adjudication=adjudication,
-            ehr_digest=digest,
+            ehr_digest=latest.digest,
             held=holds.get(r.claim_key, ()),
         )
         out.append((r.payer_id, snapshot))
