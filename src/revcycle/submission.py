@@ -40,6 +40,7 @@ from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
 from revcycle.intake import insert_claims
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
+from revcycle.resend import resend_corrected
 from revcycle.settings import Settings
 from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number, utcnow
 from revcycle.warehouse.schema import charge, claim, claim_hold, claim_line, interchange
@@ -114,6 +115,7 @@ class StagingResult:
     interchanges: list[InterchangeRecord] = field(default_factory=list)
     held: list[ClaimHold] = field(default_factory=list)
     rebuilt: list[str] = field(default_factory=list)  # claim keys built again from an earlier hold
+    resent: list[str] = field(default_factory=list)  # rejected claims corrected since, resent as originals
 
 
 def interchange_file_name(transaction_type: str, payer_id: str, control_number: int) -> str:
@@ -316,6 +318,7 @@ def stage_claims(
     result = StagingResult()
     with engine.begin() as conn:
         result.rebuilt = _retry_held(conn, payers, batch_date, stamp)
+        result.resent = resend_corrected(conn, payers, batch_date, stamp)
         staged = _staged_claims(conn)
         if not staged:
             return result

@@ -7,24 +7,28 @@ Three synthetic visits (seed 41, each a claim of its own) are taken in, staged a
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from kpi_data import _277ca, _ack, ingest_on
+from pyx12_check import pyx12_errors, split_segments
 from sqlalchemy import Engine, select
 
 from connectors.payers import registered_payers
 from revcycle.claim_versions import record_submission
-from revcycle.intake import record_intake
-from revcycle.submission import SenderIdentity, stage_claims
+from revcycle.claims import claim_key_for
+from revcycle.intake import IntakeResult, record_intake
+from revcycle.submission import SenderIdentity, StagingResult, stage_claims
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.claim_snapshots import decide_open_claims
 from revcycle.warehouse.ledger import register_source_file
-from revcycle.warehouse.schema import claim, claim_action, claim_version, interchange
+from revcycle.warehouse.schema import charge, charge_revision, claim, claim_action, claim_version, interchange
 from revcycle.x12.write837p import Submitter
 
 NIGHT = date(2026, 11, 20)
 T0 = datetime(2026, 11, 21, 3, 30, tzinfo=UTC)  # 21:30 Chicago on the night
 T1 = datetime(2026, 11, 21, 3, 40, tzinfo=UTC)
+T2 = datetime(2026, 11, 22, 3, 30, tzinfo=UTC)  # the next night
 SENDER = SenderIdentity(
     sender_id="REVCYCLE01",
     usage_indicator="T",
@@ -32,16 +36,16 @@ SENDER = SenderIdentity(
 )
 
 
-def _take_in(engine: Engine, rows: list[dict[str, str]], name: str, sha: str) -> None:
+def _take_in(engine: Engine, rows: list[dict[str, str]], name: str, sha: str) -> IntakeResult:
     with engine.begin() as conn:
         entry = register_source_file(conn, kind="charges", name=name, sha256=sha, size=1, origin="export")
-    record_intake(
+    return record_intake(
         engine, source_file_id=entry.id, rows=rows, rejections=[], payers=registered_payers(), batch_date=NIGHT
     )
 
 
-def _stage(engine: Engine, outbound: Path, now: datetime) -> None:
-    stage_claims(
+def _stage(engine: Engine, outbound: Path, now: datetime) -> StagingResult:
+    return stage_claims(
         engine,
         payers=registered_payers(),
         sender=SENDER,
@@ -50,6 +54,10 @@ def _stage(engine: Engine, outbound: Path, now: datetime) -> None:
         created=now,
         now=now,
     )
+
+
+def _key(row: dict[str, str]) -> str:
+    return claim_key_for(row["encounter_id"], row["payer_id"], row["billing_npi"])
 
 
 def _versions(engine: Engine) -> list[tuple[str, int, str, str | None, int, str | None, str]]:
@@ -112,3 +120,81 @@ def test_staging_records_version_1_of_each_claim_and_its_outcome_follows_the_res
         actions = dict(conn.execute(select(claim_action.c.claim_key, claim_action.c.action)).all())
     assert actions[rejected.claim_key] == "correct_rejection"
     assert {actions[c.claim_key] for c in accepted} == {"await_response"}
+
+
+def _clm(data: bytes) -> dict[str, list[str]]:
+    """CLM01 -> the CLM elements and whether the claim carries a REF*F8, from an 837 as written."""
+    found: dict[str, list[str]] = {}
+    current = ""
+    for fields in split_segments(data):
+        if fields[0] == "CLM":
+            current = fields[1]
+            found[current] = fields
+        elif fields[0] == "REF" and fields[1] == "F8" and current:
+            found[current].append("REF*F8")
+    return found
+
+
+def test_a_corrected_export_resends_a_rejected_claim_as_an_original_and_an_identical_rebuild_is_refused(
+    warehouse: Engine, tmp_path: Path
+) -> None:
+    rows = list(generate_charge_rows(list(registered_payers().values()), encounters=3, seed=41, as_of=NIGHT))
+    _take_in(warehouse, rows, "charges_41.csv", "1" * 64)
+    _stage(warehouse, tmp_path / "outbound", T0)
+    with warehouse.begin() as conn:
+        claims = conn.execute(
+            select(
+                claim.c.claim_key, claim.c.interchange_id, claim.c.total_charge_cents, claim.c.first_service_date
+            ).order_by(claim.c.claim_key)
+        ).all()
+        for interchange_id in sorted({c.interchange_id for c in claims}):
+            record_submission(conn, interchange_id, f"837P_{interchange_id}.x12", T1)
+    corrected, identical, accepted = claims
+    acks = tuple(
+        _ack(c.claim_key, f"{c.total_charge_cents / 100:.2f}", c is accepted, c.first_service_date) for c in claims
+    )
+    ingest_on(warehouse, _277ca(9102, acks), "277CA_9102.x12", date(2026, 11, 21))
+
+    # Night 2: the EHR re-sends every line; the corrected claim's first line (by charge id) costs 10.00 more.
+    line = min((r for r in rows if _key(r) == corrected.claim_key), key=lambda r: r["charge_id"])
+    resent = [dict(r) for r in rows]
+    for r in resent:
+        if r["charge_id"] == line["charge_id"]:
+            r["charge_amount"] = f"{Decimal(r['charge_amount']) + 10:.2f}"
+    intake = _take_in(warehouse, resent, "charges_41_corrected.csv", "2" * 64)
+    assert (intake.revised_charges, intake.revised_claims, intake.claim_keys) == (1, [corrected.claim_key], [])
+    with warehouse.connect() as conn:
+        revisions = conn.execute(
+            select(charge_revision.c.charge_id, charge_revision.c.claim_key, charge_revision.c.changed_columns)
+        ).all()
+        cents = conn.execute(select(charge.c.charge_cents).where(charge.c.charge_id == line["charge_id"])).scalar_one()
+    assert [tuple(r) for r in revisions] == [(line["charge_id"], corrected.claim_key, "charge_amount")]
+    assert cents == int(Decimal(line["charge_amount"]) * 100) + 1000
+
+    result = _stage(warehouse, tmp_path / "outbound", T2)
+    assert result.resent == [corrected.claim_key]
+    (sent,) = result.interchanges
+    written = (tmp_path / "outbound" / sent.file_name).read_bytes()
+    assert pyx12_errors(written) == []
+    clm = _clm(written)
+    assert list(clm) == [corrected.claim_key]  # the identical rebuild is not sent
+    # CLM01 the same key, CLM02 the old total + 10.00, CLM05 11:B:1 (an original), no REF*F8
+    expected_total = Decimal(corrected.total_charge_cents + 1000) / 100
+    assert Decimal(clm[corrected.claim_key][2]) == expected_total
+    assert clm[corrected.claim_key][5] == "11:B:1" and "REF*F8" not in clm[corrected.claim_key]
+
+    versions = {(k, n): (f, d, i, o) for k, n, f, d, i, _r, o in _versions(warehouse)}
+    assert sorted(versions) == sorted(
+        [(corrected.claim_key, 1), (corrected.claim_key, 2), (identical.claim_key, 1), (accepted.claim_key, 1)]
+    )
+    first, second = versions[(corrected.claim_key, 1)], versions[(corrected.claim_key, 2)]
+    assert (first[0], first[3], second[0], second[2], second[3]) == ("1", "rejected", "1", sent.id, "staged")
+    assert first[1] != second[1]  # a new content digest
+    assert versions[(identical.claim_key, 1)][3] == "rejected"
+
+    decide_open_claims(warehouse, registered_payers().values(), date(2026, 11, 21), T2)
+    with warehouse.connect() as conn:
+        actions = {r.claim_key: r for r in conn.execute(select(claim_action))}
+    assert actions[identical.claim_key].action == "correct_rejection"
+    assert "identical to a rejected version" in actions[identical.claim_key].reason
+    assert actions[corrected.claim_key].action == "upload"

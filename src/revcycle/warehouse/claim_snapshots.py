@@ -38,6 +38,7 @@ from revcycle.next_action import (
     decide,
 )
 from revcycle.payers import PayerProfile
+from revcycle.resend import last_revisions, payer_policy, rebuild_claims, snapshot_versions
 from revcycle.warehouse.actions import ClaimDecision, record_decisions
 from revcycle.warehouse.kpi.common import posted_on, standing
 from revcycle.warehouse.schema import (
@@ -79,19 +80,6 @@ _OUTCOME_STATE: dict[Outcome, VersionState] = {
     Outcome.ADJUDICATED: VersionState.ADJUDICATED,
 }
 _ADJUDICATED_STATUSES = frozenset({ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED})
-
-
-def payer_policy(profile: PayerProfile) -> PayerPolicy:
-    """The next-action policy a payer file declares (its deadlines, lags and the corrections it takes)."""
-    return PayerPolicy(
-        timely_filing_days=profile.timely_filing_days,
-        accepts_replacement=profile.accepts_replacement,
-        accepts_void=profile.accepts_void,
-        correction_filing_days=profile.correction_filing_days,
-        appeal_days=profile.appeal_days,
-        usual_lag_days=profile.usual_lag_days,
-        inquiry_interval_days=profile.inquiry_interval_days,
-    )
 
 
 @dataclass(frozen=True)
@@ -277,16 +265,22 @@ def _versions(
     return tuple(out)
 
 
-def read_snapshots(conn: Connection) -> list[tuple[str, ClaimSnapshot]]:
+def read_snapshots(
+    conn: Connection, payers: Mapping[str, PayerProfile] | None = None
+) -> list[tuple[str, ClaimSnapshot]]:
     """(payer id, snapshot) of every claim not in a final state, as the warehouse has it today.
 
     A claim's versions are its ``claim_version`` rows (see the module docstring). Its filing clock starts on
     the first date of service; its latest version's submission date is the practice-timezone date of its
-    latest submission event.
+    latest submission event. With the payer files (``payers``), a claim rejected at the front end is rebuilt
+    from its current charges and configuration: that rebuild is what the EHR says now (``ehr_digest``).
     """
     rows = _open_claims(conn)
     keys = [r.claim_key for r in rows]
     stored = versions_of(conn, keys)
+    rejected = [r.claim_key for r in rows if r.status == ClaimStatus.REJECTED.value and r.claim_key in stored]
+    rebuilt = rebuild_claims(conn, rejected, payers) if payers and rejected else {}
+    revised = last_revisions(conn, list(rebuilt))
     digests = _digests(conn, [k for k in keys if not all(v.digest for v in stored.get(k, ()))])
     holds = _holds(conn, keys)
     postings = _standing_postings(conn, keys)
@@ -298,6 +292,10 @@ def read_snapshots(conn: Connection) -> list[tuple[str, ClaimSnapshot]]:
         if posting is None and state is VersionState.ADJUDICATED:
             state = VersionState.ACCEPTED  # an adjudication event with no standing posting: still with the payer
         versions = _versions(r, stored.get(r.claim_key, []), state, digests.get(r.claim_key, ""))
+        ehr_digest = versions[-1].digest
+        if r.claim_key in rebuilt:
+            ehr_digest = rebuilt[r.claim_key][1]
+            versions = snapshot_versions(stored[r.claim_key], ehr_digest, revised.get(r.claim_key))
         latest = versions[-1]
         adjudication = None
         if posting is not None and state is VersionState.ADJUDICATED:
@@ -324,7 +322,7 @@ def read_snapshots(conn: Connection) -> list[tuple[str, ClaimSnapshot]]:
             filing_clock_start=r.first_service_date,
             versions=versions,
             adjudication=adjudication,
-            ehr_digest=latest.digest,
+            ehr_digest=ehr_digest,
             held=holds.get(r.claim_key, ()),
         )
         out.append((r.payer_id, snapshot))
@@ -356,15 +354,17 @@ def decide_open_claims(
     ``payers`` are the payer files (profiles) or policies by payer id; a payer named by neither takes its
     row in the ``payer`` table (timely filing and appeal days, other fields at their defaults).
     """
+    profiles: dict[str, PayerProfile] = {}
     if isinstance(payers, Mapping):
         given: dict[str, PayerPolicy] = dict(payers)
     else:
-        given = {p.payer_id: payer_policy(p) for p in payers}
+        profiles = {p.payer_id: p for p in payers}
+        given = {key: payer_policy(p) for key, p in profiles.items()}
     counts: Counter[str] = Counter()
     with engine.begin() as conn:
         policies = {**_stored_policies(conn), **given}
         decisions = []
-        for payer_id, snapshot in read_snapshots(conn):
+        for payer_id, snapshot in read_snapshots(conn, profiles):
             policy = policies.get(payer_id)
             if policy is None:
                 counts["no payer policy"] += 1

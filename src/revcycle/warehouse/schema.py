@@ -125,6 +125,19 @@ charge = Table(
     Column("row_json", Text, nullable=False, comment="the export row as received (PHI: warehouse only)"),
 )
 
+charge_revision = Table(
+    "charge_revision",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("charge_id", ForeignKey("charge.charge_id"), nullable=False, index=True),
+    Column("source_file_id", ForeignKey("source_file.id"), nullable=False, comment="the export that re-sent it"),
+    Column("claim_key", String(20), nullable=False, index=True, comment="the claim the charge is a line of"),
+    Column("changed_columns", String(500), nullable=False, comment="names of the columns that changed; no values"),
+    Column("replaced_row_json", Text, nullable=False, comment="the content it replaced (PHI: warehouse only)"),
+    Column("row_json", Text, nullable=False, comment="the content re-sent (PHI: warehouse only)"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 charge_rejection = Table(
     "charge_rejection",
     metadata,

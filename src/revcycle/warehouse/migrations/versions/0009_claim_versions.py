@@ -1,4 +1,4 @@
-"""claim versions: one row per submission of a claim
+"""claim versions and charge revisions
 
 Revision ID: 0009
 Revises: 0008
@@ -8,6 +8,7 @@ Create Date: 2026-12-05 21:45:00
 frequency code (CLM05-3), a digest of its content as written, its interchange, the payer claim number a 7 or
 8 replaces (REF*F8) and its outcome. The claims staged before this revision get their version 1 here, with
 no digest (the content they were written with is not kept) and the outcome of their current status.
+``charge_revision`` keeps each re-sent charge of a claim whose content changed (a corrected export).
 """
 
 from __future__ import annotations
@@ -66,7 +67,36 @@ def upgrade() -> None:
         "FROM claim WHERE interchange_id IS NOT NULL"
     )
 
+    op.create_table(
+        "charge_revision",
+        sa.Column("id", Id, autoincrement=True, nullable=False),
+        sa.Column("charge_id", sa.String(64), nullable=False),
+        sa.Column("source_file_id", Id, nullable=False, comment="the export that re-sent it"),
+        sa.Column("claim_key", sa.String(20), nullable=False, comment="the claim the charge is a line of"),
+        sa.Column(
+            "changed_columns",
+            sa.String(500),
+            nullable=False,
+            comment="names of the columns that changed; no values",
+        ),
+        sa.Column(
+            "replaced_row_json", sa.Text(), nullable=False, comment="the content it replaced (PHI: warehouse only)"
+        ),
+        sa.Column("row_json", sa.Text(), nullable=False, comment="the content re-sent (PHI: warehouse only)"),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["charge_id"], ["charge.charge_id"], name="fk_charge_revision_charge_id_charge"),
+        sa.ForeignKeyConstraint(
+            ["source_file_id"], ["source_file.id"], name="fk_charge_revision_source_file_id_source_file"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_charge_revision"),
+    )
+    op.create_index("ix_charge_revision_charge_id", "charge_revision", ["charge_id"])
+    op.create_index("ix_charge_revision_claim_key", "charge_revision", ["claim_key"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_charge_revision_claim_key", table_name="charge_revision")
+    op.drop_index("ix_charge_revision_charge_id", table_name="charge_revision")
+    op.drop_table("charge_revision")
     op.drop_index("ix_claim_version_claim_key", table_name="claim_version")
     op.drop_table("claim_version")
