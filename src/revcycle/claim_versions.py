@@ -3,8 +3,9 @@
 A claim (encounter x payer x billing provider, CLM01 stable) is sent one or more times. Every time staging
 puts it in an interchange, a version is recorded: its number (1, 2, ...), its frequency code (CLM05-3), the
 digest of its content as written, the interchange, the payer claim number a 7 or 8 replaces (REF*F8) and
-its outcome. The ``claim`` row stays the claim's current state; the outcome of its latest version follows
-``claim.status`` (derived from the 999, 277CA and 835 events, ``revcycle.lifecycle``).
+its outcome. The ``claim`` row stays the claim's current state (``claim.status`` from all its events); the
+outcome of its latest version is derived the same way (``revcycle.lifecycle``) from the events since that
+version was built, and earlier versions keep the outcome they ended with.
 
 The digest covers what the payer reads of the claim (every field of the claim and its lines, and the
 payer's routing ids: ISA08, GS03 and the 2010BB payer id), not its frequency code or REF*F8, so a
@@ -20,14 +21,15 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, case, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from revcycle.domain import Claim, ClaimStatus
+from revcycle.lifecycle import derive_status
 from revcycle.payers import PayerProfile
 from revcycle.warehouse.schema import claim, claim_event, claim_version
 
@@ -156,20 +158,54 @@ def record_versions(
     )
 
 
+def _aware(moment: datetime | str) -> datetime:
+    if isinstance(moment, str):  # SQLite may hand back the stored text
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def version_outcome(
+    events: Sequence[tuple[ClaimStatus, datetime]], created_at: datetime, frequency_code: str
+) -> Outcome:
+    """The outcome of a version from its claim's events (in recorded order) since the version was built.
+
+    A version's events start at the last ``built`` event at or before it was staged. A replacement or void
+    is answered by the reversal of the payment it replaces and then its own adjudication: that reversal
+    belongs to the earlier version, not to it.
+    """
+    start = 0
+    for index, (status, occurred) in enumerate(events):
+        if status is ClaimStatus.BUILT and _aware(occurred) <= _aware(created_at):
+            start = index
+    own = [status for status, _ in events[start:]]
+    if frequency_code in ("7", "8"):
+        own = [status for status in own if status is not ClaimStatus.REVERSED]
+    return OUTCOME_OF_STATUS[derive_status(own)]
+
+
 def refresh_outcomes(conn: Connection, claim_keys: Sequence[str]) -> None:
-    """Set the outcome of each claim's latest version from its current ``claim.status``."""
-    older = claim_version.alias("older")
-    latest = select(func.max(older.c.version)).where(older.c.claim_key == claim_version.c.claim_key).scalar_subquery()
-    status = select(claim.c.status).where(claim.c.claim_key == claim_version.c.claim_key).scalar_subquery()
-    outcome = case(
-        {s.value: o.value for s, o in OUTCOME_OF_STATUS.items()}, value=status, else_=claim_version.c.outcome
-    )
-    for start in range(0, len(claim_keys), _CHUNK):
-        conn.execute(
-            update(claim_version)
-            .where(claim_version.c.claim_key.in_(claim_keys[start : start + _CHUNK]), claim_version.c.version == latest)
-            .values(outcome=outcome)
-        )
+    """Set the outcome of each claim's latest version from the claim's events since that version was built."""
+    keys = sorted(set(claim_keys))
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        latest: dict[str, StoredVersion] = {key: found[-1] for key, found in versions_of(conn, chunk).items()}
+        if not latest:
+            continue
+        events: dict[str, list[tuple[ClaimStatus, datetime]]] = defaultdict(list)
+        for row in conn.execute(
+            select(claim_event.c.claim_key, claim_event.c.status, claim_event.c.occurred_at)
+            .where(claim_event.c.claim_key.in_(list(latest)))
+            .order_by(claim_event.c.id)
+        ):
+            events[str(row.claim_key)].append((ClaimStatus(row.status), row.occurred_at))
+        for key, version in latest.items():
+            outcome = version_outcome(events[key], version.created_at, version.frequency_code)
+            if outcome is not version.outcome:
+                conn.execute(
+                    update(claim_version)
+                    .where(claim_version.c.claim_key == key, claim_version.c.version == version.version)
+                    .values(outcome=outcome.value)
+                )
 
 
 def record_submission(conn: Connection, interchange_id: int, file_name: str, now: datetime) -> list[str]:

@@ -4,7 +4,9 @@ A claim is held at **intake** (a line of its encounter was rejected, a payer rul
 **build** (its charges no longer rebuild into a claim at staging) or at **stage** (the 837 writer refuses one
 of its values, or the claims suite fails on the written 837) or at **coverage** (its 271 says inactive or
 names another primary payer, or it awaits its 271: ``revcycle.eligibility``; the claim stays built, unsent,
-and a later answer releases it). Each hold is a ``claim_hold`` row; a reason names
+and a later answer releases it) or as **late** charges (new charges of a claim already sent: they wait for
+the replacement the next-action rules send, ``revcycle.resend``, which releases the hold). Each hold is a
+``claim_hold`` row; a reason names
 the claim key, charge ids, fields and rules, never a value. A claim has at most one open hold per stage: the
 same hold found again updates its reason. A later build of the claim releases its open holds.
 """
@@ -20,7 +22,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from revcycle.response_posting import refresh_status
 from revcycle.warehouse.schema import charge, claim, claim_event, claim_hold, claim_line, claim_version
 
-STAGES = ("intake", "build", "stage", "coverage")
+STAGES = ("intake", "build", "stage", "coverage", "late")
 MAX_REASON_LENGTH = 500
 _CHUNK = 500
 

@@ -186,6 +186,32 @@ def _record_revisions(
     return len(revisions), sorted(keys)
 
 
+def _record_late(conn: Connection, source_file_id: int, late: Sequence[HeldClaim], now: datetime) -> None:
+    """A late charge is a revision of its claim too: a new line (nothing replaced)."""
+    ids = [charge_id for held in late for charge_id in held.charge_ids]
+    if not ids:
+        return
+    contents = dict(
+        conn.execute(select(charge.c.charge_id, charge.c.row_json).where(charge.c.charge_id.in_(ids))).tuples().all()
+    )
+    conn.execute(
+        insert(charge_revision),
+        [
+            {
+                "charge_id": charge_id,
+                "source_file_id": source_file_id,
+                "claim_key": held.claim_key,
+                "changed_columns": "(a late charge: a new line)",
+                "replaced_row_json": "",
+                "row_json": contents[charge_id],
+                "created_at": now,
+            }
+            for held in late
+            for charge_id in held.charge_ids
+        ],
+    )
+
+
 def _upsert_charges(
     conn: Connection,
     source_file_id: int,
@@ -277,8 +303,12 @@ def insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) -
     )
 
 
-def _hold_already_billed(conn: Connection, built: BuildResult) -> None:
-    """Late charges of an already billed encounter cannot join its claim: hold them for a replacement."""
+def _late_charges(conn: Connection, built: BuildResult) -> list[HeldClaim]:
+    """New charges of a claim already built cannot join it as it was sent: they wait as ``late`` charges.
+
+    They are taken out of ``built`` and returned; the next-action rules send them in a replacement after the
+    payer adjudicates the claim (or resend it, if it was rejected), ``revcycle.resend``.
+    """
     keys = [c.claim_key for c in built.claims]
     existing: set[str] = set()
     for start in range(0, len(keys), 500):
@@ -286,15 +316,18 @@ def _hold_already_billed(conn: Connection, built: BuildResult) -> None:
             conn.execute(select(claim.c.claim_key).where(claim.c.claim_key.in_(keys[start : start + 500]))).scalars()
         )
     if not existing:
-        return
-    kept = []
+        return []
+    kept, late = [], []
     for c in built.claims:
         if c.claim_key in existing:
-            reason = f"claim {c.claim_key} was already built; late charges need a replacement claim (frequency 7)"
-            built.held.append(HeldClaim(c.claim_key, c.payer_id, tuple(line.charge_id for line in c.lines), (reason,)))
+            reason = (
+                f"claim {c.claim_key} was already built; its late charges wait for a replacement claim (frequency 7)"
+            )
+            late.append(HeldClaim(c.claim_key, c.payer_id, tuple(line.charge_id for line in c.lines), (reason,)))
         else:
             kept.append(c)
     built.claims = kept
+    return late
 
 
 def _hold_failing_checks(built: BuildResult, claim_check: ClaimCheck) -> None:
@@ -353,14 +386,16 @@ def _rejected_encounter_holds(
     return holds
 
 
-def _built_holds(held: Sequence[HeldClaim], rows: Sequence[Mapping[str, str]], source_file_id: int) -> list[ClaimHold]:
+def _built_holds(
+    held: Sequence[HeldClaim], rows: Sequence[Mapping[str, str]], source_file_id: int, stage: str = "intake"
+) -> list[ClaimHold]:
     encounter_of = {r["charge_id"]: r.get("encounter_id", "") for r in rows}
     return [
         ClaimHold(
             h.claim_key,
             h.payer_id,
             encounter_of.get(h.charge_ids[0], "") if h.charge_ids else "",
-            "intake",
+            stage,
             "; ".join(r if h.claim_key in r else f"claim {h.claim_key}: {r}" for r in h.reasons),
             source_file_id,
         )
@@ -411,7 +446,7 @@ def record_intake(
             else:
                 buildable.append(row)
         built: BuildResult = build_claims(buildable, payers)
-        _hold_already_billed(conn, built)
+        late = _late_charges(conn, built)
         if claim_check is not None:
             _hold_failing_checks(built, claim_check)
         for held in built.held:
@@ -420,11 +455,18 @@ def record_intake(
             for charge_id in held.charge_ids:
                 statuses[charge_id] = ("held", None)
                 result.held_charges += 1
+        for held in late:
+            result.held_claims.append(held.claim_key)
+            result.hold_reasons[held.claim_key] = list(held.reasons)
+            for charge_id in held.charge_ids:
+                statuses[charge_id] = ("late", held.claim_key)
+                result.held_charges += 1
         for c in built.claims:
             for line in c.lines:
                 statuses[line.charge_id] = ("claimed", c.claim_key)
         result.claim_keys = [c.claim_key for c in built.claims]
         _upsert_charges(conn, source_file_id, [r for r in rows if r["charge_id"] not in claimed], statuses)
+        _record_late(conn, source_file_id, late, stamp)
         if rejections:
             now = utcnow()
             conn.execute(
@@ -448,7 +490,8 @@ def record_intake(
         record_holds(
             conn,
             _rejected_encounter_holds(rows, errors, claimed, source_file_id)
-            + _built_holds(built.held, rows, source_file_id),
+            + _built_holds(built.held, rows, source_file_id)
+            + _built_holds(late, rows, source_file_id, stage="late"),
             stamp,
         )
         release_holds(conn, result.claim_keys, stamp)

@@ -1,175 +1,92 @@
-"""Resend a claim corrected after a front-end rejection as a new original (docs/claim-rules.md).
+"""Act on the next-action rules before each staging: resend corrected rejections, send replacements.
 
-A claim rejected by the 999 or 277CA never entered adjudication. Before each staging, every rejected claim
-is rebuilt from its current charges (a corrected export revised them, ``charge_revision``) and its current
-payer configuration, and the next-action rules (``revcycle.next_action.decide``) are asked what to do:
+Before each staging, the claims whose content may have changed (rejected at the front end, or with charges
+revised or added late since their latest version, ``charge_revision``) are rebuilt from their current
+charges and payer file (``revcycle.warehouse.claim_snapshots.read_with_rebuilds``) and the rules
+(``revcycle.next_action.decide``) are asked what to do (docs/claim-rules.md):
 
-- ``resend_original``: the rebuild differs from every rejected version. The ``claim`` row takes the rebuilt
-  content (its lines, total, frequency 1) and goes back to ``built`` with a ``built`` event naming the
-  version it will be; staging then puts it in that night's interchange under the same CLM01 and records the
-  new version (``revcycle.claim_versions``).
-- ``correct_rejection``: the rebuild is identical to a rejected version. Nothing is sent; the night's
-  next-action step records the refusal and its reason for a person.
+- ``resend_original``: rejected at the front end and the rebuild differs from every rejected version: sent
+  again as frequency 1 under the same CLM01.
+- ``send_replacement``: adjudicated, and the charges changed since (a corrected line, a late charge), for a
+  payer that takes replacements: sent as frequency 7 with REF*F8 = the adjudication's payer claim number.
 
-A version staged before digests were kept (migration 0009) has no digest: it counts as identical to the
-rebuild unless a charge of the claim was revised after it was staged.
+Either way the ``claim`` row takes the rebuilt content (lines, total, frequency) and goes back to ``built``
+with a ``built`` event naming the version it will be; staging then puts it in that night's interchange and
+records the new version (``revcycle.claim_versions``). Late charges become lines of the claim and their hold
+is released. Any other decision sends nothing: the night's next-action step records it (for example
+``correct_rejection`` for an identical rebuild, ``await_adjudication`` for a claim still in process,
+``request_reopening`` for a payer that takes no replacements).
 """
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, update
 
-from revcycle.claim_versions import StoredVersion, claim_digest, versions_of
-from revcycle.claims import build_claims
 from revcycle.domain import Claim, ClaimStatus
+from revcycle.holds import release_holds
 from revcycle.intake import claim_line_rows
 from revcycle.money import to_cents
-from revcycle.next_action import Action, ClaimSnapshot, PayerPolicy, Version, VersionState, decide
+from revcycle.next_action import Action, Decision, decide
 from revcycle.payers import PayerProfile
-from revcycle.warehouse.schema import charge, charge_revision, claim, claim_event, claim_line
+from revcycle.rebuild import payer_policy
+from revcycle.warehouse.claim_snapshots import changed_claims, read_with_rebuilds
+from revcycle.warehouse.schema import charge, claim, claim_event, claim_line
 
-_CHUNK = 500
-_STATE = {
-    "staged": VersionState.BUILT,
-    "uploaded": VersionState.SUBMITTED,
-    "accepted": VersionState.ACCEPTED,
-    "rejected": VersionState.REJECTED,
-    "adjudicated": VersionState.ADJUDICATED,
-}
+SENDS = (Action.RESEND_ORIGINAL, Action.SEND_REPLACEMENT)
 
 
-def payer_policy(profile: PayerProfile) -> PayerPolicy:
-    """The next-action policy a payer file declares (its deadlines, lags and the corrections it takes)."""
-    return PayerPolicy(
-        timely_filing_days=profile.timely_filing_days,
-        accepts_replacement=profile.accepts_replacement,
-        accepts_void=profile.accepts_void,
-        correction_filing_days=profile.correction_filing_days,
-        appeal_days=profile.appeal_days,
-        usual_lag_days=profile.usual_lag_days,
-        inquiry_interval_days=profile.inquiry_interval_days,
-    )
-
-
-def _aware(moment: datetime | str) -> datetime:
-    if isinstance(moment, str):  # SQLite may hand back the stored text
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def rebuild_claims(
-    conn: Connection, keys: Sequence[str], payers: Mapping[str, PayerProfile]
-) -> dict[str, tuple[Claim, str]]:
-    """Each claim of ``keys`` rebuilt from its current charges: (the claim, its content digest).
-
-    A claim whose charges no longer build into it (held by the builder or the payer's rules) is absent.
-    """
-    rows = []
-    for start in range(0, len(keys), _CHUNK):
-        rows += [
-            json.loads(text)
-            for text in conn.execute(
-                select(charge.c.row_json).where(
-                    charge.c.status == "claimed", charge.c.claim_key.in_(keys[start : start + _CHUNK])
-                )
-            ).scalars()
-        ]
-    wanted = set(keys)
-    return {
-        c.claim_key: (c, claim_digest(c, payers[c.payer_id]))
-        for c in build_claims(rows, payers).claims
-        if c.claim_key in wanted
-    }
-
-
-def last_revisions(conn: Connection, keys: Sequence[str]) -> dict[str, datetime]:
-    """When a charge of each claim of ``keys`` was last revised (claims never revised are absent)."""
-    found: dict[str, datetime] = {}
-    for start in range(0, len(keys), _CHUNK):
-        query = select(charge_revision.c.claim_key, charge_revision.c.created_at).where(
-            charge_revision.c.claim_key.in_(keys[start : start + _CHUNK])
-        )
-        for key, created in conn.execute(query):
-            moment = _aware(created)
-            found[str(key)] = max(found.get(str(key), moment), moment)
-    return found
-
-
-def snapshot_versions(
-    stored: Sequence[StoredVersion], rebuilt_digest: str, revised_at: datetime | None
-) -> tuple[Version, ...]:
-    """The rules' view of stored versions; a version with no digest reads as the rebuild unless revised since."""
-    versions = []
-    for v in stored:
-        digest = v.digest
-        if digest is None:
-            revised_since = revised_at is not None and revised_at > _aware(v.created_at)
-            digest = "unknown (staged before digests were kept)" if revised_since else rebuilt_digest
-        versions.append(Version(v.version, v.frequency_code, digest, _STATE[v.outcome], _aware(v.created_at).date()))
-    return tuple(versions)
-
-
-def resend_corrected(
+def send_corrections(
     conn: Connection, payers: Mapping[str, PayerProfile], batch_date: date, now: datetime
 ) -> list[str]:
-    """Put back to ``built`` every rejected claim the rules resend as an original; returns their keys."""
-    rejected = sorted(
-        conn.execute(select(claim.c.claim_key).where(claim.c.status == ClaimStatus.REJECTED.value)).scalars()
-    )
-    if not rejected:
+    """Put back to ``built`` every claim the rules resend or replace today; returns their keys."""
+    candidates = changed_claims(conn)
+    if not candidates:
         return []
-    rebuilt = rebuild_claims(conn, rejected, payers)
-    stored = versions_of(conn, list(rebuilt))
-    revised = last_revisions(conn, list(rebuilt))
-    resent: list[Claim] = []
-    numbers: dict[str, int] = defaultdict(int)
-    for key, (built, digest) in sorted(rebuilt.items()):
-        versions = stored.get(key)
-        if not versions:
-            continue  # never staged: nothing was rejected that the rules could compare
-        snapshot = ClaimSnapshot(
-            claim_key=key,
-            filing_clock_start=min(line.service_date for line in built.lines),
-            versions=snapshot_versions(versions, digest, revised.get(key)),
-            ehr_digest=digest,
-        )
-        decision = decide(snapshot, payer_policy(payers[built.payer_id]), batch_date)
-        if decision.action is Action.RESEND_ORIGINAL:
-            resent.append(built)
-            numbers[key] = versions[-1].version + 1
-    for built in resent:
-        _take_rebuilt(conn, built, numbers[built.claim_key], batch_date, now)
-    return [c.claim_key for c in resent]
+    snapshots, rebuilt = read_with_rebuilds(conn, payers, candidates)
+    taken = []
+    for payer_id, snapshot in snapshots:
+        built = rebuilt.get(snapshot.claim_key)
+        if built is None or not snapshot.versions or payer_id not in payers:
+            continue
+        decision = decide(snapshot, payer_policy(payers[payer_id]), batch_date)
+        if decision.action in SENDS:
+            _take_rebuilt(conn, built, snapshot.versions[-1].number + 1, decision, batch_date, now)
+            taken.append(snapshot.claim_key)
+    release_holds(conn, taken, now)
+    return taken
 
 
-def _take_rebuilt(conn: Connection, built: Claim, version: int, batch_date: date, now: datetime) -> None:
+def _take_rebuilt(
+    conn: Connection, built: Claim, version: int, decision: Decision, batch_date: date, now: datetime
+) -> None:
     """The claim row takes the rebuilt content and is built again, ready for staging as version ``version``."""
     key = built.claim_key
+    frequency = decision.frequency_code or "1"
+    sent = replace(built, frequency_code=frequency, original_claim_number=decision.payer_claim_number)
     conn.execute(delete(claim_line).where(claim_line.c.claim_key == key))
-    conn.execute(insert(claim_line), claim_line_rows([built]))
-    conn.execute(
-        update(claim)
-        .where(claim.c.claim_key == key)
-        .values(
-            frequency_code="1",
-            total_charge_cents=to_cents(built.total_charge),
-            line_count=len(built.lines),
-            first_service_date=min(line.service_date for line in built.lines),
-            interchange_id=None,
-            status=ClaimStatus.BUILT.value,
-            status_at=now,
-        )
-    )
+    conn.execute(insert(claim_line), claim_line_rows([sent]))
+    conn.execute(update(charge).where(charge.c.claim_key == key, charge.c.status == "late").values(status="claimed"))
+    values: dict[str, object] = {
+        "frequency_code": frequency,
+        "total_charge_cents": to_cents(sent.total_charge),
+        "line_count": len(sent.lines),
+        "first_service_date": min(line.service_date for line in sent.lines),
+        "interchange_id": None,
+        "status": ClaimStatus.BUILT.value,
+        "status_at": now,
+    }
+    if decision.payer_claim_number:
+        values["payer_claim_number"] = decision.payer_claim_number
+    conn.execute(update(claim).where(claim.c.claim_key == key).values(**values))
     conn.execute(
         insert(claim_event).values(
             claim_key=key,
             status=ClaimStatus.BUILT.value,
             occurred_at=now,
-            detail=f"batch {batch_date}: corrected after a front-end rejection; resent as version {version} (1)",
+            detail=f"batch {batch_date}: {decision.action.value}, version {version} (frequency {frequency})",
         )
     )

@@ -26,7 +26,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -40,7 +40,7 @@ from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
 from revcycle.intake import insert_claims
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
-from revcycle.resend import resend_corrected
+from revcycle.resend import send_corrections
 from revcycle.settings import Settings
 from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number, utcnow
 from revcycle.warehouse.schema import charge, claim, claim_hold, claim_line, interchange
@@ -94,6 +94,7 @@ class StagedClaim:
     frequency_code: str
     total_charge_cents: int
     lines: tuple[StagedLine, ...]
+    original_claim_number: str | None = None  # REF*F8 of a replacement or void (the claim row's)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class StagingResult:
     interchanges: list[InterchangeRecord] = field(default_factory=list)
     held: list[ClaimHold] = field(default_factory=list)
     rebuilt: list[str] = field(default_factory=list)  # claim keys built again from an earlier hold
-    resent: list[str] = field(default_factory=list)  # rejected claims corrected since, resent as originals
+    resent: list[str] = field(default_factory=list)  # claims the rules resend (1) or replace (7) tonight
 
 
 def interchange_file_name(transaction_type: str, payer_id: str, control_number: int) -> str:
@@ -132,6 +133,7 @@ def _staged_claims(conn: Connection) -> dict[str, StagedClaim]:
             claim.c.encounter_id,
             claim.c.frequency_code,
             claim.c.total_charge_cents,
+            claim.c.payer_claim_number,
         ).where(
             claim.c.interchange_id.is_(None),
             claim.c.status == "built",
@@ -158,7 +160,13 @@ def _staged_claims(conn: Connection) -> dict[str, StagedClaim]:
             lines[row.claim_key].append(StagedLine(row.line_number, row.procedure_code, row.charge_cents))
     return {
         h.claim_key: StagedClaim(
-            h.claim_key, h.payer_id, h.encounter_id, h.frequency_code, h.total_charge_cents, tuple(lines[h.claim_key])
+            h.claim_key,
+            h.payer_id,
+            h.encounter_id,
+            h.frequency_code,
+            h.total_charge_cents,
+            tuple(lines[h.claim_key]),
+            h.payer_claim_number if h.frequency_code in ("7", "8") else None,
         )
         for h in heads
     }
@@ -176,8 +184,9 @@ def _retry_held(conn: Connection, payers: Mapping[str, PayerProfile], batch_date
         )
     ).all()
     waiting_on_export = {h.claim_key for h in holds if h.stage == "intake"}
-    # a coverage hold waits for a 271, not for a rebuild (revcycle.eligibility releases it)
-    retry = {h.claim_key: h.encounter_id for h in holds if h.stage not in ("intake", "coverage")}
+    # a coverage hold waits for a 271, not for a rebuild (revcycle.eligibility releases it); late charges wait
+    # for the replacement the rules decide (revcycle.resend)
+    retry = {h.claim_key: h.encounter_id for h in holds if h.stage not in ("intake", "coverage", "late")}
     for key in waiting_on_export:
         retry.pop(key, None)
     if not retry:
@@ -226,7 +235,14 @@ def _rebuild(
             ).scalars()
         ]
     rebuilt = build_claims(rows, payers)
-    claims = [c for c in rebuilt.claims if c.claim_key in staged]
+    # a replacement or void goes out as the rules decided it (revcycle.resend), not as the export's rows say
+    claims = [
+        replace(c, frequency_code="7", original_claim_number=staged[c.claim_key].original_claim_number)
+        if staged[c.claim_key].frequency_code == "7"
+        else c
+        for c in rebuilt.claims
+        if c.claim_key in staged
+    ]
     reasons: dict[str, list[str]] = defaultdict(list)
     for held in rebuilt.held:
         if held.claim_key in staged:
@@ -318,7 +334,7 @@ def stage_claims(
     result = StagingResult()
     with engine.begin() as conn:
         result.rebuilt = _retry_held(conn, payers, batch_date, stamp)
-        result.resent = resend_corrected(conn, payers, batch_date, stamp)
+        result.resent = send_corrections(conn, payers, batch_date, stamp)
         staged = _staged_claims(conn)
         if not staged:
             return result

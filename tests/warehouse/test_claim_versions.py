@@ -13,6 +13,7 @@ from pathlib import Path
 from kpi_data import _277ca, _ack, ingest_on
 from pyx12_check import pyx12_errors, split_segments
 from sqlalchemy import Engine, select
+from warehouse_data import clp, remittance, svc, write_remittances
 
 from connectors.payers import registered_payers
 from revcycle.claim_versions import record_submission
@@ -29,6 +30,7 @@ NIGHT = date(2026, 11, 20)
 T0 = datetime(2026, 11, 21, 3, 30, tzinfo=UTC)  # 21:30 Chicago on the night
 T1 = datetime(2026, 11, 21, 3, 40, tzinfo=UTC)
 T2 = datetime(2026, 11, 22, 3, 30, tzinfo=UTC)  # the next night
+T3 = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
 SENDER = SenderIdentity(
     sender_id="REVCYCLE01",
     usage_indicator="T",
@@ -198,3 +200,65 @@ def test_a_corrected_export_resends_a_rejected_claim_as_an_original_and_an_ident
     assert actions[identical.claim_key].action == "correct_rejection"
     assert "identical to a rejected version" in actions[identical.claim_key].reason
     assert actions[corrected.claim_key].action == "upload"
+
+
+def test_a_claim_changed_while_in_process_waits_then_goes_out_as_a_replacement_with_ref_f8(
+    warehouse: Engine, tmp_path: Path
+) -> None:
+    rows = list(generate_charge_rows(list(registered_payers().values()), encounters=3, seed=41, as_of=NIGHT))
+    _take_in(warehouse, rows, "charges_41.csv", "1" * 64)
+    _stage(warehouse, tmp_path / "outbound", T0)
+    with warehouse.begin() as conn:
+        claims = conn.execute(
+            select(claim.c.claim_key, claim.c.payer_id, claim.c.total_charge_cents, claim.c.first_service_date)
+            .where(claim.c.payer_id != "MCRPB")  # Medicare Part B takes no replacements
+            .order_by(claim.c.claim_key)
+        ).all()
+        for interchange_id in sorted(set(conn.execute(select(claim.c.interchange_id)).scalars())):
+            record_submission(conn, interchange_id, f"837P_{interchange_id}.x12", T1)
+    changed = claims[0]
+    acks = tuple(_ack(c.claim_key, f"{c.total_charge_cents / 100:.2f}", True, c.first_service_date) for c in claims)
+    ingest_on(warehouse, _277ca(9103, acks), "277CA_9103.x12", date(2026, 11, 21))
+
+    # Night 2: its first line costs 5.00 more while the payer still has the claim: nothing goes out.
+    line = min((r for r in rows if _key(r) == changed.claim_key), key=lambda r: r["charge_id"])
+    resent = [
+        dict(r) | ({"charge_amount": f"{Decimal(r['charge_amount']) + 5:.2f}"} if r is line else {}) for r in rows
+    ]
+    assert _take_in(warehouse, resent, "charges_41_corrected.csv", "2" * 64).revised_claims == [changed.claim_key]
+    night_2 = _stage(warehouse, tmp_path / "outbound", T2)
+    assert (night_2.resent, night_2.interchanges) == ([], [])
+    decide_open_claims(warehouse, registered_payers().values(), date(2026, 11, 21), T2)
+    with warehouse.connect() as conn:
+        action = conn.execute(
+            select(claim_action.c.action).where(claim_action.c.claim_key == changed.claim_key)
+        ).scalar_one()
+    assert action == "await_adjudication"
+
+    # The 835 pays version 1 in full (CLP07 PCN<key>); the next staging replaces it.
+    total = f"{changed.total_charge_cents / 100:.2f}"
+    payment = clp(
+        changed.claim_key, "1", total, total, services=(svc("99213", total, total, changed.first_service_date),)
+    )
+    ingest_on(
+        warehouse,
+        write_remittances(9104, remittance("TRACE-R", date(2026, 11, 22), (payment,))),
+        "835.x12",
+        date(2026, 11, 22),
+    )
+    night_3 = _stage(warehouse, tmp_path / "outbound", T3)
+    assert night_3.resent == [changed.claim_key]
+    (sent,) = night_3.interchanges
+    written = (tmp_path / "outbound" / sent.file_name).read_bytes()
+    assert pyx12_errors(written) == []
+    clm = _clm(written)
+    # CLM01 the same key, CLM02 = version 1's total + 5.00, CLM05 11:B:7, REF*F8 = the 835's CLP07
+    assert list(clm) == [changed.claim_key]
+    assert Decimal(clm[changed.claim_key][2]) == Decimal(changed.total_charge_cents + 500) / 100
+    assert clm[changed.claim_key][5] == "11:B:7" and "REF*F8" in clm[changed.claim_key]
+    assert f"REF*F8*PCN{changed.claim_key}~" in written.decode()
+    versions = [v for v in _versions(warehouse) if v[0] == changed.claim_key]
+    assert [(n, f, i, r, o) for _k, n, f, _d, i, r, o in versions] == [
+        (1, "1", versions[0][4], None, "adjudicated"),
+        (2, "7", sent.id, f"PCN{changed.claim_key}", "staged"),
+    ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from revcycle.claim_versions import Outcome, StoredVersion, versions_of
 from revcycle.codes.adjustments import Category, meaning
-from revcycle.domain import ClaimStatus
+from revcycle.domain import Claim, ClaimStatus
 from revcycle.money import from_cents
 from revcycle.next_action import (
     Action,
@@ -38,11 +38,12 @@ from revcycle.next_action import (
     decide,
 )
 from revcycle.payers import PayerProfile
-from revcycle.resend import last_revisions, payer_policy, rebuild_claims, snapshot_versions
+from revcycle.rebuild import VERSION_STATE, last_revisions, payer_policy, rebuild_claims, version_digest
 from revcycle.warehouse.actions import ClaimDecision, record_decisions
 from revcycle.warehouse.kpi.common import posted_on, standing
 from revcycle.warehouse.schema import (
     adjustment,
+    charge,
     claim,
     claim_action,
     claim_event,
@@ -71,13 +72,6 @@ _VERSION_STATE: dict[str, VersionState] = {
     ClaimStatus.REVERSED.value: VersionState.ACCEPTED,
     ClaimStatus.CORRECTED.value: VersionState.ADJUDICATED,
     ClaimStatus.VOIDED.value: VersionState.ADJUDICATED,
-}
-_OUTCOME_STATE: dict[Outcome, VersionState] = {
-    Outcome.STAGED: VersionState.BUILT,
-    Outcome.UPLOADED: VersionState.SUBMITTED,
-    Outcome.ACCEPTED: VersionState.ACCEPTED,
-    Outcome.REJECTED: VersionState.REJECTED,
-    Outcome.ADJUDICATED: VersionState.ADJUDICATED,
 }
 _ADJUDICATED_STATUSES = frozenset({ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED})
 
@@ -112,8 +106,9 @@ def _as_date(value: date | str | None) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def _open_claims(conn: Connection) -> list[_ClaimRow]:
-    """Claims with no action yet, a non-final action, or an event since their final action was decided."""
+def _open_claims(conn: Connection, revised: Mapping[str, datetime]) -> list[_ClaimRow]:
+    """Claims with no action yet, a non-final action, or an event or a charge revision since their final
+    action was decided."""
     last_sent = (
         select(claim_event.c.claim_key, func.max(claim_event.c.occurred_at).label("sent_at"))
         .where(claim_event.c.status == ClaimStatus.SUBMITTED.value)
@@ -139,7 +134,9 @@ def _open_claims(conn: Connection) -> list[_ClaimRow]:
     rows = []
     for r in conn.execute(query.order_by(claim.c.claim_key)):
         decided_at, status_at = _as_utc(r.decided_at), _as_utc(r.status_at)
-        if r.kind == "final" and decided_at is not None and status_at is not None and status_at <= decided_at:
+        changed = revised.get(str(r.claim_key))
+        settled = r.kind == "final" and decided_at is not None and status_at is not None and status_at <= decided_at
+        if settled and (changed is None or (decided_at is not None and changed <= decided_at)):
             continue
         served = _as_date(r.first_service_date)
         assert served is not None  # NOT NULL column
@@ -179,7 +176,8 @@ def _holds(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
     for chunk in _chunks(keys):
         query = (
             select(claim_hold.c.claim_key, claim_hold.c.reason)
-            .where(claim_hold.c.claim_key.in_(chunk), claim_hold.c.released_at.is_(None))
+            # late charges wait for the replacement the rules build: no person needs to act on them
+            .where(claim_hold.c.claim_key.in_(chunk), claim_hold.c.released_at.is_(None), claim_hold.c.stage != "late")
             .order_by(claim_hold.c.id)
         )
         for r in conn.execute(query):
@@ -251,54 +249,73 @@ def _adjudication_status(clp02: str, paid_cents: int, patient_cents: int, denied
 
 
 def _versions(
-    r: _ClaimRow, stored: Sequence[StoredVersion], state: VersionState, line_digest: str
+    r: _ClaimRow,
+    stored: Sequence[StoredVersion],
+    claim_state: VersionState,
+    digests: Sequence[str],
+    has_posting: bool,
 ) -> tuple[Version, ...]:
-    """The claim's versions; the latest takes ``state`` (its status, checked against the standing posting)."""
-    if not stored:  # staged before claim versions were kept: today's claim row is its one version
-        return (Version(1, r.frequency_code, line_digest, state, r.submitted_on),)
-    out = [
-        Version(v.version, v.frequency_code, v.digest or line_digest, _OUTCOME_STATE[v.outcome], _as_date(v.created_at))
-        for v in stored[:-1]
-    ]
-    last = stored[-1]
-    out.append(Version(last.version, last.frequency_code, last.digest or line_digest, state, r.submitted_on))
+    """The claim's versions, each with the state of its outcome; a claim staged before versions were kept
+    (no row) is one version in the state of its claim status."""
+    if not stored:
+        return (Version(1, r.frequency_code, digests[0], claim_state, r.submitted_on),)
+    out = []
+    for v, digest in zip(stored, digests, strict=True):
+        state = VERSION_STATE[v.outcome]
+        if state is VersionState.ADJUDICATED and not has_posting:
+            state = VersionState.ACCEPTED  # an adjudication event with no standing posting: still with the payer
+        sent = r.submitted_on if v is stored[-1] else _as_date(v.created_at)
+        out.append(Version(v.version, v.frequency_code, digest, state, sent))
     return tuple(out)
 
 
-def read_snapshots(
-    conn: Connection, payers: Mapping[str, PayerProfile] | None = None
-) -> list[tuple[str, ClaimSnapshot]]:
-    """(payer id, snapshot) of every claim not in a final state, as the warehouse has it today.
+def changed_claims(conn: Connection) -> set[str]:
+    """Claims whose content may differ from their latest version: rejected, revised or with late charges."""
+    rejected = conn.execute(select(claim.c.claim_key).where(claim.c.status == ClaimStatus.REJECTED.value))
+    late = conn.execute(select(charge.c.claim_key).where(charge.c.status == "late").distinct())
+    return {str(k) for k in rejected.scalars()} | {str(k) for k in late.scalars()} | set(last_revisions(conn))
 
-    A claim's versions are its ``claim_version`` rows (see the module docstring). Its filing clock starts on
-    the first date of service; its latest version's submission date is the practice-timezone date of its
-    latest submission event. With the payer files (``payers``), a claim rejected at the front end is rebuilt
-    from its current charges and configuration: that rebuild is what the EHR says now (``ehr_digest``).
-    """
-    rows = _open_claims(conn)
+
+def read_with_rebuilds(
+    conn: Connection, payers: Mapping[str, PayerProfile] | None = None, only: Collection[str] | None = None
+) -> tuple[list[tuple[str, ClaimSnapshot]], dict[str, Claim]]:
+    """``read_snapshots`` (of the claims ``only`` names, when given), and the claims it rebuilt, by key."""
+    revised = last_revisions(conn)
+    rows = [r for r in _open_claims(conn, revised) if only is None or r.claim_key in only]
     keys = [r.claim_key for r in rows]
     stored = versions_of(conn, keys)
-    rejected = [r.claim_key for r in rows if r.status == ClaimStatus.REJECTED.value and r.claim_key in stored]
-    rebuilt = rebuild_claims(conn, rejected, payers) if payers and rejected else {}
-    revised = last_revisions(conn, list(rebuilt))
+    late = set(conn.execute(select(charge.c.claim_key).where(charge.c.status == "late").distinct()).scalars())
+    to_rebuild = [
+        key
+        for key, found in stored.items()
+        if found[-1].outcome is Outcome.REJECTED
+        or key in late
+        or (key in revised and revised[key] > _as_utc_or_min(found[-1]))
+    ]
+    rebuilt = rebuild_claims(conn, to_rebuild, payers) if payers and to_rebuild else {}
     digests = _digests(conn, [k for k in keys if not all(v.digest for v in stored.get(k, ()))])
     holds = _holds(conn, keys)
     postings = _standing_postings(conn, keys)
     patient, denied, remarks = _amounts(conn, [p.id for p in postings.values()])
     out = []
     for r in rows:
-        state = _VERSION_STATE.get(r.status, VersionState.SUBMITTED)
-        posting = postings.get(r.claim_key)
-        if posting is None and state is VersionState.ADJUDICATED:
-            state = VersionState.ACCEPTED  # an adjudication event with no standing posting: still with the payer
-        versions = _versions(r, stored.get(r.claim_key, []), state, digests.get(r.claim_key, ""))
-        ehr_digest = versions[-1].digest
-        if r.claim_key in rebuilt:
-            ehr_digest = rebuilt[r.claim_key][1]
-            versions = snapshot_versions(stored[r.claim_key], ehr_digest, revised.get(r.claim_key))
-        latest = versions[-1]
+        key = r.claim_key
+        posting = postings.get(key)
+        claim_state = _VERSION_STATE.get(r.status, VersionState.SUBMITTED)
+        if posting is None and claim_state is VersionState.ADJUDICATED:
+            claim_state = VersionState.ACCEPTED
+        found = stored.get(key, [])
+        if key in rebuilt:
+            current = rebuilt[key][1]
+            version_digests = [version_digest(v, current, revised.get(key)) for v in found]
+        else:
+            version_digests = [v.digest or digests.get(key, "") for v in found] or [digests.get(key, "")]
+        versions = _versions(r, found, claim_state, version_digests, posting is not None)
+        if key not in rebuilt:
+            current = versions[-1].digest
+        adjudicated = [v for v in versions if v.state is VersionState.ADJUDICATED]
         adjudication = None
-        if posting is not None and state is VersionState.ADJUDICATED:
+        if posting is not None and adjudicated:
             paid_on = _as_date(posting.posted_on)
             assert paid_on is not None  # coalesced with the file's receipt date
             status = ClaimStatus(r.status)
@@ -308,7 +325,7 @@ def read_snapshots(
                 )
             adjudication = Adjudication(
                 status=status,
-                digest=latest.digest,
+                digest=adjudicated[-1].digest,
                 claim_status_code=str(posting.status_code),
                 payer_claim_number=posting.payer_claim_number or r.payer_claim_number,
                 paid=from_cents(posting.paid_cents),
@@ -318,15 +335,35 @@ def read_snapshots(
                 remarks=frozenset(remarks[posting.id]),
             )
         snapshot = ClaimSnapshot(
-            claim_key=r.claim_key,
+            claim_key=key,
             filing_clock_start=r.first_service_date,
             versions=versions,
             adjudication=adjudication,
-            ehr_digest=ehr_digest,
-            held=holds.get(r.claim_key, ()),
+            ehr_digest=current,
+            held=holds.get(key, ()),
         )
         out.append((r.payer_id, snapshot))
-    return out
+    return out, {key: found[0] for key, found in rebuilt.items()}
+
+
+def read_snapshots(
+    conn: Connection, payers: Mapping[str, PayerProfile] | None = None
+) -> list[tuple[str, ClaimSnapshot]]:
+    """(payer id, snapshot) of every claim not in a final state, as the warehouse has it today.
+
+    A claim's versions are its ``claim_version`` rows (see the module docstring). Its filing clock starts on
+    the first date of service; its latest version's submission date is the practice-timezone date of its
+    latest submission event. With the payer files (``payers``), a claim rejected at the front end, or whose
+    charges changed since its latest version, is rebuilt from its current charges and payer file: that
+    rebuild is what the EHR says now (``ehr_digest``).
+    """
+    return read_with_rebuilds(conn, payers)[0]
+
+
+def _as_utc_or_min(version: StoredVersion) -> datetime:
+    moment = _as_utc(version.created_at)
+    assert moment is not None  # NOT NULL column
+    return moment
 
 
 def _stored_policies(conn: Connection) -> dict[str, PayerPolicy]:
