@@ -53,6 +53,25 @@ def aware(moment: datetime | str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def rebuilt_claims(
+    conn: Connection, keys: Sequence[str], payers: Mapping[str, PayerProfile], *, statuses: Sequence[str] = ("claimed",)
+) -> list[Claim]:
+    """The claims ``keys`` rebuilt from their charges (names, member ids: PHI, kept in memory only)."""
+    ordered = sorted(set(keys))
+    rows = []
+    for start in range(0, len(ordered), _CHUNK):
+        rows += [
+            json.loads(text)
+            for text in conn.execute(
+                select(charge.c.row_json).where(
+                    charge.c.status.in_(statuses), charge.c.claim_key.in_(ordered[start : start + _CHUNK])
+                )
+            ).scalars()
+        ]
+    wanted = set(ordered)
+    return [c for c in build_claims(rows, payers).claims if c.claim_key in wanted]
+
+
 def rebuild_claims(
     conn: Connection, keys: Sequence[str], payers: Mapping[str, PayerProfile]
 ) -> dict[str, tuple[Claim, str]]:
@@ -60,21 +79,9 @@ def rebuild_claims(
 
     A claim whose charges no longer build into it (held by the builder or the payer's rules) is absent.
     """
-    rows = []
-    for start in range(0, len(keys), _CHUNK):
-        rows += [
-            json.loads(text)
-            for text in conn.execute(
-                select(charge.c.row_json).where(
-                    charge.c.status.in_(LINE_STATUSES), charge.c.claim_key.in_(keys[start : start + _CHUNK])
-                )
-            ).scalars()
-        ]
-    wanted = set(keys)
     return {
         c.claim_key: (c, claim_digest(c, payers[c.payer_id]))
-        for c in build_claims(rows, payers).claims
-        if c.claim_key in wanted
+        for c in rebuilt_claims(conn, keys, payers, statuses=LINE_STATUSES)
     }
 
 

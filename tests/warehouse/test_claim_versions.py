@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from kpi_data import _277ca, _ack, ingest_on
 from pyx12_check import pyx12_errors, split_segments
@@ -78,18 +79,24 @@ def _versions(engine: Engine) -> list[tuple[str, int, str, str | None, int, str 
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
+def _night_1(engine: Engine, outbound: Path, *, submit: bool = True) -> tuple[list[dict[str, str]], list[Any]]:
+    """The three visits taken in and staged at T0 (and uploaded at T1): their rows and claims, by key."""
+    rows = list(generate_charge_rows(list(registered_payers().values()), encounters=3, seed=41, as_of=NIGHT))
+    _take_in(engine, rows, "charges_41.csv", "1" * 64)
+    _stage(engine, outbound, T0)
+    columns = (claim.c.claim_key, claim.c.payer_id, claim.c.interchange_id, claim.c.total_charge_cents)
+    with engine.begin() as conn:
+        claims = list(conn.execute(select(*columns, claim.c.first_service_date).order_by(claim.c.claim_key)))
+        for interchange_id in sorted({c.interchange_id for c in claims} if submit else ()):
+            record_submission(conn, interchange_id, f"837P_{interchange_id}.x12", T1)
+    return rows, claims
+
+
 def test_staging_records_version_1_of_each_claim_and_its_outcome_follows_the_responses(
     warehouse: Engine, tmp_path: Path
 ) -> None:
-    rows = list(generate_charge_rows(list(registered_payers().values()), encounters=3, seed=41, as_of=NIGHT))
-    _take_in(warehouse, rows, "charges_41.csv", "1" * 64)
-    _stage(warehouse, tmp_path / "outbound", T0)
+    _rows, claims = _night_1(warehouse, tmp_path / "outbound", submit=False)
     with warehouse.connect() as conn:
-        claims = conn.execute(
-            select(
-                claim.c.claim_key, claim.c.interchange_id, claim.c.total_charge_cents, claim.c.first_service_date
-            ).order_by(claim.c.claim_key)
-        ).all()
         created = set(conn.execute(select(claim_version.c.created_at)).scalars())
     assert len(claims) == 3
     # one version per claim: number 1, an original, in the claim's interchange, staged, with no REF*F8
@@ -140,17 +147,7 @@ def _clm(data: bytes) -> dict[str, list[str]]:
 def test_a_corrected_export_resends_a_rejected_claim_as_an_original_and_an_identical_rebuild_is_refused(
     warehouse: Engine, tmp_path: Path
 ) -> None:
-    rows = list(generate_charge_rows(list(registered_payers().values()), encounters=3, seed=41, as_of=NIGHT))
-    _take_in(warehouse, rows, "charges_41.csv", "1" * 64)
-    _stage(warehouse, tmp_path / "outbound", T0)
-    with warehouse.begin() as conn:
-        claims = conn.execute(
-            select(
-                claim.c.claim_key, claim.c.interchange_id, claim.c.total_charge_cents, claim.c.first_service_date
-            ).order_by(claim.c.claim_key)
-        ).all()
-        for interchange_id in sorted({c.interchange_id for c in claims}):
-            record_submission(conn, interchange_id, f"837P_{interchange_id}.x12", T1)
+    rows, claims = _night_1(warehouse, tmp_path / "outbound")
     corrected, identical, accepted = claims
     acks = tuple(
         _ack(c.claim_key, f"{c.total_charge_cents / 100:.2f}", c is accepted, c.first_service_date) for c in claims
@@ -205,17 +202,8 @@ def test_a_corrected_export_resends_a_rejected_claim_as_an_original_and_an_ident
 def test_a_claim_changed_while_in_process_waits_then_goes_out_as_a_replacement_with_ref_f8(
     warehouse: Engine, tmp_path: Path
 ) -> None:
-    rows = list(generate_charge_rows(list(registered_payers().values()), encounters=3, seed=41, as_of=NIGHT))
-    _take_in(warehouse, rows, "charges_41.csv", "1" * 64)
-    _stage(warehouse, tmp_path / "outbound", T0)
-    with warehouse.begin() as conn:
-        claims = conn.execute(
-            select(claim.c.claim_key, claim.c.payer_id, claim.c.total_charge_cents, claim.c.first_service_date)
-            .where(claim.c.payer_id != "MCRPB")  # Medicare Part B takes no replacements
-            .order_by(claim.c.claim_key)
-        ).all()
-        for interchange_id in sorted(set(conn.execute(select(claim.c.interchange_id)).scalars())):
-            record_submission(conn, interchange_id, f"837P_{interchange_id}.x12", T1)
+    rows, every = _night_1(warehouse, tmp_path / "outbound")
+    claims = [c for c in every if c.payer_id != "MCRPB"]  # Medicare Part B takes no replacements
     changed = claims[0]
     acks = tuple(_ack(c.claim_key, f"{c.total_charge_cents / 100:.2f}", True, c.first_service_date) for c in claims)
     ingest_on(warehouse, _277ca(9103, acks), "277CA_9103.x12", date(2026, 11, 21))
