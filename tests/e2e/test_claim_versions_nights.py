@@ -137,6 +137,9 @@ def test_corrected_and_late_charges_go_back_out_as_a_resent_original_or_a_replac
         write_charge_export([*corrected, late], world.export_dir / "charges_602_corrected.csv")
         second = world.run_nightly(NIGHT_2)
         assert (second["run"]["revised lines"], second["run"]["claims built"]) == (3, 0)
+        # D's late charge went out in its replacement the same night: no hold of it is left for a person
+        assert not [item for item in second["needs_attention"] if d_key in item["subject"]]
+        assert _query(world, "SELECT status FROM charge WHERE charge_id = ?", late["charge_id"]) == [("claimed",)]
 
         received = _received(world)
         for name, data in received.items():

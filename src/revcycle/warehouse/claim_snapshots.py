@@ -4,12 +4,14 @@ This is the step that makes the worklists (``kpi.worklists``) views of the next-
 the pipeline calls ``decide_open_claims`` and ``claim_action`` holds each claim's current action.
 
 A snapshot's versions are the claim's ``claim_version`` rows (``revcycle.claim_versions``): each with its
-frequency code, content digest and outcome; the latest one's state follows the claim's status from its
-999, 277CA and 835 events. A claim staged before versions were kept (no row, or a row without a digest)
-reads as one version whose digest is taken from today's claim row and lines. What the EHR says now
-(``ehr_digest``) is the latest version's content. Facts that need contract columns the warehouse does not
-hold yet are left at their "nothing known" value: the visit is never cancelled, there is no next payer, no
-276 was sent (``last_inquiry_on``), the 835 named no crossover carrier.
+frequency code, content digest and the state of its outcome (from its 999, 277CA and 835 events). A claim
+staged before versions were kept (no row) reads as one version in the state of its claim status, with the
+digest of today's claim row and lines. What the EHR says now (``ehr_digest``) is the latest version's
+content, except for a claim rejected at the front end or whose charges were revised or added late since its
+latest version: that claim is rebuilt from its current charges and payer file (``revcycle.rebuild``).
+Facts that need contract columns the warehouse does not hold yet are left at their "nothing known" value:
+the visit is never cancelled, there is no next payer, no 276 was sent (``last_inquiry_on``), the 835 named
+no crossover carrier.
 """
 
 from __future__ import annotations
