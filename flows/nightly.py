@@ -71,6 +71,7 @@ def nightly_revenue_cycle(
         "rejected lines": sum(i.get("rejected", 0) for i in intake),
         "held lines": sum(i.get("held", 0) for i in intake),
         "claims built": sum(i.get("claims", 0) for i in intake),
+        "revised lines": sum(i.get("revised", 0) for i in intake),
         "interchanges staged": submitted.get("staged", 0),
         "interchanges uploaded": submitted.get("uploaded", 0),
         "response files loaded": sum(ingested.get("loaded", {}).values()),

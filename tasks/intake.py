@@ -126,7 +126,8 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         now=clock_in_force().now(),
     )
     logger.info(
-        "export %s (%s): %d lines, %d rejected (%d held by the reader), %d held, %d claims built",
+        "export %s (%s): %d lines, %d rejected (%d held by the reader), %d held, %d claims built, "
+        "%d lines revised (of %d claims already built)",
         source.name,
         export.format,
         result.rows,
@@ -134,6 +135,8 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         len(export.held),
         result.held_charges,
         len(result.claim_keys),
+        result.revised_charges,
+        len(result.revised_claims),
     )
     if result.held_claims:
         logger.warning(
@@ -149,6 +152,7 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         "rejected": result.rejected_charges,
         "held": result.held_charges,
         "claims": len(result.claim_keys),
+        "revised": result.revised_charges,
     }
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine
 
 from connectors.clearinghouse.transport import (
     HostileRemoteName,
@@ -37,7 +37,7 @@ from connectors.clearinghouse.transport import (
     validate_remote_name,
 )
 from revcycle import progress
-from revcycle.domain import ClaimStatus
+from revcycle.claim_versions import record_submission
 from revcycle.errors import LedgerConflict, TransientError
 from revcycle.responses import LoadSummary, RefusedSet
 from revcycle.warehouse.ingest import file_sha256
@@ -50,7 +50,6 @@ from revcycle.warehouse.ledger import (
     stored_file_name,
     utcnow,
 )
-from revcycle.warehouse.schema import claim, claim_event
 
 log = logging.getLogger(__name__)
 
@@ -81,27 +80,7 @@ class UploadReport:
 
 def _record_submitted(conn: Connection, record: InterchangeRecord) -> None:
     set_interchange_state(conn, record.id, "uploaded")
-    now = utcnow()
-    keys = list(conn.execute(select(claim.c.claim_key).where(claim.c.interchange_id == record.id)).scalars())
-    if keys:
-        conn.execute(
-            insert(claim_event),
-            [
-                {
-                    "claim_key": key,
-                    "status": ClaimStatus.SUBMITTED.value,
-                    "occurred_at": now,
-                    "interchange_id": record.id,
-                    "detail": record.file_name,
-                }
-                for key in keys
-            ],
-        )
-        conn.execute(
-            update(claim)
-            .where(claim.c.interchange_id == record.id, claim.c.status == ClaimStatus.BUILT.value)
-            .values(status=ClaimStatus.SUBMITTED.value, status_at=now, submitted_at=now)
-        )
+    record_submission(conn, record.id, record.file_name, utcnow())
 
 
 def _read_staged(outbound_dir: Path, record: InterchangeRecord) -> bytes:

@@ -199,7 +199,8 @@ def held_claims(conn: Connection) -> list[AttentionItem]:
         )
         for hold in open_holds(conn)
         # a claim awaiting its 271 needs nobody yet: a late 271 is reported by the eligibility step and report
-        if not (hold.stage == "coverage" and hold.reason.endswith(AWAITING))
+        # nor do late charges: the next-action rules send them in a replacement (or name a person's action)
+        if not (hold.stage == "coverage" and hold.reason.endswith(AWAITING)) and hold.stage != "late"
     ]
 
 

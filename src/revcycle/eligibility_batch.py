@@ -10,7 +10,6 @@ of the night stages nothing new. The rules are in ``revcycle.eligibility``.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
-from revcycle.claims import build_claims
 from revcycle.domain import Claim
 from revcycle.eligibility import (
     ACTIVE,
@@ -37,6 +35,7 @@ from revcycle.eligibility import (
 )
 from revcycle.holds import ClaimHold, record_holds
 from revcycle.payers import PayerProfile
+from revcycle.rebuild import rebuilt_claims
 from revcycle.submission import (
     SenderIdentity,
     finish_pending_renames,
@@ -44,7 +43,7 @@ from revcycle.submission import (
     stage_inquiry_interchange,
 )
 from revcycle.warehouse.ledger import next_control_number
-from revcycle.warehouse.schema import charge, claim, claim_coverage, claim_hold, eligibility_check
+from revcycle.warehouse.schema import claim, claim_coverage, claim_hold, eligibility_check
 from revcycle.x12.write270 import VERSION_270, EligibilityInquiry, EligibilityQuery, InquiredPerson, write_270
 from revcycle.x12.x271 import CoverageStatus, read_271
 
@@ -59,25 +58,6 @@ class EligibilityReview:
     released: list[str] = field(default_factory=list)
     inquiries: int = 0
     files: list[str] = field(default_factory=list)
-
-
-def rebuilt_claims(
-    conn: Connection, keys: Sequence[str], payers: Mapping[str, PayerProfile], *, status: str = "claimed"
-) -> list[Claim]:
-    """The claims ``keys`` rebuilt from their charges (names, member ids: PHI, kept in memory only)."""
-    ordered = sorted(set(keys))
-    rows = []
-    for start in range(0, len(ordered), _CHUNK):
-        rows += [
-            json.loads(text)
-            for text in conn.execute(
-                select(charge.c.row_json).where(
-                    charge.c.status == status, charge.c.claim_key.in_(ordered[start : start + _CHUNK])
-                )
-            ).scalars()
-        ]
-    wanted = set(ordered)
-    return [c for c in build_claims(rows, payers).claims if c.claim_key in wanted]
 
 
 def unsent_claims(conn: Connection, payers: Mapping[str, PayerProfile]) -> list[Claim]:

@@ -4,7 +4,9 @@ A claim is held at **intake** (a line of its encounter was rejected, a payer rul
 **build** (its charges no longer rebuild into a claim at staging) or at **stage** (the 837 writer refuses one
 of its values, or the claims suite fails on the written 837) or at **coverage** (its 271 says inactive or
 names another primary payer, or it awaits its 271: ``revcycle.eligibility``; the claim stays built, unsent,
-and a later answer releases it). Each hold is a ``claim_hold`` row; a reason names
+and a later answer releases it) or as **late** charges (new charges of a claim already sent: they wait for
+the replacement the next-action rules send, ``revcycle.resend``, which releases the hold). Each hold is a
+``claim_hold`` row; a reason names
 the claim key, charge ids, fields and rules, never a value. A claim has at most one open hold per stage: the
 same hold found again updates its reason. A later build of the claim releases its open holds.
 """
@@ -15,11 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from revcycle.warehouse.schema import charge, claim, claim_event, claim_hold, claim_line
+from revcycle.response_posting import refresh_status
+from revcycle.warehouse.schema import charge, claim, claim_event, claim_hold, claim_line, claim_version
 
-STAGES = ("intake", "build", "stage", "coverage")
+STAGES = ("intake", "build", "stage", "coverage", "late")
 MAX_REASON_LENGTH = 500
 _CHUNK = 500
 
@@ -102,6 +105,9 @@ def hold_unsent_claims(conn: Connection, holds: Sequence[ClaimHold], now: dateti
     A withdrawn claim leaves the ``claim`` tables (it never reached a payer, so it has no history there
     beyond being built) and its charges go back to ``held``: a corrected export of the same charges is then
     read as new charges, builds the claim again under the same key, and that build releases the hold.
+
+    A claim sent before (a rejected claim being resent, ``revcycle.resend``) keeps its history: it goes back
+    to its latest version's interchange and the status its events give, and is tried again the next night.
     """
     if not holds:
         return
@@ -114,12 +120,30 @@ def hold_unsent_claims(conn: Connection, holds: Sequence[ClaimHold], now: dateti
                 select(claim.c.claim_key).where(claim.c.claim_key.in_(chunk), claim.c.interchange_id.is_(None))
             ).scalars()
         )
+        sent_before = _restore_sent(conn, unsent)
+        unsent = [key for key in unsent if key not in sent_before]
         if not unsent:
             continue
         conn.execute(update(charge).where(charge.c.claim_key.in_(unsent)).values(status="held", claim_key=None))
         conn.execute(delete(claim_event).where(claim_event.c.claim_key.in_(unsent)))
         conn.execute(delete(claim_line).where(claim_line.c.claim_key.in_(unsent)))
         conn.execute(delete(claim).where(claim.c.claim_key.in_(unsent)))
+
+
+def _restore_sent(conn: Connection, keys: Sequence[str]) -> set[str]:
+    """Of ``keys``, those with a version sent: back to their latest version's interchange and status."""
+    latest: dict[str, int] = {
+        str(key): int(interchange_id)
+        for key, interchange_id in conn.execute(
+            select(claim_version.c.claim_key, func.max(claim_version.c.interchange_id))
+            .where(claim_version.c.claim_key.in_(keys))
+            .group_by(claim_version.c.claim_key)
+        )
+    }
+    for key, interchange_id in latest.items():
+        conn.execute(update(claim).where(claim.c.claim_key == key).values(interchange_id=interchange_id))
+    refresh_status(conn, list(latest))
+    return set(latest)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ rows of one export that share a charge id, or have none, are all rejected (``cha
 ``required``): the export alone cannot say which of them is the line, and keeping the first would drop a
 different line that happened to share its id, a lost charge. The ``charge`` table keeps one row per id (the
 first of them, rejected); the export file itself is kept. A corrected export with unique ids loads them.
+
+A charge already on a claim that a later export re-sends with other content (a contract column changed: an
+amount, a code, modifiers, units, a diagnosis ...) is a **revision**: the ``charge`` row takes the new content
+and ``charge_revision`` keeps what it replaced and the names of the columns that changed. The claim is not
+touched here: the next-action rules decide what its revision means (docs/claim-rules.md).
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from revcycle import progress
+from revcycle.charge_export import COLUMN_NAMES
 from revcycle.claims import BuildResult, HeldClaim, build_claims, claim_key_for
 from revcycle.domain import Claim, ClaimStatus
 from revcycle.holds import ClaimHold, record_holds, release_holds
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
 from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
-from revcycle.warehouse.schema import charge, charge_rejection, claim, claim_event, claim_line
+from revcycle.warehouse.schema import charge, charge_rejection, charge_revision, claim, claim_event, claim_line
 
 ClaimCheck = Callable[[Sequence[Claim]], Mapping[str, Sequence[str]]]
 """A check over built claims (e.g. the GX claims suite): claim key -> reasons to hold it (no PHI)."""
@@ -56,6 +62,8 @@ class IntakeResult:
     rejected_charges: int = 0
     held_charges: int = 0
     skipped_already_claimed: int = 0
+    revised_charges: int = 0  # charges of a claim re-sent with other content (``charge_revision``)
+    revised_claims: list[str] = field(default_factory=list)
     claim_keys: list[str] = field(default_factory=list)
     held_claims: list[str] = field(default_factory=list)
     hold_reasons: dict[str, list[str]] = field(default_factory=dict)
@@ -125,6 +133,86 @@ def _claimed_charge_ids(conn: Connection, charge_ids: Sequence[str]) -> set[str]
     return claimed
 
 
+def _charge_columns(row: Mapping[str, str]) -> dict[str, object]:
+    """The ``charge`` columns read from an export row (besides its id, status, claim and source)."""
+    return {
+        "encounter_id": row.get("encounter_id", ""),
+        "patient_mrn": row.get("patient_mrn", ""),
+        "payer_id": row.get("payer_id", ""),
+        "procedure_code": (row.get("procedure_code") or "")[:8],
+        "service_date": _date_or_none(row.get("service_date_from", "")),
+        "charge_cents": _cents_or_none(row.get("charge_amount", "")),
+        "row_json": json.dumps(dict(row), sort_keys=True),
+    }
+
+
+def _record_revisions(
+    conn: Connection, source_file_id: int, rows: Sequence[Mapping[str, str]], now: datetime
+) -> tuple[int, list[str]]:
+    """Record the claimed charges ``rows`` re-send with other content: (how many, the claims they revise)."""
+    wanted = [r["charge_id"] for r in rows]
+    stored: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(wanted), 500):
+        query = select(charge.c.charge_id, charge.c.claim_key, charge.c.row_json).where(
+            charge.c.charge_id.in_(wanted[start : start + 500])
+        )
+        stored.update({str(r.charge_id): (str(r.claim_key), str(r.row_json)) for r in conn.execute(query)})
+    revisions: list[dict[str, object]] = []
+    keys: set[str] = set()
+    for row in rows:
+        claim_key, old_json = stored[row["charge_id"]]
+        old = json.loads(old_json)
+        # only the contract's columns: a row's place in its file (its source) is not its content
+        changed = [name for name in COLUMN_NAMES if (old.get(name) or "") != (row.get(name) or "")]
+        if not changed:
+            continue
+        values = _charge_columns(row)
+        conn.execute(
+            update(charge).where(charge.c.charge_id == row["charge_id"]).values(source_file_id=source_file_id, **values)
+        )
+        keys.add(claim_key)
+        revisions.append(
+            {
+                "charge_id": row["charge_id"],
+                "source_file_id": source_file_id,
+                "claim_key": claim_key,
+                "changed_columns": ",".join(changed)[:500],
+                "replaced_row_json": old_json,
+                "row_json": values["row_json"],
+                "created_at": now,
+            }
+        )
+    if revisions:
+        conn.execute(insert(charge_revision), revisions)
+    return len(revisions), sorted(keys)
+
+
+def _record_late(conn: Connection, source_file_id: int, late: Sequence[HeldClaim], now: datetime) -> None:
+    """A late charge is a revision of its claim too: a new line (nothing replaced)."""
+    ids = [charge_id for held in late for charge_id in held.charge_ids]
+    if not ids:
+        return
+    contents = dict(
+        conn.execute(select(charge.c.charge_id, charge.c.row_json).where(charge.c.charge_id.in_(ids))).tuples().all()
+    )
+    conn.execute(
+        insert(charge_revision),
+        [
+            {
+                "charge_id": charge_id,
+                "source_file_id": source_file_id,
+                "claim_key": held.claim_key,
+                "changed_columns": "(a late charge: a new line)",
+                "replaced_row_json": "",
+                "row_json": contents[charge_id],
+                "created_at": now,
+            }
+            for held in late
+            for charge_id in held.charge_ids
+        ],
+    )
+
+
 def _upsert_charges(
     conn: Connection,
     source_file_id: int,
@@ -146,15 +234,9 @@ def _upsert_charges(
         values = {
             "charge_id": row["charge_id"],
             "source_file_id": source_file_id,
-            "encounter_id": row.get("encounter_id", ""),
-            "patient_mrn": row.get("patient_mrn", ""),
-            "payer_id": row.get("payer_id", ""),
-            "procedure_code": (row.get("procedure_code") or "")[:8],
-            "service_date": _date_or_none(row.get("service_date_from", "")),
-            "charge_cents": _cents_or_none(row.get("charge_amount", "")),
             "status": status,
             "claim_key": claim_key,
-            "row_json": json.dumps(dict(row), sort_keys=True),
+            **_charge_columns(row),
         }
         if row["charge_id"] in existing:
             conn.execute(update(charge).where(charge.c.charge_id == row["charge_id"]).values(**values))
@@ -162,6 +244,24 @@ def _upsert_charges(
             new_rows.append(values)
     if new_rows:
         conn.execute(insert(charge), new_rows)
+
+
+def claim_line_rows(claims: Sequence[Claim]) -> list[dict[str, object]]:
+    """The ``claim_line`` rows of built claims."""
+    return [
+        {
+            "claim_key": c.claim_key,
+            "line_number": line.line_number,
+            "charge_id": line.charge_id,
+            "procedure_code": line.procedure_code,
+            "modifiers": ":".join(line.modifiers),
+            "units": str(line.units),
+            "charge_cents": to_cents(line.charge),
+            "service_date": line.service_date,
+        }
+        for c in claims
+        for line in c.lines
+    ]
 
 
 def insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) -> None:
@@ -189,23 +289,7 @@ def insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) -
             for c in claims
         ],
     )
-    conn.execute(
-        insert(claim_line),
-        [
-            {
-                "claim_key": c.claim_key,
-                "line_number": line.line_number,
-                "charge_id": line.charge_id,
-                "procedure_code": line.procedure_code,
-                "modifiers": ":".join(line.modifiers),
-                "units": str(line.units),
-                "charge_cents": to_cents(line.charge),
-                "service_date": line.service_date,
-            }
-            for c in claims
-            for line in c.lines
-        ],
-    )
+    conn.execute(insert(claim_line), claim_line_rows(claims))
     conn.execute(
         insert(claim_event),
         [
@@ -220,8 +304,12 @@ def insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) -
     )
 
 
-def _hold_already_billed(conn: Connection, built: BuildResult) -> None:
-    """Late charges of an already billed encounter cannot join its claim: hold them for a replacement."""
+def _late_charges(conn: Connection, built: BuildResult) -> list[HeldClaim]:
+    """New charges of a claim already built cannot join it as it was sent: they wait as ``late`` charges.
+
+    They are taken out of ``built`` and returned; the next-action rules send them in a replacement after the
+    payer adjudicates the claim (or resend it, if it was rejected), ``revcycle.resend``.
+    """
     keys = [c.claim_key for c in built.claims]
     existing: set[str] = set()
     for start in range(0, len(keys), 500):
@@ -229,15 +317,18 @@ def _hold_already_billed(conn: Connection, built: BuildResult) -> None:
             conn.execute(select(claim.c.claim_key).where(claim.c.claim_key.in_(keys[start : start + 500]))).scalars()
         )
     if not existing:
-        return
-    kept = []
+        return []
+    kept, late = [], []
     for c in built.claims:
         if c.claim_key in existing:
-            reason = f"claim {c.claim_key} was already built; late charges need a replacement claim (frequency 7)"
-            built.held.append(HeldClaim(c.claim_key, c.payer_id, tuple(line.charge_id for line in c.lines), (reason,)))
+            reason = (
+                f"claim {c.claim_key} was already built; its late charges wait for a replacement claim (frequency 7)"
+            )
+            late.append(HeldClaim(c.claim_key, c.payer_id, tuple(line.charge_id for line in c.lines), (reason,)))
         else:
             kept.append(c)
     built.claims = kept
+    return late
 
 
 def _hold_failing_checks(built: BuildResult, claim_check: ClaimCheck) -> None:
@@ -296,14 +387,16 @@ def _rejected_encounter_holds(
     return holds
 
 
-def _built_holds(held: Sequence[HeldClaim], rows: Sequence[Mapping[str, str]], source_file_id: int) -> list[ClaimHold]:
+def _built_holds(
+    held: Sequence[HeldClaim], rows: Sequence[Mapping[str, str]], source_file_id: int, stage: str = "intake"
+) -> list[ClaimHold]:
     encounter_of = {r["charge_id"]: r.get("encounter_id", "") for r in rows}
     return [
         ClaimHold(
             h.claim_key,
             h.payer_id,
             encounter_of.get(h.charge_ids[0], "") if h.charge_ids else "",
-            "intake",
+            stage,
             "; ".join(r if h.claim_key in r else f"claim {h.claim_key}: {r}" for r in h.reasons),
             source_file_id,
         )
@@ -338,7 +431,9 @@ def record_intake(
     statuses: dict[str, tuple[str, str | None]] = {}
     with engine.begin() as conn:
         claimed = _claimed_charge_ids(conn, [r["charge_id"] for r in rows])
-        result.skipped_already_claimed = len(claimed)
+        resent = [r for r in rows if r["charge_id"] in claimed and r["charge_id"] not in rejected_ids]
+        result.revised_charges, result.revised_claims = _record_revisions(conn, source_file_id, resent, stamp)
+        result.skipped_already_claimed = len(claimed) - result.revised_charges
         buildable = []
         for row in rows:
             charge_id = row["charge_id"]
@@ -353,7 +448,7 @@ def record_intake(
                 buildable.append(row)
         built: BuildResult = build_claims(buildable, payers)
         progress.advance(progress.CLAIMS_BUILT, len(built.claims))
-        _hold_already_billed(conn, built)
+        late = _late_charges(conn, built)
         if claim_check is not None:
             _hold_failing_checks(built, claim_check)
         for held in built.held:
@@ -362,11 +457,18 @@ def record_intake(
             for charge_id in held.charge_ids:
                 statuses[charge_id] = ("held", None)
                 result.held_charges += 1
+        for held in late:
+            result.held_claims.append(held.claim_key)
+            result.hold_reasons[held.claim_key] = list(held.reasons)
+            for charge_id in held.charge_ids:
+                statuses[charge_id] = ("late", held.claim_key)
+                result.held_charges += 1
         for c in built.claims:
             for line in c.lines:
                 statuses[line.charge_id] = ("claimed", c.claim_key)
         result.claim_keys = [c.claim_key for c in built.claims]
         _upsert_charges(conn, source_file_id, [r for r in rows if r["charge_id"] not in claimed], statuses)
+        _record_late(conn, source_file_id, late, stamp)
         if rejections:
             now = utcnow()
             conn.execute(
@@ -390,7 +492,8 @@ def record_intake(
         record_holds(
             conn,
             _rejected_encounter_holds(rows, errors, claimed, source_file_id)
-            + _built_holds(built.held, rows, source_file_id),
+            + _built_holds(built.held, rows, source_file_id)
+            + _built_holds(late, rows, source_file_id, stage="late"),
             stamp,
         )
         release_holds(conn, result.claim_keys, stamp)

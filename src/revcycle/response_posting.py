@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from revcycle.claim_versions import refresh_outcomes
 from revcycle.domain import ClaimStatus
 from revcycle.lifecycle import derive_status
 from revcycle.refusals import SetRefusal
@@ -139,3 +140,4 @@ def refresh_status(conn: Connection, claim_keys: Iterable[str]) -> None:
             .values(status=bindparam("new_status"), status_at=now),
             [{"claim_key_": key, "new_status": derive_status(events).value} for key, events in history.items()],
         )
+        refresh_outcomes(conn, chunk)

@@ -18,9 +18,9 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from revcycle.domain import Claim, ClaimStatus, Person
-from revcycle.eligibility_batch import rebuilt_claims
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
+from revcycle.rebuild import rebuilt_claims
 from revcycle.submission import (
     SenderIdentity,
     finish_pending_renames,
@@ -112,7 +112,7 @@ def stage_status_inquiries(
             .all()
         )
         groups: dict[tuple[str, str], list[Claim]] = defaultdict(list)
-        for c in rebuilt_claims(conn, keys, payers, status="claimed"):
+        for c in rebuilt_claims(conn, keys, payers):
             groups[(c.payer_id, c.billing_provider.npi)].append(c)
         for payer_id, npi in sorted(groups):
             claims = groups[(payer_id, npi)]

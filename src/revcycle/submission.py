@@ -26,12 +26,13 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select, update
 
+from revcycle.claim_versions import record_versions
 from revcycle.claims import build_claims
 from revcycle.domain import Claim
 from revcycle.filemodes import private_file
@@ -39,6 +40,7 @@ from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
 from revcycle.intake import insert_claims
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
+from revcycle.resend import send_corrections
 from revcycle.settings import Settings
 from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number, utcnow
 from revcycle.warehouse.schema import charge, claim, claim_hold, claim_line, interchange
@@ -92,6 +94,7 @@ class StagedClaim:
     frequency_code: str
     total_charge_cents: int
     lines: tuple[StagedLine, ...]
+    original_claim_number: str | None = None  # REF*F8 of a replacement or void (the claim row's)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class StagingResult:
     interchanges: list[InterchangeRecord] = field(default_factory=list)
     held: list[ClaimHold] = field(default_factory=list)
     rebuilt: list[str] = field(default_factory=list)  # claim keys built again from an earlier hold
+    resent: list[str] = field(default_factory=list)  # claims the rules resend (1) or replace (7) tonight
 
 
 def interchange_file_name(transaction_type: str, payer_id: str, control_number: int) -> str:
@@ -129,6 +133,7 @@ def _staged_claims(conn: Connection) -> dict[str, StagedClaim]:
             claim.c.encounter_id,
             claim.c.frequency_code,
             claim.c.total_charge_cents,
+            claim.c.payer_claim_number,
         ).where(
             claim.c.interchange_id.is_(None),
             claim.c.status == "built",
@@ -155,7 +160,13 @@ def _staged_claims(conn: Connection) -> dict[str, StagedClaim]:
             lines[row.claim_key].append(StagedLine(row.line_number, row.procedure_code, row.charge_cents))
     return {
         h.claim_key: StagedClaim(
-            h.claim_key, h.payer_id, h.encounter_id, h.frequency_code, h.total_charge_cents, tuple(lines[h.claim_key])
+            h.claim_key,
+            h.payer_id,
+            h.encounter_id,
+            h.frequency_code,
+            h.total_charge_cents,
+            tuple(lines[h.claim_key]),
+            h.payer_claim_number if h.frequency_code in ("7", "8") else None,
         )
         for h in heads
     }
@@ -173,8 +184,9 @@ def _retry_held(conn: Connection, payers: Mapping[str, PayerProfile], batch_date
         )
     ).all()
     waiting_on_export = {h.claim_key for h in holds if h.stage == "intake"}
-    # a coverage hold waits for a 271, not for a rebuild (revcycle.eligibility releases it)
-    retry = {h.claim_key: h.encounter_id for h in holds if h.stage not in ("intake", "coverage")}
+    # a coverage hold waits for a 271, not for a rebuild (revcycle.eligibility releases it); late charges wait
+    # for the replacement the rules decide (revcycle.resend)
+    retry = {h.claim_key: h.encounter_id for h in holds if h.stage not in ("intake", "coverage", "late")}
     for key in waiting_on_export:
         retry.pop(key, None)
     if not retry:
@@ -223,7 +235,14 @@ def _rebuild(
             ).scalars()
         ]
     rebuilt = build_claims(rows, payers)
-    claims = [c for c in rebuilt.claims if c.claim_key in staged]
+    # a replacement or void goes out as the rules decided it (revcycle.resend), not as the export's rows say
+    claims = [
+        replace(c, frequency_code="7", original_claim_number=staged[c.claim_key].original_claim_number)
+        if staged[c.claim_key].frequency_code == "7"
+        else c
+        for c in rebuilt.claims
+        if c.claim_key in staged
+    ]
     reasons: dict[str, list[str]] = defaultdict(list)
     for held in rebuilt.held:
         if held.claim_key in staged:
@@ -315,6 +334,7 @@ def stage_claims(
     result = StagingResult()
     with engine.begin() as conn:
         result.rebuilt = _retry_held(conn, payers, batch_date, stamp)
+        result.resent = send_corrections(conn, payers, batch_date, stamp)
         staged = _staged_claims(conn)
         if not staged:
             return result
@@ -498,7 +518,7 @@ def _stage_batch(
         for draft in drafts:
             if not draft.claims:
                 continue  # every claim held: no interchange, its control number stays unused
-            record, staging = _record_draft(conn, draft, outbound_dir, batch_date, sender)
+            record, staging = _record_draft(conn, draft, outbound_dir, batch_date, sender, now)
             result.interchanges.append(record)
             renames.append(staging)
     result.held += holds
@@ -507,7 +527,7 @@ def _stage_batch(
 
 
 def _record_draft(
-    conn: Connection, draft: _Draft, outbound_dir: Path, batch_date: date, sender: SenderIdentity
+    conn: Connection, draft: _Draft, outbound_dir: Path, batch_date: date, sender: SenderIdentity, now: datetime
 ) -> tuple[InterchangeRecord, Path]:
     name = interchange_file_name("837P", draft.payer.payer_id, draft.control_number)
     staging = outbound_dir / (name + ".staging")
@@ -531,6 +551,7 @@ def _record_draft(
         .where(claim.c.claim_key.in_([c.claim_key for c in draft.claims]))
         .values(interchange_id=interchange_id)
     )
+    record_versions(conn, draft.claims, draft.payer, interchange_id, now)
     record = InterchangeRecord(
         id=interchange_id,
         control_number=draft.control_number,

@@ -3,28 +3,31 @@
 This is the step that makes the worklists (``kpi.worklists``) views of the next-action rules: after each load
 the pipeline calls ``decide_open_claims`` and ``claim_action`` holds each claim's current action.
 
-The warehouse keeps one row per claim (today's claim row) and no claim versions yet, so a snapshot has one
-version (number 1, frequency ``claim.frequency_code``) whose state is the claim's status from its 999, 277CA
-and 835 events. Its content digest and the EHR digest are both taken from today's claim row and lines, so
-they are always equal: a rejected claim reads as "rebuild identical" (``correct_rejection``) and an
-adjudicated one as settled. Facts that need versions or contract columns the warehouse does not hold yet
-are left at their "nothing known" value: the visit is never cancelled, there is no next payer, no 276 was
-sent (``last_inquiry_on``), the 835 named no crossover carrier.
+A snapshot's versions are the claim's ``claim_version`` rows (``revcycle.claim_versions``): each with its
+frequency code, content digest and the state of its outcome (from its 999, 277CA and 835 events). A claim
+staged before versions were kept (no row) reads as one version in the state of its claim status, with the
+digest of today's claim row and lines. What the EHR says now (``ehr_digest``) is the latest version's
+content, except for a claim rejected at the front end or whose charges were revised or added late since its
+latest version: that claim is rebuilt from its current charges and payer file (``revcycle.rebuild``).
+Facts that need contract columns the warehouse does not hold yet are left at their "nothing known" value:
+the visit is never cancelled, there is no next payer, no 276 was sent (``last_inquiry_on``), the 835 named
+no crossover carrier.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from revcycle.claim_versions import Outcome, StoredVersion, versions_of
 from revcycle.codes.adjustments import Category, meaning
-from revcycle.domain import ClaimStatus
+from revcycle.domain import Claim, ClaimStatus
 from revcycle.money import from_cents
 from revcycle.next_action import (
     Action,
@@ -37,10 +40,12 @@ from revcycle.next_action import (
     decide,
 )
 from revcycle.payers import PayerProfile
+from revcycle.rebuild import VERSION_STATE, last_revisions, payer_policy, rebuild_claims, version_digest
 from revcycle.warehouse.actions import ClaimDecision, record_decisions
 from revcycle.warehouse.kpi.common import posted_on, standing
 from revcycle.warehouse.schema import (
     adjustment,
+    charge,
     claim,
     claim_action,
     claim_event,
@@ -73,19 +78,6 @@ _VERSION_STATE: dict[str, VersionState] = {
 _ADJUDICATED_STATUSES = frozenset({ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED})
 
 
-def payer_policy(profile: PayerProfile) -> PayerPolicy:
-    """The next-action policy a payer file declares (its deadlines, lags and the corrections it takes)."""
-    return PayerPolicy(
-        timely_filing_days=profile.timely_filing_days,
-        accepts_replacement=profile.accepts_replacement,
-        accepts_void=profile.accepts_void,
-        correction_filing_days=profile.correction_filing_days,
-        appeal_days=profile.appeal_days,
-        usual_lag_days=profile.usual_lag_days,
-        inquiry_interval_days=profile.inquiry_interval_days,
-    )
-
-
 @dataclass(frozen=True)
 class _ClaimRow:
     claim_key: str
@@ -116,8 +108,9 @@ def _as_date(value: date | str | None) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def _open_claims(conn: Connection) -> list[_ClaimRow]:
-    """Claims with no action yet, a non-final action, or an event since their final action was decided."""
+def _open_claims(conn: Connection, revised: Mapping[str, datetime]) -> list[_ClaimRow]:
+    """Claims with no action yet, a non-final action, or an event or a charge revision since their final
+    action was decided."""
     last_sent = (
         select(claim_event.c.claim_key, func.max(claim_event.c.occurred_at).label("sent_at"))
         .where(claim_event.c.status == ClaimStatus.SUBMITTED.value)
@@ -143,7 +136,9 @@ def _open_claims(conn: Connection) -> list[_ClaimRow]:
     rows = []
     for r in conn.execute(query.order_by(claim.c.claim_key)):
         decided_at, status_at = _as_utc(r.decided_at), _as_utc(r.status_at)
-        if r.kind == "final" and decided_at is not None and status_at is not None and status_at <= decided_at:
+        changed = revised.get(str(r.claim_key))
+        settled = r.kind == "final" and decided_at is not None and status_at is not None and status_at <= decided_at
+        if settled and (changed is None or (decided_at is not None and changed <= decided_at)):
             continue
         served = _as_date(r.first_service_date)
         assert served is not None  # NOT NULL column
@@ -183,7 +178,8 @@ def _holds(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
     for chunk in _chunks(keys):
         query = (
             select(claim_hold.c.claim_key, claim_hold.c.reason)
-            .where(claim_hold.c.claim_key.in_(chunk), claim_hold.c.released_at.is_(None))
+            # late charges wait for the replacement the rules build: no person needs to act on them
+            .where(claim_hold.c.claim_key.in_(chunk), claim_hold.c.released_at.is_(None), claim_hold.c.stage != "late")
             .order_by(claim_hold.c.id)
         )
         for r in conn.execute(query):
@@ -254,26 +250,74 @@ def _adjudication_status(clp02: str, paid_cents: int, patient_cents: int, denied
     return ClaimStatus.PAID
 
 
-def read_snapshots(conn: Connection) -> list[tuple[str, ClaimSnapshot]]:
-    """(payer id, snapshot) of every claim not in a final state, as the warehouse has it today.
+def _versions(
+    r: _ClaimRow,
+    stored: Sequence[StoredVersion],
+    claim_state: VersionState,
+    digests: Sequence[str],
+    has_posting: bool,
+) -> tuple[Version, ...]:
+    """The claim's versions, each with the state of its outcome; a claim staged before versions were kept
+    (no row) is one version in the state of its claim status."""
+    if not stored:
+        return (Version(1, r.frequency_code, digests[0], claim_state, r.submitted_on),)
+    out = []
+    for v, digest in zip(stored, digests, strict=True):
+        state = VERSION_STATE[v.outcome]
+        if state is VersionState.ADJUDICATED and not has_posting:
+            state = VersionState.ACCEPTED  # an adjudication event with no standing posting: still with the payer
+        sent = r.submitted_on if v is stored[-1] else _as_date(v.created_at)
+        out.append(Version(v.version, v.frequency_code, digest, state, sent))
+    return tuple(out)
 
-    One claim is today's claim row, with one version (number 1: see the module docstring). Its filing
-    clock starts on the first date of service; its submission date is the practice-timezone date of its
-    latest submission event.
-    """
-    rows = _open_claims(conn)
+
+def changed_claims(conn: Connection) -> set[str]:
+    """Claims whose content may differ from their latest version: rejected, revised or with late charges."""
+    rejected = conn.execute(select(claim.c.claim_key).where(claim.c.status == ClaimStatus.REJECTED.value))
+    late = conn.execute(select(charge.c.claim_key).where(charge.c.status == "late").distinct())
+    return {str(k) for k in rejected.scalars()} | {str(k) for k in late.scalars()} | set(last_revisions(conn))
+
+
+def read_with_rebuilds(
+    conn: Connection, payers: Mapping[str, PayerProfile] | None = None, only: Collection[str] | None = None
+) -> tuple[list[tuple[str, ClaimSnapshot]], dict[str, Claim]]:
+    """``read_snapshots`` (of the claims ``only`` names, when given), and the claims it rebuilt, by key."""
+    revised = last_revisions(conn)
+    rows = [r for r in _open_claims(conn, revised) if only is None or r.claim_key in only]
     keys = [r.claim_key for r in rows]
-    digests = _digests(conn, keys)
+    stored = versions_of(conn, keys)
+    late = set(conn.execute(select(charge.c.claim_key).where(charge.c.status == "late").distinct()).scalars())
+    to_rebuild = [
+        key
+        for key, found in stored.items()
+        if found[-1].outcome is Outcome.REJECTED
+        or key in late
+        or (key in revised and revised[key] > _as_utc_or_min(found[-1]))
+    ]
+    rebuilt = rebuild_claims(conn, to_rebuild, payers) if payers and to_rebuild else {}
+    digests = _digests(conn, [k for k in keys if not all(v.digest for v in stored.get(k, ()))])
     holds = _holds(conn, keys)
     postings = _standing_postings(conn, keys)
     patient, denied, remarks = _amounts(conn, [p.id for p in postings.values()])
     out = []
     for r in rows:
-        digest = digests.get(r.claim_key, "")
-        state = _VERSION_STATE.get(r.status, VersionState.SUBMITTED)
-        posting = postings.get(r.claim_key)
+        key = r.claim_key
+        posting = postings.get(key)
+        claim_state = _VERSION_STATE.get(r.status, VersionState.SUBMITTED)
+        if posting is None and claim_state is VersionState.ADJUDICATED:
+            claim_state = VersionState.ACCEPTED
+        found = stored.get(key, [])
+        if key in rebuilt:
+            current = rebuilt[key][1]
+            version_digests = [version_digest(v, current, revised.get(key)) for v in found]
+        else:
+            version_digests = [v.digest or digests.get(key, "") for v in found] or [digests.get(key, "")]
+        versions = _versions(r, found, claim_state, version_digests, posting is not None)
+        if key not in rebuilt:
+            current = versions[-1].digest
+        adjudicated = [v for v in versions if v.state is VersionState.ADJUDICATED]
         adjudication = None
-        if posting is not None and state is VersionState.ADJUDICATED:
+        if posting is not None and adjudicated:
             paid_on = _as_date(posting.posted_on)
             assert paid_on is not None  # coalesced with the file's receipt date
             status = ClaimStatus(r.status)
@@ -283,7 +327,7 @@ def read_snapshots(conn: Connection) -> list[tuple[str, ClaimSnapshot]]:
                 )
             adjudication = Adjudication(
                 status=status,
-                digest=digest,
+                digest=adjudicated[-1].digest,
                 claim_status_code=str(posting.status_code),
                 payer_claim_number=posting.payer_claim_number or r.payer_claim_number,
                 paid=from_cents(posting.paid_cents),
@@ -292,19 +336,36 @@ def read_snapshots(conn: Connection) -> list[tuple[str, ClaimSnapshot]]:
                 payment_date=paid_on,
                 remarks=frozenset(remarks[posting.id]),
             )
-        elif state is VersionState.ADJUDICATED:
-            state = VersionState.ACCEPTED  # an adjudication event with no standing posting: still with the payer
-        version = Version(1, r.frequency_code, digest, state, r.submitted_on)
         snapshot = ClaimSnapshot(
-            claim_key=r.claim_key,
+            claim_key=key,
             filing_clock_start=r.first_service_date,
-            versions=(version,),
+            versions=versions,
             adjudication=adjudication,
-            ehr_digest=digest,
-            held=holds.get(r.claim_key, ()),
+            ehr_digest=current,
+            held=holds.get(key, ()),
         )
         out.append((r.payer_id, snapshot))
-    return out
+    return out, {key: found[0] for key, found in rebuilt.items()}
+
+
+def read_snapshots(
+    conn: Connection, payers: Mapping[str, PayerProfile] | None = None
+) -> list[tuple[str, ClaimSnapshot]]:
+    """(payer id, snapshot) of every claim not in a final state, as the warehouse has it today.
+
+    A claim's versions are its ``claim_version`` rows (see the module docstring). Its filing clock starts on
+    the first date of service; its latest version's submission date is the practice-timezone date of its
+    latest submission event. With the payer files (``payers``), a claim rejected at the front end, or whose
+    charges changed since its latest version, is rebuilt from its current charges and payer file: that
+    rebuild is what the EHR says now (``ehr_digest``).
+    """
+    return read_with_rebuilds(conn, payers)[0]
+
+
+def _as_utc_or_min(version: StoredVersion) -> datetime:
+    moment = _as_utc(version.created_at)
+    assert moment is not None  # NOT NULL column
+    return moment
 
 
 def _stored_policies(conn: Connection) -> dict[str, PayerPolicy]:
@@ -332,15 +393,17 @@ def decide_open_claims(
     ``payers`` are the payer files (profiles) or policies by payer id; a payer named by neither takes its
     row in the ``payer`` table (timely filing and appeal days, other fields at their defaults).
     """
+    profiles: dict[str, PayerProfile] = {}
     if isinstance(payers, Mapping):
         given: dict[str, PayerPolicy] = dict(payers)
     else:
-        given = {p.payer_id: payer_policy(p) for p in payers}
+        profiles = {p.payer_id: p for p in payers}
+        given = {key: payer_policy(p) for key, p in profiles.items()}
     counts: Counter[str] = Counter()
     with engine.begin() as conn:
         policies = {**_stored_policies(conn), **given}
         decisions = []
-        for payer_id, snapshot in read_snapshots(conn):
+        for payer_id, snapshot in read_snapshots(conn, profiles):
             policy = policies.get(payer_id)
             if policy is None:
                 counts["no payer policy"] += 1

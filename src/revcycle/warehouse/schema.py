@@ -125,6 +125,19 @@ charge = Table(
     Column("row_json", Text, nullable=False, comment="the export row as received (PHI: warehouse only)"),
 )
 
+charge_revision = Table(
+    "charge_revision",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("charge_id", ForeignKey("charge.charge_id"), nullable=False, index=True),
+    Column("source_file_id", ForeignKey("source_file.id"), nullable=False, comment="the export that re-sent it"),
+    Column("claim_key", String(20), nullable=False, index=True, comment="the claim the charge is a line of"),
+    Column("changed_columns", String(500), nullable=False, comment="names of the columns that changed; no values"),
+    Column("replaced_row_json", Text, nullable=False, comment="the content it replaced (PHI: warehouse only)"),
+    Column("row_json", Text, nullable=False, comment="the content re-sent (PHI: warehouse only)"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 charge_rejection = Table(
     "charge_rejection",
     metadata,
@@ -218,6 +231,21 @@ claim_event = Table(
     Column("source_file_id", ForeignKey("source_file.id")),
     Column("interchange_id", ForeignKey("interchange.id")),
     Column("detail", String(255)),
+)
+
+claim_version = Table(
+    "claim_version",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("claim_key", ForeignKey("claim.claim_key"), nullable=False, index=True),
+    Column("version", Integer, nullable=False, comment="1 for the first submission, then 2, 3 ..."),
+    Column("frequency_code", String(1), nullable=False, comment="CLM05-3: 1 original, 7 replacement, 8 void"),
+    Column("content_digest", String(64), comment="revcycle.claim_versions.claim_digest; null: staged before 0009"),
+    Column("interchange_id", ForeignKey("interchange.id"), nullable=False),
+    Column("replaces_payer_claim_number", String(50), comment="REF*F8 of a 7 or 8"),
+    Column("outcome", String(16), nullable=False, comment="staged, uploaded, accepted, rejected or adjudicated"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("claim_key", "version", name="uq_claim_version_claim_key"),
 )
 
 acknowledgment = Table(
