@@ -43,6 +43,42 @@ def patient_payments_loaded(conn: Connection) -> bool:
     return found is not None
 
 
+def posting_moves(accounts: Subquery, posting: Subquery, *leading: Any) -> Select[Any]:
+    """Every posting as money moved on its account: ``account_key``, ``leading``, then paid, adjusted (contractual
+    and other), moved to the patient, denied, and 0 paid by the patient.
+
+    ``accounts`` is ``claim_accounts()``, ``posting`` is ``posting_facts()``. Every claim's payments count; the
+    adjustments only on the primary claim (a secondary's adjustments are its own view of the same services).
+    """
+    primary = accounts.c.primary == 1
+    return select(
+        accounts.c.account_key,
+        *leading,
+        posting.c.paid_cents,
+        case((primary, posting.c.contractual_cents + posting.c.other_cents), else_=0),
+        case((primary, posting.c.patient_cents), else_=0),
+        case((primary, posting.c.denial_cents), else_=0),
+        literal(0),
+    ).select_from(posting.join(accounts, accounts.c.claim_key == posting.c.claim_key))
+
+
+def patient_payment_moves(*leading: Any) -> Select[Any]:
+    """Every patient payment as money moved on its account, in the columns of ``posting_moves``."""
+    # Patient payments are kept by encounter: they go to the encounter's first claim (a primary claim).
+    payee = claim.alias("payee")
+    first_of_encounter = (
+        select(payee.c.claim_key)
+        .where(payee.c.encounter_id == patient_payment.c.encounter_id)
+        .order_by(payee.c.built_at, payee.c.claim_key)
+        .limit(1)
+        .scalar_subquery()
+    )
+    zero = literal(0)
+    return select(claim.c.claim_key, *leading, zero, zero, zero, zero, patient_payment.c.amount_cents).select_from(
+        patient_payment.join(claim, claim.c.claim_key == first_of_encounter)
+    )
+
+
 def account_balances(as_of: DateArg) -> Subquery:
     """Per account open on ``as_of``: primary claim, payer, date of service, age, insurance and patient cents.
 
@@ -67,36 +103,8 @@ def account_balances(as_of: DateArg) -> Subquery:
         zero.label("denied"),
         zero.label("patient_paid"),
     ).where(accounts.c.primary == 1, first_submitted_by(accounts.c.claim_key, day))
-    primary = accounts.c.primary == 1
-    postings = (
-        select(
-            accounts.c.account_key,
-            nothing,
-            nothing,
-            zero,
-            posting.c.paid_cents,
-            case((primary, posting.c.contractual_cents + posting.c.other_cents), else_=0),
-            case((primary, posting.c.patient_cents), else_=0),
-            case((primary, posting.c.denial_cents), else_=0),
-            zero,
-        )
-        .select_from(posting.join(accounts, accounts.c.claim_key == posting.c.claim_key))
-        .where(posting.c.posted_on <= day)
-    )
-    # Patient payments are kept by encounter: they go to the encounter's first claim (a primary claim).
-    payee = claim.alias("payee")
-    first_of_encounter = (
-        select(payee.c.claim_key)
-        .where(payee.c.encounter_id == patient_payment.c.encounter_id)
-        .order_by(payee.c.built_at, payee.c.claim_key)
-        .limit(1)
-        .scalar_subquery()
-    )
-    patients = (
-        select(claim.c.claim_key, nothing, nothing, zero, zero, zero, zero, zero, patient_payment.c.amount_cents)
-        .select_from(patient_payment.join(claim, claim.c.claim_key == first_of_encounter))
-        .where(patient_payment.c.payment_date <= day)
-    )
+    postings = posting_moves(accounts, posting, nothing, nothing, zero).where(posting.c.posted_on <= day)
+    patients = patient_payment_moves(nothing, nothing, zero).where(patient_payment.c.payment_date <= day)
     ledger = charges.union_all(postings, patients).subquery("account_ledger")
     account_key = ledger.c.account_key
     decided = local_date(claim_action.c.decided_at) <= day
