@@ -73,7 +73,7 @@ def collect_report(
         denials_by_reason=denials.denials_by_reason(conn, span),
         denials_submitted=denials.initial_denials_by_payer(conn, denials.SUBMITTED, span),
         denials_remitted=denials.initial_denials_by_payer(conn, denials.REMITTED, span),
-        open_ar=ar.open_ar(conn, as_of, patient_included=measured.patient_included),
+        open_ar=measured.open_ar,
         aging=ar.ar_aging(conn, as_of),
         days_to_payment=payments.days_to_payment_by_payer(conn, span),
         payments_by_date=payments.payments_by_date(conn),

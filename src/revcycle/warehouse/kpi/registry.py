@@ -299,6 +299,7 @@ class Measured:
     as_of: date
     figures: dict[str, Figure]
     patient_included: bool
+    open_ar: ar.OpenAR  # on ``as_of``: the report shows its parts beside the figures
 
 
 def _pct_figure(key: str, numerator: int | Decimal, denominator: int | Decimal, note: str = "") -> Figure:
@@ -384,7 +385,7 @@ def measure(conn: Connection, period: Period, as_of: date | None = None) -> Meas
     )
     figures["ar_over_90"] = Figure("ar_over_90", open_ar.share_over_90, qualifier=open_ar.qualifier)
     figures["ar_over_120"] = Figure("ar_over_120", open_ar.share_over_120, qualifier=open_ar.qualifier)
-    return Measured(period, day, figures, patient_included)
+    return Measured(period, day, figures, patient_included, open_ar)
 
 
 def format_value(definition: KpiDefinition, figure: Figure) -> str:
