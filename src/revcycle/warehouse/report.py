@@ -65,6 +65,7 @@ def collect_report(
     """
     span = period or default_period(as_of)
     measured = registry.measure(conn, span, as_of)
+    balances = ar.balances_on(conn, as_of)  # one read for the aging, the scorecard and the credits
     return ReportData(
         as_of=as_of,
         period=span,
@@ -74,11 +75,11 @@ def collect_report(
         denials_submitted=denials.initial_denials_by_payer(conn, denials.SUBMITTED, span),
         denials_remitted=denials.initial_denials_by_payer(conn, denials.REMITTED, span),
         open_ar=measured.open_ar,
-        aging=ar.ar_aging(conn, as_of),
+        aging=ar.ar_aging(conn, as_of, balances),
         days_to_payment=payments.days_to_payment_by_payer(conn, span),
         payments_by_date=payments.payments_by_date(conn),
-        scorecard=summary.payer_scorecard(conn, span, as_of),
-        worklists=worklists.all_worklists(conn, as_of),
+        scorecard=summary.payer_scorecard(conn, span, as_of, balances),
+        worklists=worklists.all_worklists(conn, as_of, balances),
         underpayments=payments.underpayments(conn),
         trends=trends.weekly_trends(conn, as_of),
         coverage=coverage_report(conn, clock_in_force(), status_lag_days),

@@ -202,13 +202,80 @@ class AgingBucket:
         return self.insurance + self.patient
 
 
-def ar_aging(conn: Connection, as_of: date) -> list[AgingBucket]:
-    """A/R aging by payer and bucket on ``as_of`` (only buckets holding money), by payer then age."""
+@dataclass(frozen=True)
+class AccountBalance:
+    """One account with money open or a credit balance on a date (a row of ``account_balances``)."""
+
+    claim_key: str
+    payer_id: str
+    first_service_date: date | None
+    age_days: int
+    balance_cents: int
+    insurance_cents: int
+    patient_cents: int
+
+
+@dataclass(frozen=True)
+class Balances:
+    """Every account's balance on ``as_of``, read once for the report's aging, payer A/R and credit balances."""
+
+    as_of: date
+    accounts: list[AccountBalance]  # those with a balance (open or credit)
+    payers: frozenset[str]  # the payers of every account sent by ``as_of``, with a balance or not
+
+
+def balances_on(conn: Connection, as_of: date) -> Balances:
+    """Read ``account_balances(as_of)`` once."""
+    payers: set[str] = set()
+    accounts = []
+    for r in conn.execute(select(account_balances(as_of))):
+        payers.add(str(r.payer_id))
+        if r.balance_cents:
+            accounts.append(
+                AccountBalance(
+                    str(r.claim_key),
+                    str(r.payer_id),
+                    as_date(r.first_service_date),
+                    integer(r.age_days),
+                    integer(r.balance_cents),
+                    integer(r.insurance_cents),
+                    integer(r.patient_cents),
+                )
+            )
+    return Balances(as_of, accounts, frozenset(payers))
+
+
+def _read(conn: Connection, as_of: date, balances: Balances | None) -> Balances:
+    if balances is None:
+        return balances_on(conn, as_of)
+    if balances.as_of != as_of:
+        raise ValueError(f"balances of {balances.as_of.isoformat()} asked for {as_of.isoformat()}")
+    return balances
+
+
+def _bucket_of(age: int) -> str:
+    """The age bucket of ``_bucket`` (SQL), for an age in days."""
+    for limit, bucket in zip((30, 60, 90, 120), AGING_BUCKETS, strict=False):
+        if age <= limit:
+            return bucket
+    return AGING_BUCKETS[-1]
+
+
+def ar_aging(conn: Connection, as_of: date, balances: Balances | None = None) -> list[AgingBucket]:
+    """A/R aging by payer and bucket on ``as_of`` (only buckets holding money), by payer then age.
+
+    The figures of ``ar_aging_query`` (the view), from ``balances`` when the caller read them already.
+    """
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for account in _read(conn, as_of, balances).accounts:
+        if account.insurance_cents + account.patient_cents > 0:
+            sums = grouped.setdefault((account.payer_id, _bucket_of(account.age_days)), [0, 0, 0])
+            sums[0] += 1
+            sums[1] += account.insurance_cents
+            sums[2] += account.patient_cents
     rows = [
-        AgingBucket(
-            str(r.payer_id), str(r.bucket), integer(r.accounts), cents(r.insurance_cents), cents(r.patient_cents)
-        )
-        for r in conn.execute(ar_aging_query(as_of))
+        AgingBucket(payer_id, bucket, count, cents(insurance), cents(patient))
+        for (payer_id, bucket), (count, insurance, patient) in grouped.items()
     ]
     return sorted(rows, key=lambda b: (b.payer_id, AGING_BUCKETS.index(b.bucket)))
 
@@ -308,21 +375,21 @@ def account_balances_view(as_of: DateArg) -> Select[Any]:
     return select(balances).where(balances.c.balance_cents != 0)
 
 
-def open_by_payer(conn: Connection, as_of: date) -> dict[str, Decimal]:
-    """Open insurance A/R per payer on ``as_of``."""
-    balances = account_balances(as_of)
-    rows = conn.execute(
-        select(balances.c.payer_id, total(balances.c.insurance_cents).label("cents")).group_by(balances.c.payer_id)
-    )
-    return {str(r.payer_id): cents(r.cents) for r in rows}
+def open_by_payer(conn: Connection, as_of: date, balances: Balances | None = None) -> dict[str, Decimal]:
+    """Open insurance A/R per payer on ``as_of`` (every payer with an account sent by then, 0 included)."""
+    read = _read(conn, as_of, balances)
+    by_payer = dict.fromkeys(read.payers, 0)
+    for account in read.accounts:
+        by_payer[account.payer_id] += account.insurance_cents
+    return {payer_id: cents(amount) for payer_id, amount in by_payer.items()}
 
 
-def credit_balances(conn: Connection, as_of: date) -> list[tuple[str, str, date | None, Decimal]]:
-    """Accounts whose balance is negative on ``as_of``: (claim key, payer, date of service, credit)."""
-    balances = account_balances(as_of)
-    rows = conn.execute(
-        select(balances.c.claim_key, balances.c.payer_id, balances.c.first_service_date, balances.c.balance_cents)
-        .where(balances.c.balance_cents < 0)
-        .order_by(balances.c.claim_key)
-    )
-    return [(str(r.claim_key), str(r.payer_id), as_date(r.first_service_date), -cents(r.balance_cents)) for r in rows]
+def credit_balances(
+    conn: Connection, as_of: date, balances: Balances | None = None
+) -> list[tuple[str, str, date | None, Decimal]]:
+    """Accounts whose balance is negative on ``as_of``: (claim key, payer, date of service, credit), by claim."""
+    return [
+        (a.claim_key, a.payer_id, a.first_service_date, -cents(a.balance_cents))
+        for a in sorted(_read(conn, as_of, balances).accounts, key=lambda a: a.claim_key)
+        if a.balance_cents < 0
+    ]

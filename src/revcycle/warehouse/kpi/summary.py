@@ -102,13 +102,18 @@ class PayerScore:
     open_ar: Decimal  # insurance, on the reference date
 
 
-def payer_scorecard(conn: Connection, period: Period = ALL_TIME, as_of: date | None = None) -> list[PayerScore]:
-    """Per payer: first submissions, first-pass acceptance, initial denials, paid, days to pay, open A/R."""
+def payer_scorecard(
+    conn: Connection, period: Period = ALL_TIME, as_of: date | None = None, balances: ar.Balances | None = None
+) -> list[PayerScore]:
+    """Per payer: first submissions, first-pass acceptance, initial denials, paid, days to pay, open A/R.
+
+    ``balances``: the accounts on ``as_of`` when the caller read them already (``ar.balances_on``).
+    """
     day = as_of or period.end or date.max
     first = claims.first_pass_by_payer(conn, period)
     remitted = denials.initial_denials_by_payer(conn, denials.REMITTED, period)
     days = {d.scope: d for d in payments.days_to_payment_by_payer(conn, period)}
-    open_ar = ar.open_by_payer(conn, day) if day != date.max else {}
+    open_ar = ar.open_by_payer(conn, day, balances) if day != date.max else {}
     posting = posting_facts()
     paid = {
         str(r.payer_id): cents(r.cents)
