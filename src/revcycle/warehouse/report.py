@@ -65,7 +65,10 @@ def collect_report(
     """
     span = period or default_period(as_of)
     measured = registry.measure(conn, span, as_of)
-    balances = ar.balances_on(conn, as_of)  # one read for the aging, the scorecard and the credits
+    # Read once, shown in their own tables and again in the scorecard (and the credits worklist).
+    balances = ar.balances_on(conn, as_of)
+    remitted = denials.initial_denials_by_payer(conn, denials.REMITTED, span)
+    days_to_payment = payments.days_to_payment_by_payer(conn, span)
     return ReportData(
         as_of=as_of,
         period=span,
@@ -73,12 +76,14 @@ def collect_report(
         run_summary=summary.kpi_summary(conn).rows(),
         denials_by_reason=denials.denials_by_reason(conn, span),
         denials_submitted=denials.initial_denials_by_payer(conn, denials.SUBMITTED, span),
-        denials_remitted=denials.initial_denials_by_payer(conn, denials.REMITTED, span),
+        denials_remitted=remitted,
         open_ar=measured.open_ar,
         aging=ar.ar_aging(conn, as_of, balances),
-        days_to_payment=payments.days_to_payment_by_payer(conn, span),
+        days_to_payment=days_to_payment,
         payments_by_date=payments.payments_by_date(conn),
-        scorecard=summary.payer_scorecard(conn, span, as_of, balances),
+        scorecard=summary.payer_scorecard(
+            conn, span, as_of, balances, remitted=remitted, days_to_payment=days_to_payment
+        ),
         worklists=worklists.all_worklists(conn, as_of, balances),
         underpayments=payments.underpayments(conn),
         trends=trends.weekly_trends(conn, as_of),
