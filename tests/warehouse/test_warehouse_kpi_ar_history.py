@@ -1,6 +1,6 @@
 """Open A/R on many dates from one ledger read (``ar_history``) equals ``ar.open_ar`` run on each date, and the
-aging, payer A/R and credit balances from one read of the balances (``ar.balances_on``) equal their SQL queries,
-on SQLite and on PostgreSQL.
+open A/R, aging, payer A/R and credit balances from one read of the balances (``ar.balances_on``) equal their SQL
+queries, on SQLite and on PostgreSQL.
 
 The KPI dataset of ``kpi_data.py`` (claims sent from January to June) with patient payments loaded, and two
 changes so that every rule of ``ar.account_balances`` is crossed within the thirteen weeks of the trends:
@@ -94,6 +94,7 @@ def test_aging_payer_ar_and_credits_from_one_read_equal_their_sql_queries(wareho
             by_payer = select(balances.c.payer_id, total(balances.c.insurance_cents)).group_by(balances.c.payer_id)
             sql_by_payer = {r[0]: cents(r[1]) for r in conn.execute(by_payer)}
             assert ar.open_by_payer(conn, day, read) == sql_by_payer, day
+            assert ar.open_ar(conn, day, balances=read) == ar.open_ar(conn, day), day
             negative = select(balances.c.claim_key, balances.c.balance_cents).where(balances.c.balance_cents < 0)
             sql_credits = sorted((r[0], -cents(r[1])) for r in conn.execute(negative))
             assert [(c[0], c[3]) for c in ar.credit_balances(conn, day, read)] == sql_credits, day

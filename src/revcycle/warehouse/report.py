@@ -64,9 +64,9 @@ def collect_report(
     Claims past their lag are those with no 835 ``status_lag_days`` after their upload, at the clock in force.
     """
     span = period or default_period(as_of)
-    measured = registry.measure(conn, span, as_of)
-    # Read once, shown in their own tables and again in the scorecard (and the credits worklist).
+    # Read once, shown in their own tables and again in the figures, the scorecard and the credits worklist.
     balances = ar.balances_on(conn, as_of)
+    measured = registry.measure(conn, span, as_of, balances)
     remitted = denials.initial_denials_by_payer(conn, denials.REMITTED, span)
     days_to_payment = payments.days_to_payment_by_payer(conn, span)
     return ReportData(

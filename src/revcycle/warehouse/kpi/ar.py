@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, exists, func, literal, null, select
+from sqlalchemy import ColumnElement, Connection, Select, case, exists, func, literal, null, select
 from sqlalchemy.sql import Subquery
 
 from revcycle.next_action import Action
@@ -280,16 +280,21 @@ def ar_aging(conn: Connection, as_of: date, balances: Balances | None = None) ->
     return sorted(rows, key=lambda b: (b.payer_id, AGING_BUCKETS.index(b.bucket)))
 
 
+def charges_90_days(as_of: DateArg) -> ColumnElement[Any]:
+    """SQL: gross charges of the primary claims with a date of service in the 90 days to ``as_of`` (0: none)."""
+    day = reference_day(as_of)
+    primary = primary_claims()
+    age = days_between(day, primary.c.first_service_date)
+    return func.coalesce(
+        select(func.sum(primary.c.charge_cents)).where(age >= 0, age < DAYS_OF_CHARGES).scalar_subquery(), 0
+    )
+
+
 def open_ar_query(as_of: DateArg) -> Select[Any]:
     """One row: open insurance and patient A/R on ``as_of``, the parts older than 90 and 120 days (from the
     date of service), gross charges of the 90 days to ``as_of`` (primary claims, by date of service)."""
-    day = reference_day(as_of)
     balances = account_balances(as_of)
-    primary = primary_claims()
-    age = days_between(day, primary.c.first_service_date)
-    recent = func.coalesce(
-        select(func.sum(primary.c.charge_cents)).where(age >= 0, age < DAYS_OF_CHARGES).scalar_subquery(), 0
-    )
+    recent = charges_90_days(as_of)
     both = balances.c.insurance_cents + balances.c.patient_cents
     return select(
         total(balances.c.insurance_cents).label("insurance_cents"),
@@ -352,9 +357,16 @@ class OpenAR:
         )
 
 
-def open_ar(conn: Connection, as_of: date, *, patient_included: bool | None = None) -> OpenAR:
-    """Open A/R on ``as_of``; patient A/R is included once patient payments were loaded."""
+def open_ar(
+    conn: Connection, as_of: date, *, patient_included: bool | None = None, balances: Balances | None = None
+) -> OpenAR:
+    """Open A/R on ``as_of``; patient A/R is included once patient payments were loaded.
+
+    With ``balances`` (``balances_on(conn, as_of)``, read already) only the charges of the 90 days are read.
+    """
     included = patient_payments_loaded(conn) if patient_included is None else patient_included
+    if balances is not None:
+        return _open_ar_of(conn, _read(conn, as_of, balances), included)
     row = conn.execute(open_ar_query(as_of)).one()
     return OpenAR(
         as_of,
@@ -365,6 +377,32 @@ def open_ar(conn: Connection, as_of: date, *, patient_included: bool | None = No
         cents(row.insurance_over_120_cents),
         cents(row.over_120_cents),
         cents(row.charges_90_days_cents),
+        included,
+    )
+
+
+def _open_ar_of(conn: Connection, balances: Balances, included: bool) -> OpenAR:
+    """``open_ar_query``'s sums over balances read already."""
+    insurance = patient = insurance_90 = both_90 = insurance_120 = both_120 = 0
+    for a in balances.accounts:
+        insurance += a.insurance_cents
+        patient += a.patient_cents
+        if a.age_days > 90:
+            insurance_90 += a.insurance_cents
+            both_90 += a.insurance_cents + a.patient_cents
+        if a.age_days > 120:
+            insurance_120 += a.insurance_cents
+            both_120 += a.insurance_cents + a.patient_cents
+    recent = conn.execute(select(charges_90_days(balances.as_of))).scalar_one()
+    return OpenAR(
+        balances.as_of,
+        cents(insurance),
+        cents(patient),
+        cents(insurance_90),
+        cents(both_90),
+        cents(insurance_120),
+        cents(both_120),
+        cents(recent),
         included,
     )
 
