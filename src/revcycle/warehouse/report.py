@@ -64,7 +64,11 @@ def collect_report(
     Claims past their lag are those with no 835 ``status_lag_days`` after their upload, at the clock in force.
     """
     span = period or default_period(as_of)
-    measured = registry.measure(conn, span, as_of)
+    # Read once, shown in their own tables and again in the figures, the scorecard and the credits worklist.
+    balances = ar.balances_on(conn, as_of)
+    measured = registry.measure(conn, span, as_of, balances)
+    remitted = denials.initial_denials_by_payer(conn, denials.REMITTED, span)
+    days_to_payment = payments.days_to_payment_by_payer(conn, span)
     return ReportData(
         as_of=as_of,
         period=span,
@@ -72,13 +76,15 @@ def collect_report(
         run_summary=summary.kpi_summary(conn).rows(),
         denials_by_reason=denials.denials_by_reason(conn, span),
         denials_submitted=denials.initial_denials_by_payer(conn, denials.SUBMITTED, span),
-        denials_remitted=denials.initial_denials_by_payer(conn, denials.REMITTED, span),
-        open_ar=ar.open_ar(conn, as_of, patient_included=measured.patient_included),
-        aging=ar.ar_aging(conn, as_of),
-        days_to_payment=payments.days_to_payment_by_payer(conn, span),
+        denials_remitted=remitted,
+        open_ar=measured.open_ar,
+        aging=ar.ar_aging(conn, as_of, balances),
+        days_to_payment=days_to_payment,
         payments_by_date=payments.payments_by_date(conn),
-        scorecard=summary.payer_scorecard(conn, span, as_of),
-        worklists=worklists.all_worklists(conn, as_of),
+        scorecard=summary.payer_scorecard(
+            conn, span, as_of, balances, remitted=remitted, days_to_payment=days_to_payment
+        ),
+        worklists=worklists.all_worklists(conn, as_of, balances),
         underpayments=payments.underpayments(conn),
         trends=trends.weekly_trends(conn, as_of),
         coverage=coverage_report(conn, clock_in_force(), status_lag_days),

@@ -2,7 +2,8 @@
 
 - ``claims``: clean-claim rate, first-pass acceptance, first-pass resolution;
 - ``denials``: initial denial rates (over claims submitted and over claims remitted), reasons, write-offs;
-- ``ar``: open A/R (insurance and patient), days in A/R, aging by date of service;
+- ``ar``: open A/R (insurance and patient), days in A/R, aging by date of service; ``ar_history``: the same
+  open A/R on many dates from one read of the account ledger (the weekly series);
 - ``payments``: cash collected, net collection rate, days to payment, underpayments;
 - ``worklists``: what a person acts on, as views of each claim's next action;
 - ``units``: what the figures count (a claim's first submission, held encounters, accounts);

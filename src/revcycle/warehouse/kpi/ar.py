@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, exists, func, literal, null, select
+from sqlalchemy import ColumnElement, Connection, Select, case, exists, func, literal, null, select
 from sqlalchemy.sql import Subquery
 
 from revcycle.next_action import Action
@@ -41,6 +41,42 @@ def patient_payments_loaded(conn: Connection) -> bool:
         .limit(1)
     ).first()
     return found is not None
+
+
+def posting_moves(accounts: Subquery, posting: Subquery, *leading: Any) -> Select[Any]:
+    """Every posting as money moved on its account: ``account_key``, ``leading``, then paid, adjusted (contractual
+    and other), moved to the patient, denied, and 0 paid by the patient.
+
+    ``accounts`` is ``claim_accounts()``, ``posting`` is ``posting_facts()``. Every claim's payments count; the
+    adjustments only on the primary claim (a secondary's adjustments are its own view of the same services).
+    """
+    primary = accounts.c.primary == 1
+    return select(
+        accounts.c.account_key,
+        *leading,
+        posting.c.paid_cents,
+        case((primary, posting.c.contractual_cents + posting.c.other_cents), else_=0),
+        case((primary, posting.c.patient_cents), else_=0),
+        case((primary, posting.c.denial_cents), else_=0),
+        literal(0),
+    ).select_from(posting.join(accounts, accounts.c.claim_key == posting.c.claim_key))
+
+
+def patient_payment_moves(*leading: Any) -> Select[Any]:
+    """Every patient payment as money moved on its account, in the columns of ``posting_moves``."""
+    # Patient payments are kept by encounter: they go to the encounter's first claim (a primary claim).
+    payee = claim.alias("payee")
+    first_of_encounter = (
+        select(payee.c.claim_key)
+        .where(payee.c.encounter_id == patient_payment.c.encounter_id)
+        .order_by(payee.c.built_at, payee.c.claim_key)
+        .limit(1)
+        .scalar_subquery()
+    )
+    zero = literal(0)
+    return select(claim.c.claim_key, *leading, zero, zero, zero, zero, patient_payment.c.amount_cents).select_from(
+        patient_payment.join(claim, claim.c.claim_key == first_of_encounter)
+    )
 
 
 def account_balances(as_of: DateArg) -> Subquery:
@@ -67,36 +103,8 @@ def account_balances(as_of: DateArg) -> Subquery:
         zero.label("denied"),
         zero.label("patient_paid"),
     ).where(accounts.c.primary == 1, first_submitted_by(accounts.c.claim_key, day))
-    primary = accounts.c.primary == 1
-    postings = (
-        select(
-            accounts.c.account_key,
-            nothing,
-            nothing,
-            zero,
-            posting.c.paid_cents,
-            case((primary, posting.c.contractual_cents + posting.c.other_cents), else_=0),
-            case((primary, posting.c.patient_cents), else_=0),
-            case((primary, posting.c.denial_cents), else_=0),
-            zero,
-        )
-        .select_from(posting.join(accounts, accounts.c.claim_key == posting.c.claim_key))
-        .where(posting.c.posted_on <= day)
-    )
-    # Patient payments are kept by encounter: they go to the encounter's first claim (a primary claim).
-    payee = claim.alias("payee")
-    first_of_encounter = (
-        select(payee.c.claim_key)
-        .where(payee.c.encounter_id == patient_payment.c.encounter_id)
-        .order_by(payee.c.built_at, payee.c.claim_key)
-        .limit(1)
-        .scalar_subquery()
-    )
-    patients = (
-        select(claim.c.claim_key, nothing, nothing, zero, zero, zero, zero, zero, patient_payment.c.amount_cents)
-        .select_from(patient_payment.join(claim, claim.c.claim_key == first_of_encounter))
-        .where(patient_payment.c.payment_date <= day)
-    )
+    postings = posting_moves(accounts, posting, nothing, nothing, zero).where(posting.c.posted_on <= day)
+    patients = patient_payment_moves(nothing, nothing, zero).where(patient_payment.c.payment_date <= day)
     ledger = charges.union_all(postings, patients).subquery("account_ledger")
     account_key = ledger.c.account_key
     decided = local_date(claim_action.c.decided_at) <= day
@@ -194,27 +202,99 @@ class AgingBucket:
         return self.insurance + self.patient
 
 
-def ar_aging(conn: Connection, as_of: date) -> list[AgingBucket]:
-    """A/R aging by payer and bucket on ``as_of`` (only buckets holding money), by payer then age."""
+@dataclass(frozen=True)
+class AccountBalance:
+    """One account with money open or a credit balance on a date (a row of ``account_balances``)."""
+
+    claim_key: str
+    payer_id: str
+    first_service_date: date | None
+    age_days: int
+    balance_cents: int
+    insurance_cents: int
+    patient_cents: int
+
+
+@dataclass(frozen=True)
+class Balances:
+    """Every account's balance on ``as_of``, read once for the report's aging, payer A/R and credit balances."""
+
+    as_of: date
+    accounts: list[AccountBalance]  # those with a balance (open or credit)
+    payers: frozenset[str]  # the payers of every account sent by ``as_of``, with a balance or not
+
+
+def balances_on(conn: Connection, as_of: date) -> Balances:
+    """Read ``account_balances(as_of)`` once."""
+    payers: set[str] = set()
+    accounts = []
+    for r in conn.execute(select(account_balances(as_of))):
+        payers.add(str(r.payer_id))
+        if r.balance_cents:
+            accounts.append(
+                AccountBalance(
+                    str(r.claim_key),
+                    str(r.payer_id),
+                    as_date(r.first_service_date),
+                    integer(r.age_days),
+                    integer(r.balance_cents),
+                    integer(r.insurance_cents),
+                    integer(r.patient_cents),
+                )
+            )
+    return Balances(as_of, accounts, frozenset(payers))
+
+
+def _read(conn: Connection, as_of: date, balances: Balances | None) -> Balances:
+    if balances is None:
+        return balances_on(conn, as_of)
+    if balances.as_of != as_of:
+        raise ValueError(f"balances of {balances.as_of.isoformat()} asked for {as_of.isoformat()}")
+    return balances
+
+
+def _bucket_of(age: int) -> str:
+    """The age bucket of ``_bucket`` (SQL), for an age in days."""
+    for limit, bucket in zip((30, 60, 90, 120), AGING_BUCKETS, strict=False):
+        if age <= limit:
+            return bucket
+    return AGING_BUCKETS[-1]
+
+
+def ar_aging(conn: Connection, as_of: date, balances: Balances | None = None) -> list[AgingBucket]:
+    """A/R aging by payer and bucket on ``as_of`` (only buckets holding money), by payer then age.
+
+    The figures of ``ar_aging_query`` (the view), from ``balances`` when the caller read them already.
+    """
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for account in _read(conn, as_of, balances).accounts:
+        if account.insurance_cents + account.patient_cents > 0:
+            sums = grouped.setdefault((account.payer_id, _bucket_of(account.age_days)), [0, 0, 0])
+            sums[0] += 1
+            sums[1] += account.insurance_cents
+            sums[2] += account.patient_cents
     rows = [
-        AgingBucket(
-            str(r.payer_id), str(r.bucket), integer(r.accounts), cents(r.insurance_cents), cents(r.patient_cents)
-        )
-        for r in conn.execute(ar_aging_query(as_of))
+        AgingBucket(payer_id, bucket, count, cents(insurance), cents(patient))
+        for (payer_id, bucket), (count, insurance, patient) in grouped.items()
     ]
     return sorted(rows, key=lambda b: (b.payer_id, AGING_BUCKETS.index(b.bucket)))
+
+
+def charges_90_days(as_of: DateArg) -> ColumnElement[Any]:
+    """SQL: gross charges of the primary claims with a date of service in the 90 days to ``as_of`` (0: none)."""
+    day = reference_day(as_of)
+    primary = primary_claims()
+    age = days_between(day, primary.c.first_service_date)
+    return func.coalesce(
+        select(func.sum(primary.c.charge_cents)).where(age >= 0, age < DAYS_OF_CHARGES).scalar_subquery(), 0
+    )
 
 
 def open_ar_query(as_of: DateArg) -> Select[Any]:
     """One row: open insurance and patient A/R on ``as_of``, the parts older than 90 and 120 days (from the
     date of service), gross charges of the 90 days to ``as_of`` (primary claims, by date of service)."""
-    day = reference_day(as_of)
     balances = account_balances(as_of)
-    primary = primary_claims()
-    age = days_between(day, primary.c.first_service_date)
-    recent = func.coalesce(
-        select(func.sum(primary.c.charge_cents)).where(age >= 0, age < DAYS_OF_CHARGES).scalar_subquery(), 0
-    )
+    recent = charges_90_days(as_of)
     both = balances.c.insurance_cents + balances.c.patient_cents
     return select(
         total(balances.c.insurance_cents).label("insurance_cents"),
@@ -277,9 +357,16 @@ class OpenAR:
         )
 
 
-def open_ar(conn: Connection, as_of: date, *, patient_included: bool | None = None) -> OpenAR:
-    """Open A/R on ``as_of``; patient A/R is included once patient payments were loaded."""
+def open_ar(
+    conn: Connection, as_of: date, *, patient_included: bool | None = None, balances: Balances | None = None
+) -> OpenAR:
+    """Open A/R on ``as_of``; patient A/R is included once patient payments were loaded.
+
+    With ``balances`` (``balances_on(conn, as_of)``, read already) only the charges of the 90 days are read.
+    """
     included = patient_payments_loaded(conn) if patient_included is None else patient_included
+    if balances is not None:
+        return _open_ar_of(conn, _read(conn, as_of, balances), included)
     row = conn.execute(open_ar_query(as_of)).one()
     return OpenAR(
         as_of,
@@ -294,27 +381,53 @@ def open_ar(conn: Connection, as_of: date, *, patient_included: bool | None = No
     )
 
 
+def _open_ar_of(conn: Connection, balances: Balances, included: bool) -> OpenAR:
+    """``open_ar_query``'s sums over balances read already."""
+    insurance = patient = insurance_90 = both_90 = insurance_120 = both_120 = 0
+    for a in balances.accounts:
+        insurance += a.insurance_cents
+        patient += a.patient_cents
+        if a.age_days > 90:
+            insurance_90 += a.insurance_cents
+            both_90 += a.insurance_cents + a.patient_cents
+        if a.age_days > 120:
+            insurance_120 += a.insurance_cents
+            both_120 += a.insurance_cents + a.patient_cents
+    recent = conn.execute(select(charges_90_days(balances.as_of))).scalar_one()
+    return OpenAR(
+        balances.as_of,
+        cents(insurance),
+        cents(patient),
+        cents(insurance_90),
+        cents(both_90),
+        cents(insurance_120),
+        cents(both_120),
+        cents(recent),
+        included,
+    )
+
+
 def account_balances_view(as_of: DateArg) -> Select[Any]:
     """Every account with money open or a credit balance on ``as_of``, for BI tools."""
     balances = account_balances(as_of)
     return select(balances).where(balances.c.balance_cents != 0)
 
 
-def open_by_payer(conn: Connection, as_of: date) -> dict[str, Decimal]:
-    """Open insurance A/R per payer on ``as_of``."""
-    balances = account_balances(as_of)
-    rows = conn.execute(
-        select(balances.c.payer_id, total(balances.c.insurance_cents).label("cents")).group_by(balances.c.payer_id)
-    )
-    return {str(r.payer_id): cents(r.cents) for r in rows}
+def open_by_payer(conn: Connection, as_of: date, balances: Balances | None = None) -> dict[str, Decimal]:
+    """Open insurance A/R per payer on ``as_of`` (every payer with an account sent by then, 0 included)."""
+    read = _read(conn, as_of, balances)
+    by_payer = dict.fromkeys(read.payers, 0)
+    for account in read.accounts:
+        by_payer[account.payer_id] += account.insurance_cents
+    return {payer_id: cents(amount) for payer_id, amount in by_payer.items()}
 
 
-def credit_balances(conn: Connection, as_of: date) -> list[tuple[str, str, date | None, Decimal]]:
-    """Accounts whose balance is negative on ``as_of``: (claim key, payer, date of service, credit)."""
-    balances = account_balances(as_of)
-    rows = conn.execute(
-        select(balances.c.claim_key, balances.c.payer_id, balances.c.first_service_date, balances.c.balance_cents)
-        .where(balances.c.balance_cents < 0)
-        .order_by(balances.c.claim_key)
-    )
-    return [(str(r.claim_key), str(r.payer_id), as_date(r.first_service_date), -cents(r.balance_cents)) for r in rows]
+def credit_balances(
+    conn: Connection, as_of: date, balances: Balances | None = None
+) -> list[tuple[str, str, date | None, Decimal]]:
+    """Accounts whose balance is negative on ``as_of``: (claim key, payer, date of service, credit), by claim."""
+    return [
+        (a.claim_key, a.payer_id, a.first_service_date, -cents(a.balance_cents))
+        for a in sorted(_read(conn, as_of, balances).accounts, key=lambda a: a.claim_key)
+        if a.balance_cents < 0
+    ]

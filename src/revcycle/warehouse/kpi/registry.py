@@ -299,14 +299,20 @@ class Measured:
     as_of: date
     figures: dict[str, Figure]
     patient_included: bool
+    open_ar: ar.OpenAR  # on ``as_of``: the report shows its parts beside the figures
 
 
 def _pct_figure(key: str, numerator: int | Decimal, denominator: int | Decimal, note: str = "") -> Figure:
     return Figure(key, rate(numerator, denominator), numerator, denominator, note=note)
 
 
-def measure(conn: Connection, period: Period, as_of: date | None = None) -> Measured:
-    """Every registry figure over ``period`` (A/R on ``as_of``, by default the period's last day)."""
+def measure(
+    conn: Connection, period: Period, as_of: date | None = None, balances: ar.Balances | None = None
+) -> Measured:
+    """Every registry figure over ``period`` (A/R on ``as_of``, by default the period's last day).
+
+    ``balances``: the accounts on that day when the caller read them already (``ar.balances_on``).
+    """
     day = as_of or period.end
     if day is None:
         raise ValueError("an A/R figure needs a reference date: give as_of or a period with an end")
@@ -372,7 +378,7 @@ def measure(conn: Connection, period: Period, as_of: date | None = None) -> Meas
         "days_to_payment_p90", None if days.p90 is None else Decimal(days.p90), note=f"{days.claims} claims"
     )
 
-    open_ar = ar.open_ar(conn, day, patient_included=patient_included)
+    open_ar = ar.open_ar(conn, day, patient_included=patient_included, balances=balances)
     figures["open_ar"] = Figure("open_ar", open_ar.total, qualifier=open_ar.qualifier)
     figures["days_in_ar"] = Figure(
         "days_in_ar",
@@ -384,7 +390,7 @@ def measure(conn: Connection, period: Period, as_of: date | None = None) -> Meas
     )
     figures["ar_over_90"] = Figure("ar_over_90", open_ar.share_over_90, qualifier=open_ar.qualifier)
     figures["ar_over_120"] = Figure("ar_over_120", open_ar.share_over_120, qualifier=open_ar.qualifier)
-    return Measured(period, day, figures, patient_included)
+    return Measured(period, day, figures, patient_included, open_ar)
 
 
 def format_value(definition: KpiDefinition, figure: Figure) -> str:

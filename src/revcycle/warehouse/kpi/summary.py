@@ -102,13 +102,29 @@ class PayerScore:
     open_ar: Decimal  # insurance, on the reference date
 
 
-def payer_scorecard(conn: Connection, period: Period = ALL_TIME, as_of: date | None = None) -> list[PayerScore]:
-    """Per payer: first submissions, first-pass acceptance, initial denials, paid, days to pay, open A/R."""
+def payer_scorecard(
+    conn: Connection,
+    period: Period = ALL_TIME,
+    as_of: date | None = None,
+    balances: ar.Balances | None = None,
+    *,
+    remitted: dict[str, denials.DenialRate] | None = None,
+    days_to_payment: list[payments.DaysToPayment] | None = None,
+) -> list[PayerScore]:
+    """Per payer: first submissions, first-pass acceptance, initial denials, paid, days to pay, open A/R.
+
+    What the caller read already is not read again: ``balances`` (``ar.balances_on(conn, as_of)``),
+    ``remitted`` (``denials.initial_denials_by_payer(conn, denials.REMITTED, period)``) and ``days_to_payment``
+    (``payments.days_to_payment_by_payer(conn, period)``).
+    """
     day = as_of or period.end or date.max
     first = claims.first_pass_by_payer(conn, period)
-    remitted = denials.initial_denials_by_payer(conn, denials.REMITTED, period)
-    days = {d.scope: d for d in payments.days_to_payment_by_payer(conn, period)}
-    open_ar = ar.open_by_payer(conn, day) if day != date.max else {}
+    if remitted is None:
+        remitted = denials.initial_denials_by_payer(conn, denials.REMITTED, period)
+    if days_to_payment is None:
+        days_to_payment = payments.days_to_payment_by_payer(conn, period)
+    days = {d.scope: d for d in days_to_payment}
+    open_ar = ar.open_by_payer(conn, day, balances) if day != date.max else {}
     posting = posting_facts()
     paid = {
         str(r.payer_id): cents(r.cents)

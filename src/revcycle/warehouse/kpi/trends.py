@@ -2,7 +2,7 @@
 
 Weeks run Monday to Sunday in the practice's timezone. Each week's value comes from the same queries as the
 figures of the registry, grouped by week; A/R over 90 days is measured at each week's last day (or the
-reference date for the current week).
+reference date for the current week), all weeks from one read of the account ledger (``ar_history``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy import Connection
 
-from revcycle.warehouse.kpi import ar, claims, denials, payments
+from revcycle.warehouse.kpi import claims, denials, payments
+from revcycle.warehouse.kpi.ar_history import open_ar_on_days
 from revcycle.warehouse.kpi.common import Period
 
 TREND_WEEKS = 13  # a quarter
@@ -55,11 +56,8 @@ def weekly_trends(conn: Connection, as_of: date, weeks: int = TREND_WEEKS) -> Tr
     clean = claims.clean_claims_by_week(conn, period)
     cash = payments.cash_by_week(conn, period)
     days = payments.days_to_payment_by_week(conn, period)
-    patient_included = ar.patient_payments_loaded(conn)
-    aged: list[Decimal | None] = []
-    for monday in mondays:
-        end = min(monday + timedelta(days=6), as_of)
-        aged.append(ar.open_ar(conn, end, patient_included=patient_included).share_over_90)
+    ends = [min(monday + timedelta(days=6), as_of) for monday in mondays]
+    open_ar = open_ar_on_days(conn, ends)
     return Trends(
         weeks=mondays,
         denial_rate_by_payer={
@@ -69,5 +67,5 @@ def weekly_trends(conn: Connection, as_of: date, weeks: int = TREND_WEEKS) -> Tr
         clean_claim_rate=[clean[m].rate if m in clean else None for m in mondays],
         cash_collected=[cash[m].total if m in cash else Decimal(0) for m in mondays],
         days_to_payment=[_median(days, m) for m in mondays],
-        ar_over_90=aged,
+        ar_over_90=[open_ar[end].share_over_90 for end in ends],
     )

@@ -38,7 +38,7 @@ from revcycle.codes.adjustments import (
 from revcycle.codes.claim_status import ACK_999_DESCRIPTIONS, what_to_fix
 from revcycle.domain import ClaimStatus
 from revcycle.next_action import Action
-from revcycle.warehouse.kpi.ar import credit_balances
+from revcycle.warehouse.kpi.ar import Balances, credit_balances
 from revcycle.warehouse.kpi.common import (
     DateArg,
     as_date,
@@ -559,10 +559,10 @@ def recoupments_query() -> Select[Any]:
     )
 
 
-def credits(conn: Connection, as_of: date) -> Worklist:
-    """Credit balances and overpayments to reconcile, oldest first."""
+def credits(conn: Connection, as_of: date, balances: Balances | None = None) -> Worklist:
+    """Credit balances and overpayments to reconcile, oldest first (``balances``: read already, or None)."""
     entries: list[tuple[date | None, tuple[str, ...], tuple[str, str]]] = []
-    for key, payer_id, served, amount in credit_balances(conn, as_of):
+    for key, payer_id, served, amount in credit_balances(conn, as_of, balances):
         entries.append(
             (
                 served,
@@ -626,8 +626,8 @@ def credits(conn: Connection, as_of: date) -> Worklist:
 WORKLIST_NAMES = ("rejections", "denials", "held", "silent", "credits")
 
 
-def worklist(conn: Connection, name: str, as_of: date) -> Worklist:
-    """The worklist ``name`` (one of WORKLIST_NAMES) on ``as_of``."""
+def worklist(conn: Connection, name: str, as_of: date, balances: Balances | None = None) -> Worklist:
+    """The worklist ``name`` (one of WORKLIST_NAMES) on ``as_of`` (``balances``: the accounts, read already)."""
     if name == "rejections":
         return rejections(conn)
     if name == "denials":
@@ -637,13 +637,13 @@ def worklist(conn: Connection, name: str, as_of: date) -> Worklist:
     if name == "silent":
         return silent_claims(conn, as_of)
     if name == "credits":
-        return credits(conn, as_of)
+        return credits(conn, as_of, balances)
     raise ValueError(f"unknown worklist {name!r}; one of {', '.join(WORKLIST_NAMES)}")
 
 
-def all_worklists(conn: Connection, as_of: date) -> list[Worklist]:
-    """Every worklist, in the order of WORKLIST_NAMES."""
-    return [worklist(conn, name, as_of) for name in WORKLIST_NAMES]
+def all_worklists(conn: Connection, as_of: date, balances: Balances | None = None) -> list[Worklist]:
+    """Every worklist, in the order of WORKLIST_NAMES (``balances``: the accounts on ``as_of``, read already)."""
+    return [worklist(conn, name, as_of, balances) for name in WORKLIST_NAMES]
 
 
 # --- the patient-identifying export ------------------------------------------------------------------------------
