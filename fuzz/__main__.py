@@ -139,10 +139,13 @@ def replay(name: str, seed: int, index: int, workdir: Path, chunk_size: int | No
     runner = Runner(target, workdir / name, case_timeout=None)
     shown: list[Finding] = []
 
-    def keep(case: object, findings: list[Finding]) -> None:
-        if getattr(case, "index", None) != index:
+    def keep(at: int, case: object, findings: list[Finding]) -> None:
+        if at != index:
             return
         shown.extend(findings)
+        if case is None:  # the generator itself failed: the finding says how, there are no files
+            print(f"case {name}:{seed}:{index}: its generator raised")
+            return
         if dump is not None:
             dump.mkdir(parents=True, exist_ok=True)
             for number, item in enumerate(case.files, start=1):  # type: ignore[attr-defined]

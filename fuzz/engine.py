@@ -206,17 +206,20 @@ class Runner:
         indices: Sequence[int],
         *,
         fail_fast: bool = False,
-        on_case: Callable[[Case, list[Finding]], None] | None = None,
+        on_case: Callable[[int, Case | None, list[Finding]], None] | None = None,
     ) -> ChunkResult:
-        """Reset the state for ``chunk`` and run cases ``indices`` (in order) of campaign ``seed``."""
+        """Reset the state for ``chunk`` and run cases ``indices`` (in order) of campaign ``seed``.
+
+        ``on_case(index, case, findings)`` sees every case; ``case`` is None when its generator failed.
+        """
         result = ChunkResult(self.target.name)
         started = time.perf_counter()
         cpu_started = time.process_time()
         self.target.reset(self.state, seed, chunk)
         for index in indices:
             found = self.run_case(seed, index, result, fail_fast=fail_fast)
-            if on_case is not None and found[0] is not None:
-                on_case(found[0], found[1])
+            if on_case is not None:
+                on_case(index, found[0], found[1])
         result.seconds = time.perf_counter() - started
         result.cpu_seconds = time.process_time() - cpu_started
         return result

@@ -302,7 +302,7 @@ def _nudge(rng: random.Random, text: str) -> str:
             return str(Decimal(text) + Decimal(rng.choice(("0.01", "-0.01", "1", "-1", "100"))))
         width = len(text)
         return str(int(text) + rng.choice((1, -1, 2, 10, -10))).zfill(width if not text.startswith("-") else 0)
-    except ValueError:
+    except (ValueError, ArithmeticError):  # int("1.2.3") raises ValueError, Decimal("1.2.3") InvalidOperation
         return text + "1"
 
 

@@ -100,6 +100,24 @@ def test_a_broken_generator_is_a_harness_finding(tmp_path: Path) -> None:
     assert [(f.category, f.name) for f in result.findings] == [("harness", "ValueError")]
 
 
+def test_a_broken_generator_is_shown_to_whoever_watches_the_cases(tmp_path: Path) -> None:
+    """The replay watches the chunk's cases; a case whose generator raised has no Case but has its finding
+    (campaign seed 1, parse case 887942: the replay said "no finding" for a harness finding)."""
+    seen: list[tuple[int, bool, list[str]]] = []
+    Runner(_Injected({1: "generator"}), tmp_path).run_chunk(
+        7, 0, range(3), on_case=lambda at, case, found: seen.append((at, case is None, [f.name for f in found]))
+    )
+    assert seen == [(0, False, []), (1, True, ["ValueError"]), (2, False, [])]
+
+
+@pytest.mark.parametrize("text", ["1.2.3", "12.5.0", ".", "1.0E+"])
+def test_nudging_a_dotted_element_that_is_no_number_grows_it(text: str) -> None:
+    from fuzz.x12_mutate import _nudge
+
+    # Decimal("1.2.3") raises InvalidOperation (an ArithmeticError), not ValueError: it was a harness finding.
+    assert _nudge(random.Random(0), text) == text + "1"
+
+
 def test_a_hang_is_a_finding(tmp_path: Path) -> None:
     started = time.perf_counter()
     result = _run(_Injected({0: "hang"}), tmp_path, 1, case_timeout=0.5)
