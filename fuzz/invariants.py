@@ -42,7 +42,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -175,55 +175,20 @@ def _listed_refused_sets(conn: Connection, new: list[Any], parts: x12_sets.Split
     columns = {c["name"] for c in inspect(conn).get_columns("refused_transaction_set")}
     files = sorted({r.source_file_id for r in new})
     if {"source_file_id", "trace_number"} <= columns:
-        refused = set(
-            conn.execute(
-                text(
-                    "SELECT source_file_id, trace_number FROM refused_transaction_set WHERE source_file_id IN :ids"
-                ).bindparams(bindparam("ids", expanding=True)),
-                {"ids": files},
-            ).tuples()
-        )
+        refused = _refused_names(conn, files, "trace_number")
         hits = [r for r in new if (r.source_file_id, r.trace_number) in refused]
     elif {"source_file_id", "set_ordinal"} <= columns:
         # A set is named by its place in the file: ST02 alone is ambiguous when a file repeats it (a sender's
         # bug the fuzz plants: a run of empty sets refused, then an intact set with the same ST02 that posts).
         if not parts.decided:
             return []
-        refused_ordinals = set(
-            conn.execute(
-                text(
-                    "SELECT source_file_id, set_ordinal FROM refused_transaction_set WHERE source_file_id IN :ids"
-                ).bindparams(bindparam("ids", expanding=True)),
-                {"ids": files},
-            ).tuples()
-        )
-        hits = []
-        for r in new:
-            ordinals = {
-                place
-                for place, s in enumerate(parts.sets, start=1)
-                if s.set_id.strip() == "835" and s.trace == r.trace_number
-            }
-            if ordinals and all((r.source_file_id, place) in refused_ordinals for place in ordinals):
-                hits.append(r)
+        refused = _refused_names(conn, files, "set_ordinal")
+        hits = _posted_from_refused(new, parts, refused, lambda place, _set: place)
     elif {"source_file_id", "control_number"} <= columns:
         if not parts.decided:
             return []
-        refused_controls = set(
-            conn.execute(
-                text(
-                    "SELECT source_file_id, control_number FROM refused_transaction_set WHERE source_file_id IN :ids"
-                ).bindparams(bindparam("ids", expanding=True)),
-                {"ids": files},
-            ).tuples()
-        )
-        hits = []
-        for r in new:
-            controls = {
-                s.control.strip() for s in parts.sets if s.set_id.strip() == "835" and s.trace == r.trace_number
-            }
-            if controls and all((r.source_file_id, c) in refused_controls for c in controls):
-                hits.append(r)
+        refused = _refused_names(conn, files, "control_number")
+        hits = _posted_from_refused(new, parts, refused, lambda _place, found: found.control.strip())
     else:
         return [
             Violation(
@@ -236,6 +201,28 @@ def _listed_refused_sets(conn: Connection, new: list[Any], parts: x12_sets.Split
         Violation("no_payment_from_refused_set", f"remittance {r.id} posted from a set the loader listed as refused")
         for r in hits
     ]
+
+
+def _refused_names(conn: Connection, files: list[Any], column: str) -> set[tuple[Any, Any]]:
+    """(file, ``column``) of every set the loader lists as refused in ``files``."""
+    query = text(f"SELECT source_file_id, {column} FROM refused_transaction_set WHERE source_file_id IN :ids")
+    return set(conn.execute(query.bindparams(bindparam("ids", expanding=True)), {"ids": files}).tuples())
+
+
+def _posted_from_refused(
+    new: list[Any], parts: x12_sets.Split, refused: set[tuple[Any, Any]], name_of: Callable[[int, Any], Any]
+) -> list[Any]:
+    """The remittances whose trace belongs only to 835 sets named (by ``name_of(place, set)``) in ``refused``."""
+    hits = []
+    for r in new:
+        names = {
+            name_of(place, found)
+            for place, found in enumerate(parts.sets, start=1)
+            if found.set_id.strip() == "835" and found.trace == r.trace_number
+        }
+        if names and all((r.source_file_id, name) in refused for name in names):
+            hits.append(r)
+    return hits
 
 
 def no_ack_from_broken_set(conn: Connection, before: Marks, data: bytes, parts: x12_sets.Split) -> list[Violation]:
