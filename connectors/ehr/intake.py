@@ -85,7 +85,11 @@ def intake_rows(export: ExportRows) -> list[dict[str, str]]:
     A held charge whose id is already a row's is not added again (its rejection quarantines that row); one
     whose encounter could not be read is recorded as a rejection only, so it holds no made-up claim.
     """
-    rows = [dict(row) | {SOURCE_KEY: str(source)} for row, source in zip(export.rows, export.sources, strict=True)]
+    keys = (*COLUMN_NAMES, SOURCE_KEY)
+    rows = [
+        dict(zip(keys, (*row.as_tuple(), str(source)), strict=True))
+        for row, source in zip(export.rows, export.sources, strict=True)
+    ]
     seen = {row["charge_id"] for row in rows}
     for index, held in enumerate(export.held):
         charge_id = held_charge_id(export, index, held)
