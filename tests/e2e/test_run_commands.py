@@ -5,9 +5,10 @@ traceback, nothing uploaded), and the same command again after the fix resuming 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,46 @@ def test_a_host_key_that_is_not_pinned_fails_in_one_line_and_the_same_command_re
     engine.dispose()
     assert uploaded == {p.name for p in (sshd.served / "claims").iterdir()}
     assert submitted == ENCOUNTERS  # one claim per encounter, each submitted once over the two runs
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_one_shot_pickup_takes_the_same_lease_and_waits_for_the_run_that_holds_it(tmp_path: Path) -> None:
+    from prefect.settings import get_current_settings
+
+    from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
+    from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, acquire_lease
+    from revcycle.warehouse.schema import lease, source_file
+
+    workdir = tmp_path / "clinic"
+    workdir.mkdir(mode=0o700)
+    engine = create_warehouse_engine(f"sqlite:///{workdir / 'warehouse.db'}")
+    upgrade_warehouse(engine)
+    # A deployment's nightly run is working the clearinghouse: it holds the lease for the next hour.
+    assert acquire_lease(engine, CLEARINGHOUSE_LEASE, "deployment-run", 3600, now=datetime.now(UTC))
+    unused = socket.create_server(("127.0.0.1", 0))  # a port where nothing answers: nothing may connect anyway
+    port = unused.getsockname()[1]
+    unused.close()
+    pin = public_key_line(load_private_key(generate_ed25519_private_key()))
+    settings = {
+        "REVCYCLE_SFTP_HOST": "127.0.0.1",
+        "REVCYCLE_SFTP_PORT": str(port),
+        "REVCYCLE_SFTP_USERNAME": "clinic",
+        "REVCYCLE_SFTP_PASSWORD": "not-used",
+        "REVCYCLE_SFTP_KNOWN_HOST": f"[127.0.0.1]:{port} {pin}",
+        # The session's Prefect server, so the command does not start a temporary one of its own.
+        "PREFECT_API_URL": str(get_current_settings().api.url),
+    }
+
+    result = revcycle(["run", "pickup", "--workdir", str(workdir)], settings, tmp_path)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("revcycle: response pickup failed: another run is working the clearinghouse")
+    assert "after the fix" not in last  # nothing to fix: wait for the other run
+    with engine.connect() as conn:
+        holders = [tuple(row) for row in conn.execute(select(lease.c.name, lease.c.holder))]
+        loaded = conn.scalar(select(func.count()).select_from(source_file))
+    engine.dispose()
+    assert holders == [(CLEARINGHOUSE_LEASE, "deployment-run")]  # the other run's lease is untouched
+    assert loaded == 0
