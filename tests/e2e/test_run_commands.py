@@ -26,6 +26,14 @@ REVCYCLE = str(Path(sys.executable).with_name("revcycle"))
 ENCOUNTERS = 8
 
 
+def session_api() -> dict[str, str]:
+    """``PREFECT_API_URL`` of the session's Prefect server (``prefect_api``), so a command starts no temporary
+    server of its own: tests/e2e/test_operator_sequence.py runs the commands the way an operator does, on one."""
+    from prefect.settings import get_current_settings
+
+    return {"PREFECT_API_URL": str(get_current_settings().api.url)}
+
+
 def revcycle(args: list[str], settings: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REVCYCLE_", "PREFECT_"))}
     env.update(settings)
@@ -47,6 +55,7 @@ def test_an_export_dir_that_is_no_folder_is_refused(tmp_path: Path) -> None:
     assert done.stderr == "revcycle: --export-dir exprots is not a folder\n"
 
 
+@pytest.mark.usefixtures("prefect_api")
 def test_a_host_key_that_is_not_pinned_fails_in_one_line_and_the_same_command_resumes_after_the_fix(
     tmp_path: Path,
 ) -> None:
@@ -60,7 +69,11 @@ def test_a_host_key_that_is_not_pinned_fails_in_one_line_and_the_same_command_re
             (sshd.served / folder).mkdir()
         # The pin of another key, as when the server was rebuilt or someone sits in the middle.
         other = public_key_line(load_private_key(generate_ed25519_private_key()))
-        wrong_pin = {**sshd.environment(), "REVCYCLE_SFTP_KNOWN_HOST": f"[127.0.0.1]:{sshd.port} {other}"}
+        wrong_pin = {
+            **sshd.environment(),
+            **session_api(),
+            "REVCYCLE_SFTP_KNOWN_HOST": f"[127.0.0.1]:{sshd.port} {other}",
+        }
         command = ["run", "nightly", "--workdir", "clinic", "--export-dir", str(exports), "--batch-date", "2026-11-20"]
 
         failed = revcycle(command, wrong_pin, tmp_path)
@@ -72,7 +85,7 @@ def test_a_host_key_that_is_not_pinned_fails_in_one_line_and_the_same_command_re
         assert "REVCYCLE_SFTP_KNOWN_HOST" in last and "run the same command" in last
         assert list((sshd.served / "claims").iterdir()) == []
 
-        resumed = revcycle(command, sshd.environment(), tmp_path)
+        resumed = revcycle(command, {**sshd.environment(), **session_api()}, tmp_path)
 
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     engine = create_engine(f"sqlite:///{tmp_path / 'clinic' / 'warehouse.db'}")
@@ -88,8 +101,6 @@ def test_a_host_key_that_is_not_pinned_fails_in_one_line_and_the_same_command_re
 
 @pytest.mark.usefixtures("prefect_api")
 def test_a_one_shot_pickup_takes_the_same_lease_and_waits_for_the_run_that_holds_it(tmp_path: Path) -> None:
-    from prefect.settings import get_current_settings
-
     from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
     from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, acquire_lease
     from revcycle.warehouse.schema import lease, source_file
@@ -110,8 +121,7 @@ def test_a_one_shot_pickup_takes_the_same_lease_and_waits_for_the_run_that_holds
         "REVCYCLE_SFTP_USERNAME": "clinic",
         "REVCYCLE_SFTP_PASSWORD": "not-used",
         "REVCYCLE_SFTP_KNOWN_HOST": f"[127.0.0.1]:{port} {pin}",
-        # The session's Prefect server, so the command does not start a temporary one of its own.
-        "PREFECT_API_URL": str(get_current_settings().api.url),
+        **session_api(),
     }
 
     result = revcycle(["run", "pickup", "--workdir", str(workdir)], settings, tmp_path)
