@@ -146,6 +146,45 @@ def _charge_columns(row: Mapping[str, str]) -> dict[str, object]:
     }
 
 
+# The columns that make a claim (its key and its header's parties): a charge on a claim cannot move to another.
+CLAIM_IDENTITY_COLUMNS = ("encounter_id", "patient_mrn", "payer_id", "billing_npi")
+
+
+def _claim_identity_changes(
+    conn: Connection, rows: Sequence[Mapping[str, str]], claimed: set[str]
+) -> list[ChargeRejection]:
+    """Claimed charges re-sent under another encounter, patient, payer or billing provider: rejected, not revised.
+
+    Such a row is no revision of its claim (the claim would hold a line of someone else's visit); it is
+    quarantined naming the first such column, never a value, for a person to sort out (a charge id reused
+    by the EHR, or a charge moved to another payer, which needs the claim withdrawn or voided first).
+    """
+    wanted = sorted({r["charge_id"] for r in rows if r["charge_id"] in claimed})
+    stored: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        query = select(charge.c.charge_id, charge.c.row_json).where(charge.c.charge_id.in_(wanted[start : start + 500]))
+        stored.update({str(r.charge_id): str(r.row_json) for r in conn.execute(query)})
+    out = []
+    for row in rows:
+        old_json = stored.get(row["charge_id"])
+        if old_json is None:
+            continue
+        old = json.loads(old_json)
+        changed = [name for name in CLAIM_IDENTITY_COLUMNS if (old.get(name) or "") != (row.get(name) or "")]
+        if changed:
+            out.append(
+                ChargeRejection(
+                    row["charge_id"],
+                    "intake",
+                    "claim_identity_changed",
+                    "a charge already on a claim keeps its encounter, patient, payer and billing provider",
+                    changed[0],
+                    "error",
+                )
+            )
+    return out
+
+
 def _record_revisions(
     conn: Connection, source_file_id: int, rows: Sequence[Mapping[str, str]], now: datetime
 ) -> tuple[int, list[str]]:
@@ -424,14 +463,22 @@ def record_intake(
     stamp = now or utcnow()
     result = IntakeResult(rows=len(rows))
     rejections = _rejections_by_charge_id(rows, rejections)
-    errors = [r for r in rejections if r.severity == "error"]
-    rejected_ids = {r.charge_id for r in errors}
-    result.rejected_charges = len(rejected_ids)
-    held_encounters = {r.get("encounter_id", "") for r in rows if r["charge_id"] in rejected_ids}
     statuses: dict[str, tuple[str, str | None]] = {}
     with engine.begin() as conn:
         claimed = _claimed_charge_ids(conn, [r["charge_id"] for r in rows])
-        resent = [r for r in rows if r["charge_id"] in claimed and r["charge_id"] not in rejected_ids]
+        rejections = rejections + _claim_identity_changes(conn, rows, claimed)
+        errors = [r for r in rejections if r.severity == "error"]
+        rejected_ids = {r.charge_id for r in errors}
+        result.rejected_charges = len(rejected_ids)
+        held_encounters = {r.get("encounter_id", "") for r in rows if r["charge_id"] in rejected_ids}
+        # A revision of an encounter with a rejected line waits with the rest of the encounter (held whole).
+        resent = [
+            r
+            for r in rows
+            if r["charge_id"] in claimed
+            and r["charge_id"] not in rejected_ids
+            and r.get("encounter_id", "") not in held_encounters
+        ]
         result.revised_charges, result.revised_claims = _record_revisions(conn, source_file_id, resent, stamp)
         result.skipped_already_claimed = len(claimed) - result.revised_charges
         buildable = []
