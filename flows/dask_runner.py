@@ -9,9 +9,10 @@ local cluster here puts its scheduler, its dashboard, every nanny, worker and wo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prefect_dask.task_runners import DaskTaskRunner
+if TYPE_CHECKING:
+    from prefect_dask.task_runners import DaskTaskRunner
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_WORKERS = 2
@@ -31,6 +32,8 @@ def local_cluster_kwargs(workers: int = DEFAULT_WORKERS) -> dict[str, Any]:
 
 def dask_task_runner(address: str | None = None, workers: int = DEFAULT_WORKERS) -> DaskTaskRunner:
     """A ``DaskTaskRunner`` on the cluster at ``address``, or on a local loopback-only cluster of ``workers``."""
+    from prefect_dask.task_runners import DaskTaskRunner  # distributed is imported only when Dask is chosen
+
     if address:
         return DaskTaskRunner(address=address)
     return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=local_cluster_kwargs(workers))

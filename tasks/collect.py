@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -12,13 +12,14 @@ from sqlalchemy import Connection
 
 from connectors.clearinghouse.delivery import collect_responses
 from connectors.clearinghouse.factory import clearinghouse_endpoint, operator_guidance
-from expectations.gate import failures_by_rule
-from expectations.remittances import SUITE_NAME, StreamedRemittanceChecks
 from revcycle.clock import clock_in_force
 from revcycle.responses import LoadSummary, load_response
 from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, lease_guard
 from revcycle.warehouse.ledger import overdue_interchanges
 from tasks.runtime import retry_on_transient, settings, warehouse
+
+if TYPE_CHECKING:
+    from expectations.remittances import StreamedRemittanceChecks
 
 
 @task(
@@ -48,6 +49,9 @@ def collect(
 
     def load_and_check(conn: Connection, source_file_id: int, path: Path, name: str) -> LoadSummary:
         # The remittance checks see the claims of an 835 as the loader reads them: one pass over the file.
+        # Great Expectations is imported only when an 835 is loaded: a pickup with nothing waiting skips it.
+        from expectations.remittances import StreamedRemittanceChecks
+
         checks[name] = StreamedRemittanceChecks(today=clock.today())
         return load_response(conn, source_file_id, path, name, checks[name])
 
@@ -141,6 +145,11 @@ def report_remittance_checks(checks: dict[str, StreamedRemittanceChecks]) -> lis
 
     Amounts are reported as received, never adjusted. The artifact names files, rules and counts only.
     """
+    if not checks:
+        return []  # no 835 loaded: nothing to report, and no Great Expectations import
+    from expectations.gate import failures_by_rule
+    from expectations.remittances import SUITE_NAME
+
     rows: list[dict[str, Any]] = []
     for name, checked in checks.items():
         rows += [{"file": name, **row} for row in failures_by_rule([(SUITE_NAME, checked.summary())])]

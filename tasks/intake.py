@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
@@ -26,14 +26,15 @@ from connectors.ehr.intake import (
 )
 from connectors.ehr.registry import export_suffixes
 from connectors.payers import registered_payers
-from expectations.gate import charge_rejections, failures_by_rule, payer_charge_rules, publish_data_docs
-from expectations.runner import ChargeValidation, validate_charges, validation_summary_markdown
 from revcycle import exports
 from revcycle.clock import clock_in_force
 from revcycle.holds import open_holds
 from revcycle.intake import ChargeRejection, record_intake
 from revcycle.warehouse.ledger import register_source_file
 from tasks.runtime import retry_on_transient, settings, warehouse
+
+if TYPE_CHECKING:
+    from expectations.runner import ChargeValidation
 
 SUITE = "charges"
 
@@ -94,6 +95,11 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         logger.warning("export %s: %s", source.name, problem)
     if len(export.problems) > 20:
         logger.warning("export %s: %d more notes like these", source.name, len(export.problems) - 20)
+    # Great Expectations is imported here, not at module level: a flow run with no export to take (a pickup,
+    # a Retry after the upload) then starts without its ~7 s import.
+    from expectations.gate import charge_rejections, payer_charge_rules
+    from expectations.runner import ChargeValidation, validate_charges, validation_summary_markdown
+
     payers = registered_payers()
     validation = (
         validate_charges(export.frame(), today=batch_date, payer_rules=payer_charge_rules(payers))
@@ -195,6 +201,8 @@ def _publish_rejection_sources(file_name: str, lines: list[dict[str, str]]) -> N
 
 def _publish_validation_reports(file_name: str, validation: ChargeValidation, batch_date: date) -> None:
     """A table artifact of failures by rule, and masked GX Data Docs in the workdir linked from an artifact."""
+    from expectations.gate import failures_by_rule, publish_data_docs
+
     table = failures_by_rule([(SUITE, validation.summary)])
     create_table_artifact(
         key="charge-failures-by-rule",
