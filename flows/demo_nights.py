@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,16 @@ from connectors.clearinghouse.sandbox import EmbeddedClearinghouse
 from connectors.payers import registered_payers
 from flows.nightly import nightly_revenue_cycle
 from revcycle.clock import SimulatedClock, running_on
-from revcycle.demo_nights import NightOutcome, NightsPlan, run_nights, visits_of_night
+from revcycle.demo_nights import (
+    ChangeSchedule,
+    EhrChange,
+    NightOutcome,
+    NightsPlan,
+    change_rows,
+    ehr_changes,
+    run_nights,
+    visits_of_night,
+)
 from revcycle.filemodes import private_dir, private_file
 from revcycle.synth import write_charge_export
 from tasks.attention import run_result
@@ -30,6 +39,7 @@ class NightsResult:
     outcomes: list[NightOutcome]
     last: Mapping[str, Any]
     ledger_file: Path
+    changes: list[tuple[date, EhrChange]] = field(default_factory=list)  # what the EHR changed, and when sent
 
 
 @contextmanager
@@ -66,10 +76,24 @@ def run_demo_nights(
     def export_dir(night: date) -> Path:
         return private_dir(exports / night.isoformat())
 
+    changes = ChangeSchedule()
+
     def drop_visits(index: int, night: date) -> int:
         rows = visits_of_night(payers, plan, index)
         write_charge_export(rows, private_file(export_dir(night) / f"charges_{night.isoformat()}.csv"))
+        changes.add(ehr_changes(plan, index, rows))
         return len({row["encounter_id"] for row in rows})
+
+    def drop_changes(night: date, due: list[EhrChange]) -> int:
+        sent_rows: dict[int, list[dict[str, str]]] = {}
+        rows = []
+        for change in due:
+            if change.visit_night not in sent_rows:
+                sent_rows[change.visit_night] = visits_of_night(payers, plan, change.visit_night)
+            rows += change_rows(plan, change, sent_rows[change.visit_night])
+        name = f"charges_{night.isoformat()}_changes.csv"
+        write_charge_export(rows, private_file(export_dir(night) / name))
+        return len(due)
 
     def run_night(night: date, _number: int) -> Mapping[str, Any]:
         state = nightly_revenue_cycle(
@@ -87,8 +111,15 @@ def run_demo_nights(
     try:
         with running_on(clock), _console_at_warning():
             outcomes = run_nights(
-                plan, clock, sandbox=clearinghouse, drop_visits=drop_visits, run_night=run_night, progress=progress
+                plan,
+                clock,
+                sandbox=clearinghouse,
+                drop_visits=drop_visits,
+                run_night=run_night,
+                progress=progress,
+                changes=changes,
+                drop_changes=drop_changes,
             )
     finally:
         clearinghouse.stop()
-    return NightsResult(outcomes, last, clearinghouse.ledger_file)
+    return NightsResult(outcomes, last, clearinghouse.ledger_file, list(changes.sent))

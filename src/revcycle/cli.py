@@ -213,7 +213,19 @@ def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int
     from revcycle.settings import Settings
 
     first = args.first_night or DEFAULT_FIRST_NIGHT
-    plan = NightsPlan(args.days, args.claims or DEFAULT_CLAIMS_PER_NIGHT, args.seed, first, settle=args.settle)
+    try:
+        plan = NightsPlan(
+            args.days,
+            args.claims or DEFAULT_CLAIMS_PER_NIGHT,
+            args.seed,
+            first,
+            settle=args.settle,
+            correction_rate=args.correction_rate,
+            late_rate=args.late_rate,
+        )
+    except ValueError as problem:
+        print(f"revcycle demo: {problem}", file=sys.stderr)
+        return 2
     print(f"{plan.nights} nights from {plan.first_night}, {plan.claims_per_night} visits a night, seed {plan.seed}")
     _start_prefect_api()
     from flows.demo_nights import run_demo_nights
@@ -552,6 +564,19 @@ def _configuration_problem(error: Exception) -> str | None:
     return "invalid configuration: " + "; ".join(problems)
 
 
+# The simulated EHR's changes to visits already sent, in `demo --days` (revcycle.demo_nights.ehr_changes).
+DEFAULT_CORRECTION_RATE = 0.02
+DEFAULT_LATE_RATE = 0.02
+
+
+def _share(text: str) -> float:
+    """A share between 0 and 1 (argparse type)."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
+    return value
+
+
 def _positive(text: str) -> int:
     """A whole number of at least 1 (argparse type)."""
     value = int(text)
@@ -591,6 +616,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="plant realistic defects in this share of charge lines and write exports/defects.csv (default 0)",
+    )
+    demo.add_argument(
+        "--correction-rate",
+        type=_share,
+        default=DEFAULT_CORRECTION_RATE,
+        help="with --days: share of visits the EHR re-sends corrected on a later night (default 0.02)",
+    )
+    demo.add_argument(
+        "--late-rate",
+        type=_share,
+        default=DEFAULT_LATE_RATE,
+        help="with --days: share of visits the EHR adds a late charge to on a later night (default 0.02)",
     )
     demo.add_argument(
         "--ehr-format",

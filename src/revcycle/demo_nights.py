@@ -10,15 +10,23 @@ no new visits until the sandbox has nothing left to send (issue 8, Done-when 1: 
 until the sandbox's longest lag has passed"), within ``max_settle_nights`` days of the last visit night. Of
 those, only the nights on which a payer answer falls due are run (see ``_settle``).
 
+The EHR also sends, at seeded rates, changes to visits it sent on earlier nights (``ehr_changes``): a
+corrected export (the encounter's lines again, one line's amount changed, same charge ids) or a late charge
+(a new charge id on the encounter). Each falls due a seeded number of days after its visit was first sent and
+goes out on the first night run on or after that day; while changes are due the demo keeps running nights.
+Which visits change, how and when depends on the seed only (docs/sandbox.md, "The simulated EHR over nights").
+
 This module is pure: the flow, the clearinghouse and the export writer are handed in by the command.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from decimal import Decimal
+from typing import Any, Literal, Protocol
 
 from revcycle.clock import SimulatedClock
 from revcycle.payers import PayerProfile
@@ -36,6 +44,13 @@ EVENING = time(21, 30)
 DEFAULT_CLAIMS_PER_NIGHT = 20
 # The sandbox's longest tail is 120 days plus reversals and recoupments up to 75 days after the 835.
 DEFAULT_MAX_SETTLE_NIGHTS = 220
+# A change reaches the EHR export 3 to 40 days after its visit was first sent: some before the payer's 835
+# (the claim waits for its adjudication, then goes out as a replacement), most after it.
+CHANGE_DAYS = (3, 40)
+# The late charge the EHR adds to a visit: a venipuncture posted after the visit was billed.
+LATE_CHARGE = {"procedure_code": "36415", "charge_amount": "15.00", "units": "1"}
+
+ChangeKind = Literal["corrected", "late"]
 
 
 @dataclass(frozen=True)
@@ -49,12 +64,19 @@ class NightsPlan:
     evening: time = EVENING
     settle: bool = False
     max_settle_nights: int = DEFAULT_MAX_SETTLE_NIGHTS
+    correction_rate: float = 0.0  # share of visits the EHR later re-sends corrected (same charge ids)
+    late_rate: float = 0.0  # share of visits the EHR later adds a late charge to (a new charge id)
+    change_days: tuple[int, int] = CHANGE_DAYS
 
     def __post_init__(self) -> None:
         if self.nights < 1:
             raise ValueError("the demo needs at least one night")
         if self.claims_per_night < 1:
             raise ValueError("each night needs at least one visit")
+        if min(self.correction_rate, self.late_rate) < 0 or self.correction_rate + self.late_rate > 1:
+            raise ValueError("the correction and late-charge rates are shares: each >= 0, together <= 1")
+        if not 0 < self.change_days[0] <= self.change_days[1]:
+            raise ValueError("changes fall due at least one day after the visit was sent")
 
     def night(self, index: int) -> date:
         """The date of night ``index`` (0 is the first night)."""
@@ -80,6 +102,100 @@ def visits_of_night(payers: Sequence[PayerProfile], plan: NightsPlan, index: int
             id_prefix=f"S{plan.seed}N{index + 1:03d}",
         )
     )
+
+
+def _roll(*parts: object) -> float:
+    """A number in [0, 1) fixed by ``parts`` (the same on every machine and run)."""
+    text = "|".join(str(p) for p in parts)
+    return int(hashlib.sha256(text.encode()).hexdigest()[:13], 16) / 16**13
+
+
+@dataclass(frozen=True)
+class EhrChange:
+    """A change the EHR sends about a visit it sent before: its kind, the charge it names, and when it is due."""
+
+    kind: ChangeKind
+    encounter_id: str
+    charge_id: str  # the line corrected, or the late charge's new id
+    visit_night: int  # index of the night the visit was first sent
+    due: date  # the first night on or after this day sends it
+
+
+def ehr_changes(plan: NightsPlan, index: int, rows: Sequence[Mapping[str, str]]) -> list[EhrChange]:
+    """The changes the EHR will send about the visits of night ``index`` (``rows``: that night's charge rows).
+
+    Per visit one roll against the plan's rates picks a corrected export, a late charge, or nothing; a second
+    roll picks the day it falls due within ``plan.change_days`` of the night. Deterministic for the seed.
+    """
+    if plan.correction_rate + plan.late_rate == 0:
+        return []
+    changes = []
+    for encounter_id, lines in _by_encounter(rows).items():
+        roll = _roll("ehr-change", plan.seed, encounter_id)
+        if roll < plan.correction_rate:
+            kind: ChangeKind = "corrected"
+            charge_id = min(line["charge_id"] for line in lines)
+        elif roll < plan.correction_rate + plan.late_rate:
+            kind, charge_id = "late", max(line["charge_id"] for line in lines) + "L"
+        else:
+            continue
+        low, high = plan.change_days
+        days = low + int(_roll("ehr-change-day", plan.seed, encounter_id) * (high - low + 1))
+        changes.append(EhrChange(kind, encounter_id, charge_id, index, plan.night(index) + timedelta(days=days)))
+    return changes
+
+
+def _by_encounter(rows: Sequence[Mapping[str, str]]) -> dict[str, list[Mapping[str, str]]]:
+    found: dict[str, list[Mapping[str, str]]] = {}
+    for row in rows:
+        found.setdefault(row["encounter_id"], []).append(row)
+    return found
+
+
+def change_rows(plan: NightsPlan, change: EhrChange, rows: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    """The export rows of ``change`` (``rows``: the charge rows of the night its visit was sent).
+
+    A corrected export re-sends every line of the encounter, the named line's amount raised by 5 % to 25 %
+    (seeded, to the cent); a late charge is one new line (``LATE_CHARGE``) on the encounter, dated like its
+    first line, under the new charge id.
+    """
+    lines = sorted((dict(r) for r in rows if r["encounter_id"] == change.encounter_id), key=lambda r: r["charge_id"])
+    if not lines:
+        raise ValueError(f"visit {change.encounter_id} is not among the night's rows")
+    if change.kind == "late":
+        late = dict(lines[0]) | LATE_CHARGE | {"charge_id": change.charge_id}
+        late |= {key: "" for key in late if key.startswith("modifier")}
+        return [late]
+    for line in lines:
+        if line["charge_id"] == change.charge_id:
+            share = Decimal(5 + int(_roll("ehr-change-amount", plan.seed, change.encounter_id) * 21)) / 100
+            amount = Decimal(line["charge_amount"])
+            line["charge_amount"] = f"{amount + (amount * share).quantize(Decimal('0.01')):.2f}"
+    return lines
+
+
+@dataclass
+class ChangeSchedule:
+    """The EHR's changes not sent yet, filled night by night as visits are sent."""
+
+    waiting: list[EhrChange] = field(default_factory=list)
+    sent: list[tuple[date, EhrChange]] = field(default_factory=list)
+
+    def add(self, changes: Sequence[EhrChange]) -> None:
+        """Schedule changes about visits just sent."""
+        self.waiting += changes
+
+    def take_due(self, night: date) -> list[EhrChange]:
+        """The changes due on or before ``night``, in due order; they count as sent that night."""
+        due = sorted((c for c in self.waiting if c.due <= night), key=lambda c: (c.due, c.charge_id))
+        self.waiting = [c for c in self.waiting if c.due > night]
+        self.sent += [(night, c) for c in due]
+        return due
+
+    @property
+    def next_due(self) -> date | None:
+        """The day the next change falls due (None when none is waiting)."""
+        return min((c.due for c in self.waiting), default=None)
 
 
 class Sandbox(Protocol):
@@ -109,13 +225,15 @@ class NightOutcome:
     visits: int
     run: Mapping[str, Any]
     pending: int
+    changes: int = 0  # corrected exports and late charges the EHR sent that night
 
     def progress_line(self, nights: int) -> str:
         """One line of progress for this night (``nights``: the nights with visits)."""
         which = f"{self.number}/{nights}" if self.number <= nights else f"{self.number} (settling, no new visits)"
         return (
             f"night {which} {self.night.isoformat()}: {self.visits} visits, "
-            f"{self.run.get('claims built', 0)} claims built, "
+            + (f"{self.changes} visits changed, " if self.changes else "")
+            + f"{self.run.get('claims built', 0)} claims built, "
             f"{self.run.get('interchanges uploaded', 0)} interchanges sent, "
             f"{self.run.get('response files loaded', 0)} answers loaded, "
             f"{self.pending} still due from the payers"
@@ -130,63 +248,84 @@ def run_nights(
     drop_visits: Callable[[int, date], int],
     run_night: Callable[[date, int], Mapping[str, Any]],
     progress: Callable[[NightOutcome], None],
+    changes: ChangeSchedule | None = None,
+    drop_changes: Callable[[date, list[EhrChange]], int] | None = None,
 ) -> list[NightOutcome]:
     """Run the plan's nights on ``clock``: set it to each night's evening, drop the night's visits, run the night.
 
-    ``drop_visits(index, night)`` writes night ``index``'s export and returns its visit count;
-    ``run_night(night, number)`` runs the nightly flow for that batch date and returns its run summary.
+    ``drop_visits(index, night)`` writes night ``index``'s export (and adds the EHR's later changes of its
+    visits to ``changes``) and returns its visit count; ``drop_changes(night, due)`` writes the changes due
+    that night and returns their count; ``run_night(night, number)`` runs the nightly flow for that batch
+    date and returns its run summary.
     """
+    night_run = _NightRunner(plan, clock, sandbox, run_night, progress, changes, drop_changes)
     outcomes: list[NightOutcome] = []
     for index in range(plan.nights):
         night = plan.night(index)
         visits = drop_visits(index, night)
-        outcomes.append(_run_one(plan, clock, sandbox, night, index + 1, visits, run_night, progress))
+        outcomes.append(night_run(night, index + 1, visits))
     if plan.settle:
-        outcomes += _settle(plan, clock, sandbox, run_night, progress)
+        outcomes += _settle(plan, clock, sandbox, night_run, changes)
     return outcomes
+
+
+@dataclass
+class _NightRunner:
+    plan: NightsPlan
+    clock: SimulatedClock
+    sandbox: Sandbox
+    run_night: Callable[[date, int], Mapping[str, Any]]
+    progress: Callable[[NightOutcome], None]
+    changes: ChangeSchedule | None
+    drop_changes: Callable[[date, list[EhrChange]], int] | None
+
+    def __call__(self, night: date, number: int, visits: int) -> NightOutcome:
+        self.clock.set(self.clock.at_local(night, self.plan.evening))
+        self.sandbox.release_due()
+        changed = 0
+        if self.changes is not None and self.drop_changes is not None:
+            due = self.changes.take_due(night)
+            changed = self.drop_changes(night, due) if due else 0
+        run = self.run_night(night, number)
+        outcome = NightOutcome(night, number, visits, run, self.sandbox.pending_count, changed)
+        self.progress(outcome)
+        return outcome
 
 
 def _settle(
     plan: NightsPlan,
     clock: SimulatedClock,
     sandbox: Sandbox,
-    run_night: Callable[[date, int], Mapping[str, Any]],
-    progress: Callable[[NightOutcome], None],
+    night_run: Callable[[date, int, int], NightOutcome],
+    changes: ChangeSchedule | None,
 ) -> list[NightOutcome]:
-    """Nights with no visits until the sandbox has nothing pending.
+    """Nights with no visits until the sandbox has nothing pending and the EHR no change waiting.
 
-    Only the nights on which an answer falls due are run: a night with no visits and nothing to collect
-    sends and loads nothing, so skipping it changes no figure (the report is dated by the last night run).
+    Only the nights on which an answer or an EHR change falls due are run; when nothing is due any more, one
+    night more after a night that loaded answers or sent changes (an 835 or a change can make a replacement
+    due, and corrections go out before the night's answers are read). A night with no visits and nothing to
+    collect or send sends and loads nothing, so skipping it changes no figure (the report is dated by the
+    last night run).
     """
     outcomes: list[NightOutcome] = []
     last_allowed = plan.night(plan.nights - 1 + plan.max_settle_nights)
     night = plan.night(plan.nights - 1)
     number = plan.nights
-    while (due := sandbox.next_release_at) is not None:
-        night = max(night + timedelta(days=1), clock.local_date(due))
+    loaded = False
+    while True:
+        due = [clock.local_date(at)] if (at := sandbox.next_release_at) is not None else []
+        if changes is not None and changes.next_due is not None:
+            due.append(changes.next_due)
+        if not due and not loaded:
+            break
+        night = max(night + timedelta(days=1), min(due, default=night))
         if night > last_allowed:
             break
         number += 1
-        outcomes.append(_run_one(plan, clock, sandbox, night, number, 0, run_night, progress))
+        outcome = night_run(night, number, 0)
+        outcomes.append(outcome)
+        loaded = bool(outcome.run.get("response files loaded", 0)) or bool(outcome.changes)
     return outcomes
-
-
-def _run_one(
-    plan: NightsPlan,
-    clock: SimulatedClock,
-    sandbox: Sandbox,
-    night: date,
-    number: int,
-    visits: int,
-    run_night: Callable[[date, int], Mapping[str, Any]],
-    progress: Callable[[NightOutcome], None],
-) -> NightOutcome:
-    clock.set(clock.at_local(night, plan.evening))
-    sandbox.release_due()
-    run = run_night(night, number)
-    outcome = NightOutcome(night, number, visits, run, sandbox.pending_count)
-    progress(outcome)
-    return outcome
 
 
 def closing_summary(warehouse_url: str, as_of: date) -> str:

@@ -33,11 +33,22 @@ def derive_status(events: Sequence[ClaimStatus]) -> ClaimStatus:
     Each reversal (CLP02 22) cancels one adjudication, the earliest one still standing, so a reversal
     followed (or preceded, in the same 835) by its correction leaves the claim with the corrected
     payment's status; a reversal with no correction yet leaves it reversed.
+
+    A later version (built after an adjudication or a rejection) with no adjudication of its own yet leaves the
+    claim at that version's front-end status (built, submitted, accepted or rejected) until its 835 arrives.
     """
     if not events:
         return ClaimStatus.BUILT
     if ClaimStatus.VOIDED in events:
         return ClaimStatus.VOIDED
+    rebuilt = max((i for i, status in enumerate(events) if status is ClaimStatus.BUILT), default=0)
+    since = events[rebuilt:]
+    if rebuilt > 0 and not any(s in _ADJUDICATED for s in since):
+        # A later version (a replacement built after an adjudication, or an original resent after a front-end
+        # rejection) is in process: the claim stands where that version stands at the front end (accepted:
+        # awaiting its adjudication), not at the payment it will replace or the rejection it follows. The
+        # reversal of the replaced payment (CLP02 22) may come before the new payment; it does not end the wait.
+        return _furthest([s for s in since if s not in _AFTER_ADJUDICATION])
     adjudications = [status for status in events if status in _ADJUDICATED]
     reversals = sum(1 for status in events if status == ClaimStatus.REVERSED)
     if adjudications or reversals:
@@ -45,6 +56,11 @@ def derive_status(events: Sequence[ClaimStatus]) -> ClaimStatus:
             return ClaimStatus.CORRECTED
         standing = adjudications[reversals:]
         return standing[-1] if standing else ClaimStatus.REVERSED
+    return _furthest(events)
+
+
+def _furthest(events: Sequence[ClaimStatus]) -> ClaimStatus:
+    """The latest event of the furthest phase (``events`` not empty)."""
     best_index = 0
     for index, status in enumerate(events):
         if _PHASE[status] >= _PHASE[events[best_index]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from connectors.payers import registered_payers
@@ -124,3 +125,73 @@ def test_the_ledger_stamps_the_clock_handed_in_and_the_wall_clock_after() -> Non
         assert utcnow() == datetime(2026, 1, 6, 3, 30, tzinfo=UTC)
         assert clock_in_force().today() == date(2026, 1, 5)
     assert abs(utcnow() - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_the_ehr_changes_visits_already_sent_at_its_seeded_rates_the_same_for_a_seed() -> None:
+    from revcycle.demo_nights import LATE_CHARGE, change_rows, ehr_changes
+
+    payers = list(registered_payers().values())
+    plan = NightsPlan(nights=1, claims_per_night=400, seed=11, correction_rate=0.1, late_rate=0.05)
+    rows = visits_of_night(payers, plan, 0)
+    changes = ehr_changes(plan, 0, rows)
+    assert changes == ehr_changes(plan, 0, rows)  # the same for a seed
+    assert ehr_changes(NightsPlan(nights=1, claims_per_night=400, seed=11), 0, rows) == []  # rates 0: none
+    corrected = [c for c in changes if c.kind == "corrected"]
+    late = [c for c in changes if c.kind == "late"]
+    # 400 visits at 10 % and 5 %: 40 and 20 expected; a binomial spread of about 6 and 4.4 each side
+    assert 25 <= len(corrected) <= 55 and 8 <= len(late) <= 32
+    first_night = plan.night(0)
+    assert all(first_night + timedelta(days=3) <= c.due <= first_night + timedelta(days=40) for c in changes)
+    by_charge = {r["charge_id"]: r for r in rows}
+    for change in corrected[:5]:
+        sent = change_rows(plan, change, rows)
+        visit = sorted(r["charge_id"] for r in rows if r["encounter_id"] == change.encounter_id)
+        assert [r["charge_id"] for r in sent] == visit  # the encounter again, same charge ids
+        for r in sent:
+            before = Decimal(by_charge[r["charge_id"]]["charge_amount"])
+            if r["charge_id"] == change.charge_id == visit[0]:
+                assert Decimal("1.05") * before <= Decimal(r["charge_amount"]) <= Decimal("1.25") * before + 1
+            else:
+                assert Decimal(r["charge_amount"]) == before
+            unchanged = {k: v for k, v in r.items() if k != "charge_amount"}
+            assert unchanged == {k: v for k, v in by_charge[r["charge_id"]].items() if k != "charge_amount"}
+    for change in late[:5]:
+        (line,) = change_rows(plan, change, rows)
+        assert line["charge_id"] not in by_charge and line["encounter_id"] == change.encounter_id
+        assert {k: line[k] for k in LATE_CHARGE} == {"procedure_code": "36415", "charge_amount": "15.00", "units": "1"}
+        first = by_charge[min(r["charge_id"] for r in rows if r["encounter_id"] == change.encounter_id)]
+        for column in ("patient_mrn", "member_id", "payer_id", "billing_npi", "service_date_from"):
+            assert line[column] == first[column]
+
+
+def test_settling_keeps_running_while_ehr_changes_are_due_and_one_night_after_answers() -> None:
+    from revcycle.demo_nights import ChangeSchedule, EhrChange
+
+    clock = SimulatedClock(datetime(2026, 1, 1, tzinfo=UTC), "America/Chicago")
+    sandbox = FakeSandbox(clock, [datetime(2026, 1, 20, 12, tzinfo=UTC)])  # 06:00 Chicago on 01-20
+    plan = NightsPlan(nights=1, first_night=date(2026, 1, 5), settle=True)
+    schedule = ChangeSchedule()
+    schedule.add([EhrChange("late", "E1", "C1L", 0, date(2026, 2, 2))])
+    sent: list[tuple[date, int]] = []
+
+    def run_night(night: date, number: int) -> Mapping[str, Any]:
+        return {"response files loaded": 1 if night == date(2026, 1, 20) else 0}
+
+    def drop_changes(night: date, due: list[EhrChange]) -> int:
+        sent.append((night, len(due)))
+        return len(due)
+
+    outcomes = run_nights(
+        plan,
+        clock,
+        sandbox=sandbox,
+        drop_visits=lambda index, night: 1,
+        run_night=run_night,
+        progress=lambda outcome: None,
+        changes=schedule,
+        drop_changes=drop_changes,
+    )
+    # 01-20 (an answer), 02-02 (the change, the next thing due: a replacement the 01-20 answer made due goes
+    # out then), 02-03 (nothing is due, but the night before sent a change: what it made due goes out).
+    assert [o.night for o in outcomes] == [date(2026, 1, 5), date(2026, 1, 20), date(2026, 2, 2), date(2026, 2, 3)]
+    assert sent == [(date(2026, 2, 2), 1)] and [o.changes for o in outcomes] == [0, 0, 1, 0]

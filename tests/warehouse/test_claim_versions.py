@@ -23,6 +23,7 @@ from revcycle.intake import IntakeResult, record_intake
 from revcycle.submission import SenderIdentity, StagingResult, stage_claims
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.claim_snapshots import decide_open_claims
+from revcycle.warehouse.kpi import claims as kpi_claims
 from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import charge, charge_revision, claim, claim_action, claim_version, interchange
 from revcycle.x12.write837p import Submitter
@@ -197,6 +198,22 @@ def test_a_corrected_export_resends_a_rejected_claim_as_an_original_and_an_ident
     assert actions[identical.claim_key].action == "correct_rejection"
     assert "identical to a rejected version" in actions[identical.claim_key].reason
     assert actions[corrected.claim_key].action == "upload"
+
+    # Version 2 goes out and the 277CA accepts it: the first-pass figures still count version 1 only
+    # (docs/kpis.md: the first submission's 999/277CA answer), so the corrected claim stays a first-pass
+    # rejection and not clean; its status is version 2's (accepted: awaiting adjudication).
+    with warehouse.begin() as conn:
+        record_submission(conn, sent.id, sent.file_name, T2)
+    again = (_ack(corrected.claim_key, f"{expected_total:.2f}", True, corrected.first_service_date),)
+    ingest_on(warehouse, _277ca(9105, again), "277CA_9105.x12", date(2026, 11, 22))
+    with warehouse.connect() as conn:
+        first = kpi_claims.first_pass(conn)
+        clean = kpi_claims.clean_claims(conn)
+        status = conn.execute(select(claim.c.status).where(claim.c.claim_key == corrected.claim_key)).scalar_one()
+    # 3 claims first submitted: 1 accepted (``accepted``), 2 rejected (``corrected``, ``identical``)
+    assert (first.submitted, first.accepted, first.rejected) == (3, 1, 2)
+    assert (clean.clean, clean.rejected) == (1, 2)
+    assert status == "accepted"
 
 
 def test_a_claim_changed_while_in_process_waits_then_goes_out_as_a_replacement_with_ref_f8(

@@ -150,3 +150,22 @@ def test_derive_status_cancels_one_adjudication_per_reversal() -> None:
     assert derive_status([submitted, denied, reversed_, paid, reversed_]) == reversed_
     assert derive_status([submitted, paid, accepted]) == paid  # a late 277CA does not undo a payment
     assert derive_status([submitted, paid, ClaimStatus.VOIDED]) == ClaimStatus.VOIDED
+
+
+def test_a_replacement_in_process_leaves_the_claim_awaiting_its_adjudication_not_paid() -> None:
+    # docs/warehouse.md (claim.status): a version built after an adjudication (a 7) stands at its own
+    # front-end status until its 835; the 835 answering it (reversal of the original, then the new payment)
+    # leaves the new payment's status.
+    built, submitted, accepted = ClaimStatus.BUILT, ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED
+    paid, partly, reversed_ = ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.REVERSED
+    original = [built, submitted, accepted, paid]
+    assert derive_status([*original, built]) == built
+    assert derive_status([*original, built, submitted]) == submitted
+    assert derive_status([*original, built, submitted, accepted]) == accepted
+    assert derive_status([*original, built, submitted, ClaimStatus.REJECTED]) == ClaimStatus.REJECTED
+    # the payer reversed the original in an earlier 835 than the replacement's payment: still awaiting it
+    assert derive_status([*original, built, submitted, accepted, reversed_]) == accepted
+    assert derive_status([*original, built, submitted, accepted, reversed_, partly]) == partly
+    assert derive_status([*original, built, submitted, reversed_, paid, accepted]) == paid  # 835 before 277CA
+    # a resend after a front-end rejection is not a replacement: it stands where its own answers put it
+    assert derive_status([built, submitted, ClaimStatus.REJECTED, built, submitted]) == submitted

@@ -1,9 +1,13 @@
 """The units the KPIs count: a claim's first submission, held encounters, and accounts.
 
 ``first_submissions`` is the ONE place that says what a claim's first submission is (DESIGN.md §5: first-pass
-and clean-claim figures count first versions only). Today it is the claim's first ``submitted`` event in
-``claim_event`` (and its interchange), bounded by the second one; when claims get versions
-(``claim_version``, number 1 = the first), this function reads version 1 instead and every KPI follows.
+and clean-claim figures count first versions only). It is the claim's first ``submitted`` event in
+``claim_event`` (and its interchange), bounded by the second one. That is version 1 (``claim_version``, number
+1) and its answers: a version is recorded per claim per interchange staged, and the upload of an interchange
+records one ``submitted`` event per claim in it, once (``claim_versions.record_submission``), so the n-th
+``submitted`` event of a claim is its version n; a resend, a replacement's answers and its 835 come after the
+second event and are not counted. ``charge_cents`` is the claim's current total (the schema keeps no total
+per version): after a replacement that changed it, it is the replacement's.
 ``held_units`` is the one place that says which encounters validation held (today: charges held or rejected
 that never became a claim; a ``claim_hold`` table would replace it the same way).
 """
@@ -33,7 +37,7 @@ def first_submissions() -> Subquery:
 
     Columns: ``claim_key``, ``event_id``, ``next_event_id`` (the second submission's event, or NULL: the
     first submission's answers are the events between the two), ``submitted_at``, ``submitted_on`` (practice
-    timezone), ``interchange_id``, ``charge_cents`` (the first version's total charge).
+    timezone), ``interchange_id``, ``charge_cents`` (the claim's current total charge).
     """
     ranked = (
         select(
@@ -66,7 +70,7 @@ def first_submissions() -> Subquery:
             first.c.submitted_at,
             local_date(first.c.submitted_at).label("submitted_on"),
             first.c.interchange_id,
-            # Today a claim has one set of charges; with versions this is version 1's total.
+            # The current version's total: the schema keeps no total per version (see the module docstring).
             claim.c.total_charge_cents.label("charge_cents"),
         )
         .select_from(first.join(claim, claim.c.claim_key == first.c.claim_key))
