@@ -18,8 +18,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import operator
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -64,28 +65,38 @@ OUTCOME_OF_STATUS: dict[ClaimStatus, Outcome] = {
 
 # Types whose values are their own canonical form (exact types: a StrEnum is a str and is not one of them).
 _PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None)})
-# Per dataclass type, its content fields sorted by name (the JSON's key order); None for a type that is not one.
-_CONTENT_FIELDS: dict[type, tuple[str, ...] | None] = {}
+# Per dataclass type: its content fields sorted by name (the JSON's key order) and a getter of their values as a
+# tuple; None for a type that is not a dataclass.
+_CONTENT_FIELDS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None] = {}
 
 
-def _content_fields(kind: type) -> tuple[str, ...] | None:
+def _content_fields(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None:
     # Looked up once per type: dataclasses.fields() on every value was most of staging's time (issue 15).
     if kind not in _CONTENT_FIELDS:
-        _CONTENT_FIELDS[kind] = (
-            tuple(sorted(f.name for f in dataclasses.fields(kind) if f.name not in _NOT_CONTENT))
-            if dataclasses.is_dataclass(kind)
-            else None
-        )
+        found = None
+        if dataclasses.is_dataclass(kind):
+            names = tuple(sorted(f.name for f in dataclasses.fields(kind) if f.name not in _NOT_CONTENT))
+            found = (names, _getter(names))
+        _CONTENT_FIELDS[kind] = found
     return _CONTENT_FIELDS[kind]
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    if len(names) == 1:  # attrgetter of one name returns the value itself, not a 1-tuple
+        name = names[0]
+        return lambda value: (getattr(value, name),)
+    return operator.attrgetter(*names) if names else lambda _value: ()
 
 
 def _canonical(value: Any) -> Any:
     kind = type(value)
     if kind in _PLAIN:
         return value
-    names = _content_fields(kind)
-    if names is not None:
-        return {name: _canonical(getattr(value, name)) for name in names}
+    fields = _content_fields(kind)
+    if fields is not None:
+        names, values = fields
+        plain = _PLAIN
+        return {name: v if type(v) in plain else _canonical(v) for name, v in zip(names, values(value), strict=True)}
     if isinstance(value, (tuple, list)):
         return [_canonical(v) for v in value]
     if isinstance(value, dict):  # kept as it is, its keys in the sorted order the JSON is written in
