@@ -410,3 +410,19 @@ def test_the_report_shows_the_kpi_summary_it_is_handed_and_does_not_read_it_agai
         monkeypatch.setattr(summary, "kpi_summary", read_again)
         handed = collect_report(conn, AS_OF, run_summary=rows).run_summary
     assert handed == read_itself == rows
+
+
+def test_the_overall_initial_denial_rates_summed_from_the_payers_equal_the_overall_query(kpi: Engine) -> None:
+    # The report reads the initial denials per payer once and sums them for the registry's overall figures
+    # (issue 15); the overall SQL query they replace must give the same counts, charges and pending claims.
+    with kpi.connect() as conn:
+        for period in (PERIOD, ALL_TIME):
+            for base in (denials.SUBMITTED, denials.REMITTED):
+                overall, by_payer = denials.initial_denials_with_total(conn, base, period)
+                assert overall == denials.initial_denial_rate(conn, base, period)
+                assert by_payer == denials.initial_denials_by_payer(conn, base, period)
+                assert overall.claims == sum(r.claims for r in by_payer.values()) > 0
+        report = collect_report(conn, AS_OF)
+        measured = registry.measure(conn, PERIOD, AS_OF)
+    assert report.period == PERIOD
+    assert report.measured.figures == measured.figures
