@@ -20,7 +20,7 @@ import hashlib
 import json
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -227,24 +227,37 @@ def version_outcome(
     return OUTCOME_OF_STATUS[derive_status(own)]
 
 
-def refresh_outcomes(conn: Connection, claim_keys: Sequence[str]) -> None:
-    """Set the outcome of each claim's latest version from the claim's events since that version was built."""
+def claim_events(conn: Connection, keys: Sequence[str]) -> dict[str, list[tuple[ClaimStatus, datetime]]]:
+    """Each claim's events of ``keys`` (at most a chunk of them) as (status, when), in recorded order."""
+    events: dict[str, list[tuple[ClaimStatus, datetime]]] = {key: [] for key in keys}
+    for row in conn.execute(
+        select(claim_event.c.claim_key, claim_event.c.status, claim_event.c.occurred_at)
+        .where(claim_event.c.claim_key.in_(list(keys)))
+        .order_by(claim_event.c.id)
+    ):
+        events[str(row.claim_key)].append((ClaimStatus(row.status), row.occurred_at))
+    return events
+
+
+def refresh_outcomes(
+    conn: Connection,
+    claim_keys: Sequence[str],
+    events: Mapping[str, Sequence[tuple[ClaimStatus, datetime]]] | None = None,
+) -> None:
+    """Set the outcome of each claim's latest version from the claim's events since that version was built.
+
+    ``events``: every event of each of ``claim_keys`` (``claim_events``) when the caller read them already.
+    """
     keys = sorted(set(claim_keys))
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         latest: dict[str, StoredVersion] = {key: found[-1] for key, found in versions_of(conn, chunk).items()}
         if not latest:
             continue
-        events: dict[str, list[tuple[ClaimStatus, datetime]]] = defaultdict(list)
-        for row in conn.execute(
-            select(claim_event.c.claim_key, claim_event.c.status, claim_event.c.occurred_at)
-            .where(claim_event.c.claim_key.in_(list(latest)))
-            .order_by(claim_event.c.id)
-        ):
-            events[str(row.claim_key)].append((ClaimStatus(row.status), row.occurred_at))
+        found_events = events if events is not None else claim_events(conn, list(latest))
         changed = []
         for key, version in latest.items():
-            outcome = version_outcome(events[key], version.created_at, version.frequency_code)
+            outcome = version_outcome(found_events[key], version.created_at, version.frequency_code)
             if outcome is not version.outcome:
                 changed.append({"key_": key, "version_": version.version, "outcome_": outcome.value})
         if changed:
