@@ -78,7 +78,7 @@ def nightly_revenue_cycle(
         "claims held (open)": len(held),
     }
     kpis = publish_kpis(paths.warehouse_url, summary)
-    report = publish_report(paths.warehouse_url, str(paths.workdir), batch.isoformat())
+    report = publish_report(paths.warehouse_url, str(paths.workdir), batch.isoformat(), kpi_rows=kpis)
     attention = list_needs_attention(
         paths.warehouse_url, started, config.ack_overdue_hours, unread, list(ingested.get("refused", []))
     )

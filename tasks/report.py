@@ -48,14 +48,23 @@ def publish_kpis(warehouse_url: str, run_summary: dict[str, Any]) -> list[tuple[
 
 
 @task(name="publish-report")
-def publish_report(warehouse_url: str, workdir: str, as_of: str | None = None) -> str:
-    """Write ``workdir/report.html`` (payers synced from their profiles first) and link it as an artifact."""
+def publish_report(
+    warehouse_url: str,
+    workdir: str,
+    as_of: str | None = None,
+    kpi_rows: list[tuple[str, str]] | None = None,
+) -> str:
+    """Write ``workdir/report.html`` (payers synced from their profiles first) and link it as an artifact.
+
+    ``kpi_rows``: the KPI summary ``publish_kpis`` just computed, shown as the report's run summary instead of
+    being computed a second time.
+    """
     engine = warehouse(warehouse_url)
     config = settings()
     _sync_reference(engine, config.timezone)
     day = date.fromisoformat(as_of) if as_of else clock_in_force(config.timezone).today()
     with engine.connect() as conn:
-        data = collect_report(conn, day, status_lag_days=config.status_inquiry_after_days)
+        data = collect_report(conn, day, status_lag_days=config.status_inquiry_after_days, run_summary=kpi_rows)
     path = Path(workdir).resolve() / "report.html"
     path.write_text(render_html(data), encoding="utf-8")
     path.chmod(0o600)

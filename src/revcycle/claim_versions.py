@@ -18,15 +18,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import operator
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from revcycle.domain import Claim, ClaimStatus
 from revcycle.lifecycle import derive_status
@@ -62,13 +63,44 @@ OUTCOME_OF_STATUS: dict[ClaimStatus, Outcome] = {
 }
 
 
+# Types whose values are their own canonical form (exact types: a StrEnum is a str and is not one of them).
+_PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+# Per dataclass type: its content fields sorted by name (the JSON's key order) and a getter of their values as a
+# tuple; None for a type that is not a dataclass.
+_CONTENT_FIELDS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None] = {}
+
+
+def _content_fields(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None:
+    # Looked up once per type: dataclasses.fields() on every value was most of staging's time (issue 15).
+    if kind not in _CONTENT_FIELDS:
+        found = None
+        if dataclasses.is_dataclass(kind):
+            names = tuple(sorted(f.name for f in dataclasses.fields(kind) if f.name not in _NOT_CONTENT))
+            found = (names, _getter(names))
+        _CONTENT_FIELDS[kind] = found
+    return _CONTENT_FIELDS[kind]
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    if len(names) == 1:  # attrgetter of one name returns the value itself, not a 1-tuple
+        name = names[0]
+        return lambda value: (getattr(value, name),)
+    return operator.attrgetter(*names) if names else lambda _value: ()
+
+
 def _canonical(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in _NOT_CONTENT
-        }
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    fields = _content_fields(kind)
+    if fields is not None:
+        names, values = fields
+        plain = _PLAIN
+        return {name: v if type(v) in plain else _canonical(v) for name, v in zip(names, values(value), strict=True)}
     if isinstance(value, (tuple, list)):
         return [_canonical(v) for v in value]
+    if isinstance(value, dict):  # kept as it is, its keys in the sorted order the JSON is written in
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")  # 100, 100.0 and 100.00 are one amount
     if isinstance(value, Enum):
@@ -78,13 +110,25 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, (tuple, list)):
+        return [_sorted_keys(v) for v in value]
+    return value
+
+
+# Every dict of the canonical form has its keys sorted already, so the encoder need not sort them again.
+_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def claim_digest(built: Claim, payer: PayerProfile) -> str:
     """The content digest of a claim as it is written for ``payer`` (deterministic; no frequency, no REF*F8)."""
-    content = {
-        "routing": [payer.payer_id, payer.interchange_receiver_id, payer.group_receiver_code],
+    content = {  # keys in sorted order
         "claim": _canonical(built),
+        "routing": [payer.payer_id, payer.interchange_receiver_id, payer.group_receiver_code],
     }
-    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_JSON.encode(content).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -183,29 +227,47 @@ def version_outcome(
     return OUTCOME_OF_STATUS[derive_status(own)]
 
 
-def refresh_outcomes(conn: Connection, claim_keys: Sequence[str]) -> None:
-    """Set the outcome of each claim's latest version from the claim's events since that version was built."""
+def claim_events(conn: Connection, keys: Sequence[str]) -> dict[str, list[tuple[ClaimStatus, datetime]]]:
+    """Each claim's events of ``keys`` (at most a chunk of them) as (status, when), in recorded order."""
+    events: dict[str, list[tuple[ClaimStatus, datetime]]] = {key: [] for key in keys}
+    for row in conn.execute(
+        select(claim_event.c.claim_key, claim_event.c.status, claim_event.c.occurred_at)
+        .where(claim_event.c.claim_key.in_(list(keys)))
+        .order_by(claim_event.c.id)
+    ):
+        events[str(row.claim_key)].append((ClaimStatus(row.status), row.occurred_at))
+    return events
+
+
+def refresh_outcomes(
+    conn: Connection,
+    claim_keys: Sequence[str],
+    events: Mapping[str, Sequence[tuple[ClaimStatus, datetime]]] | None = None,
+) -> None:
+    """Set the outcome of each claim's latest version from the claim's events since that version was built.
+
+    ``events``: every event of each of ``claim_keys`` (``claim_events``) when the caller read them already.
+    """
     keys = sorted(set(claim_keys))
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         latest: dict[str, StoredVersion] = {key: found[-1] for key, found in versions_of(conn, chunk).items()}
         if not latest:
             continue
-        events: dict[str, list[tuple[ClaimStatus, datetime]]] = defaultdict(list)
-        for row in conn.execute(
-            select(claim_event.c.claim_key, claim_event.c.status, claim_event.c.occurred_at)
-            .where(claim_event.c.claim_key.in_(list(latest)))
-            .order_by(claim_event.c.id)
-        ):
-            events[str(row.claim_key)].append((ClaimStatus(row.status), row.occurred_at))
+        found_events = events if events is not None else claim_events(conn, list(latest))
+        changed = []
         for key, version in latest.items():
-            outcome = version_outcome(events[key], version.created_at, version.frequency_code)
+            outcome = version_outcome(found_events[key], version.created_at, version.frequency_code)
             if outcome is not version.outcome:
-                conn.execute(
-                    update(claim_version)
-                    .where(claim_version.c.claim_key == key, claim_version.c.version == version.version)
-                    .values(outcome=outcome.value)
-                )
+                changed.append({"key_": key, "version_": version.version, "outcome_": outcome.value})
+        if changed:
+            # One statement executed for the chunk's rows: a statement per version was most of a 277CA load.
+            conn.execute(
+                update(claim_version)
+                .where(claim_version.c.claim_key == bindparam("key_"), claim_version.c.version == bindparam("version_"))
+                .values(outcome=bindparam("outcome_")),
+                changed,
+            )
 
 
 def record_submission(conn: Connection, interchange_id: int, file_name: str, now: datetime) -> list[str]:

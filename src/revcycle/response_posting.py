@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from revcycle.claim_versions import refresh_outcomes
+from revcycle.claim_versions import claim_events, refresh_outcomes
 from revcycle.domain import ClaimStatus
 from revcycle.lifecycle import derive_status
 from revcycle.refusals import SetRefusal
@@ -127,17 +127,15 @@ def refresh_status(conn: Connection, claim_keys: Iterable[str]) -> None:
     now = utcnow()
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        history: dict[str, list[ClaimStatus]] = {key: [] for key in chunk}
-        for row in conn.execute(
-            select(claim_event.c.claim_key, claim_event.c.status)
-            .where(claim_event.c.claim_key.in_(chunk))
-            .order_by(claim_event.c.id)
-        ):
-            history[row.claim_key].append(ClaimStatus(row.status))
+        # Read once for both: the claim's status and its latest version's outcome come from the same events.
+        history = claim_events(conn, chunk)
         conn.execute(
             update(claim)
             .where(claim.c.claim_key == bindparam("claim_key_"))
             .values(status=bindparam("new_status"), status_at=now),
-            [{"claim_key_": key, "new_status": derive_status(events).value} for key, events in history.items()],
+            [
+                {"claim_key_": key, "new_status": derive_status([status for status, _when in events]).value}
+                for key, events in history.items()
+            ],
         )
-        refresh_outcomes(conn, chunk)
+        refresh_outcomes(conn, chunk, history)

@@ -6,14 +6,20 @@ units, a diagnosis, the payer's routing ids) digests differently; how it is sent
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from enum import Enum
 
 from test_claims import PAYERS, _payer, _row
 
 from revcycle.claim_versions import claim_digest
 from revcycle.claims import build_claims
-from revcycle.domain import Claim
+from revcycle.domain import Claim, ClaimAdjustment, OtherPayer, Provider
 
 
 def _claim(**overrides: str) -> Claim:
@@ -52,3 +58,57 @@ def test_frequency_code_and_ref_f8_are_not_content() -> None:
     original = _claim()
     replacement = replace(original, frequency_code="7", original_claim_number="PCN123")
     assert claim_digest(replacement, payer) == claim_digest(original, payer)
+
+
+def _spec_form(value: object) -> object:
+    """The canonical form the module docstring describes, derived through ``dataclasses.asdict`` (not the
+    module's own walk): every field at every depth but CLM05-3, REF*F8 and ``extra``; amounts normalised
+    (100 and 100.00 are one amount), enums as their X12 values, dates as ISO text, tuples as lists."""
+    if isinstance(value, dict):
+        return {
+            k: _spec_form(v) for k, v in value.items() if k not in {"frequency_code", "original_claim_number", "extra"}
+        }
+    if isinstance(value, (list, tuple)):
+        return [_spec_form(v) for v in value]
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def test_the_digest_is_the_sha256_of_the_canonical_json_of_every_nested_field() -> None:
+    # Digests are stored and compared across nights: the form must not drift when the walk is made faster.
+    payer = PAYERS["PAYR1"]
+    base = _claim()
+    other = Provider(npi="1234567893", last_or_org_name="RENDERER", first_name="ANA", taxonomy_code="207Q00000X")
+    cob = OtherPayer(
+        payer_id="PAYR2",
+        payer_name="SECOND PAYER",
+        filing_indicator="CI",
+        member_id="M9",
+        subscriber=base.subscriber,
+        relationship="18",
+        paid=Decimal("12.50"),
+        adjustments=(ClaimAdjustment("CO", "45", Decimal("10.00")),),
+        adjudication_date=date(2026, 3, 1),
+    )
+    rich = replace(
+        base,
+        rendering_provider=other,
+        other_payers=(cob,),
+        payer_responsibility="S",
+        extra={"note": "not content"},
+        frequency_code="7",
+        original_claim_number="PCN9",
+    )
+    for claim in (base, rich):
+        document = {
+            "routing": [payer.payer_id, payer.interchange_receiver_id, payer.group_receiver_code],
+            "claim": _spec_form(dataclasses.asdict(claim)),
+        }
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+        assert claim_digest(claim, payer) == hashlib.sha256(text.encode()).hexdigest()
+    assert claim_digest(rich, payer) != claim_digest(base, payer)

@@ -21,9 +21,10 @@ from revcycle.clock import SimulatedClock
 from revcycle.next_action import Action, Decision
 from revcycle.warehouse.actions import ClaimDecision, record_decisions
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
-from revcycle.warehouse.kpi import ar, claims, denials, payments, registry, units, worklists
+from revcycle.warehouse.kpi import ar, claims, denials, payments, registry, summary, units, worklists
 from revcycle.warehouse.kpi.common import ALL_TIME, Period
 from revcycle.warehouse.kpi.trends import weekly_trends
+from revcycle.warehouse.report import collect_report
 from revcycle.warehouse.schema import claim_action, source_file
 from revcycle.warehouse.sqlfunc import local_date
 
@@ -392,3 +393,36 @@ def test_writing_off_a_claim_moves_it_out_of_ar_and_into_write_offs(warehouse: E
     # A4 150 + A3 300 written off; A3's 300 leaves A/R: 1560 - 300.
     assert (write_offs.claims, write_offs.written_off) == (2, D("450.00"))
     assert open_ar.insurance == D("1260.00")
+
+
+def test_the_report_shows_the_kpi_summary_it_is_handed_and_does_not_read_it_again(
+    kpi: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The nightly's publish-kpis task computes the summary just before publish-report (issue 15: it was read
+    # twice per night). Without it, the report reads the summary itself: both must show the same rows.
+    with kpi.connect() as conn:
+        rows = summary.kpi_summary(conn).rows()
+        read_itself = collect_report(conn, AS_OF).run_summary
+
+        def read_again(_conn: object) -> summary.KpiSummary:
+            raise AssertionError("the report read the KPI summary a second time")
+
+        monkeypatch.setattr(summary, "kpi_summary", read_again)
+        handed = collect_report(conn, AS_OF, run_summary=rows).run_summary
+    assert handed == read_itself == rows
+
+
+def test_the_overall_initial_denial_rates_summed_from_the_payers_equal_the_overall_query(kpi: Engine) -> None:
+    # The report reads the initial denials per payer once and sums them for the registry's overall figures
+    # (issue 15); the overall SQL query they replace must give the same counts, charges and pending claims.
+    with kpi.connect() as conn:
+        for period in (PERIOD, ALL_TIME):
+            for base in (denials.SUBMITTED, denials.REMITTED):
+                overall, by_payer = denials.initial_denials_with_total(conn, base, period)
+                assert overall == denials.initial_denial_rate(conn, base, period)
+                assert by_payer == denials.initial_denials_by_payer(conn, base, period)
+                assert overall.claims == sum(r.claims for r in by_payer.values()) > 0
+        report = collect_report(conn, AS_OF)
+        measured = registry.measure(conn, PERIOD, AS_OF)
+    assert report.period == PERIOD
+    assert report.measured.figures == measured.figures

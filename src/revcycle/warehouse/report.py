@@ -57,25 +57,33 @@ def default_period(as_of: date) -> Period:
 
 
 def collect_report(
-    conn: Connection, as_of: date, period: Period | None = None, status_lag_days: int = DEFAULT_STATUS_LAG_DAYS
+    conn: Connection,
+    as_of: date,
+    period: Period | None = None,
+    status_lag_days: int = DEFAULT_STATUS_LAG_DAYS,
+    run_summary: Sequence[tuple[str, str]] | None = None,
 ) -> ReportData:
     """Read every figure of the report from the warehouse: ``period`` (default the 90 days to ``as_of``).
 
     Claims past their lag are those with no 835 ``status_lag_days`` after their upload, at the clock in force.
+    ``run_summary``: ``summary.kpi_summary(conn).rows()`` when the caller computed it already on this warehouse
+    (the nightly publishes it just before the report); otherwise it is read here.
     """
     span = period or default_period(as_of)
     # Read once, shown in their own tables and again in the figures, the scorecard and the credits worklist.
     balances = ar.balances_on(conn, as_of)
-    measured = registry.measure(conn, span, as_of, balances)
-    remitted = denials.initial_denials_by_payer(conn, denials.REMITTED, span)
+    remitted_total, remitted = denials.initial_denials_with_total(conn, denials.REMITTED, span)
+    submitted_total, submitted = denials.initial_denials_with_total(conn, denials.SUBMITTED, span)
+    initial = {denials.REMITTED: remitted_total, denials.SUBMITTED: submitted_total}
+    measured = registry.measure(conn, span, as_of, balances, initial)
     days_to_payment = payments.days_to_payment_by_payer(conn, span)
     return ReportData(
         as_of=as_of,
         period=span,
         measured=measured,
-        run_summary=summary.kpi_summary(conn).rows(),
+        run_summary=list(run_summary) if run_summary is not None else summary.kpi_summary(conn).rows(),
         denials_by_reason=denials.denials_by_reason(conn, span),
-        denials_submitted=denials.initial_denials_by_payer(conn, denials.SUBMITTED, span),
+        denials_submitted=submitted,
         denials_remitted=remitted,
         open_ar=measured.open_ar,
         aging=ar.ar_aging(conn, as_of, balances),

@@ -147,9 +147,28 @@ def initial_denial_rate(conn: Connection, base: str, period: Period = ALL_TIME) 
 
 def initial_denials_by_payer(conn: Connection, base: str, period: Period = ALL_TIME) -> dict[str, DenialRate]:
     """The initial denial rate per payer, ordered by payer id."""
+    return initial_denials_with_total(conn, base, period)[1]
+
+
+@dataclass(frozen=True)
+class _Sums:
+    claims: int
+    denied_claims: int
+    charge_cents: int
+    denied_cents: int
+    pending: int
+
+
+def initial_denials_with_total(
+    conn: Connection, base: str, period: Period = ALL_TIME
+) -> tuple[DenialRate, dict[str, DenialRate]]:
+    """``initial_denial_rate`` and ``initial_denials_by_payer`` from one query: the payers' rows partition the
+    claims the overall rate counts, so its counts and cents are their sums (integers, added exactly)."""
     query = initial_denials_query(base, period, by_payer=True)
     rows = sorted(conn.execute(query), key=lambda r: str(r.payer_id))
-    return {str(r.payer_id): _denial_rate(base, r) for r in rows}
+    fields = ("claims", "denied_claims", "charge_cents", "denied_cents", "pending")
+    sums = _Sums(*(sum(integer(getattr(r, name)) for r in rows) for name in fields))
+    return _denial_rate(base, sums), {str(r.payer_id): _denial_rate(base, r) for r in rows}
 
 
 def initial_denials_by_week(conn: Connection, base: str, period: Period) -> dict[tuple[date, str], DenialRate]:

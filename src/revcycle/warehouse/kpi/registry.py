@@ -9,6 +9,7 @@ quoted; where we depart from a published definition, the ``notes`` say how and w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -307,12 +308,19 @@ def _pct_figure(key: str, numerator: int | Decimal, denominator: int | Decimal, 
 
 
 def measure(
-    conn: Connection, period: Period, as_of: date | None = None, balances: ar.Balances | None = None
+    conn: Connection,
+    period: Period,
+    as_of: date | None = None,
+    balances: ar.Balances | None = None,
+    initial_denials: Mapping[str, denials.DenialRate] | None = None,
 ) -> Measured:
     """Every registry figure over ``period`` (A/R on ``as_of``, by default the period's last day).
 
     ``balances``: the accounts on that day when the caller read them already (``ar.balances_on``).
+    ``initial_denials``: the initial denial rates of ``period`` by base (``denials.SUBMITTED``,
+    ``denials.REMITTED``) when the caller read them already (``denials.initial_denials_with_total``).
     """
+    known = initial_denials or {}
     day = as_of or period.end
     if day is None:
         raise ValueError("an A/R figure needs a reference date: give as_of or a period with an end")
@@ -333,7 +341,7 @@ def measure(
     resolution = claims.first_pass_resolution(conn, period)
     figures["first_pass_resolution"] = _pct_figure("first_pass_resolution", resolution.resolved, resolution.adjudicated)
 
-    submitted = denials.initial_denial_rate(conn, denials.SUBMITTED, period)
+    submitted = known.get(denials.SUBMITTED) or denials.initial_denial_rate(conn, denials.SUBMITTED, period)
     pending = f"{submitted.pending} not adjudicated yet" if submitted.pending else ""
     figures["initial_denial_rate_submitted"] = _pct_figure(
         "initial_denial_rate_submitted", submitted.denied_claims, submitted.claims, pending
@@ -341,7 +349,7 @@ def measure(
     figures["initial_denial_rate_submitted_dollars"] = _pct_figure(
         "initial_denial_rate_submitted_dollars", submitted.denied_charges, submitted.charges, pending
     )
-    remitted = denials.initial_denial_rate(conn, denials.REMITTED, period)
+    remitted = known.get(denials.REMITTED) or denials.initial_denial_rate(conn, denials.REMITTED, period)
     figures["initial_denial_rate_remitted"] = _pct_figure(
         "initial_denial_rate_remitted", remitted.denied_claims, remitted.claims
     )
