@@ -1,7 +1,7 @@
 """The nightly flow end to end on N synthetic charge lines: flow time split per stage, and peak memory.
 
-``python -m benchmarks nightly --scale S`` runs 1,000,000 x S lines; ``python -m benchmarks.bench_nightly
---lines N [--profile FILE]`` runs exactly N (default 1,000,000) and can save a cProfile of the flow.
+``python -m benchmarks nightly --lines N`` runs N lines (``--scale S``: 1,000,000 x S lines);
+``python -m benchmarks.bench_nightly --lines N [--profile FILE]`` also saves a cProfile of the flow.
 
 Each night runs in a fresh interpreter (this module with ``--child``), as ``revcycle demo --claims`` does: a
 synthetic CSV export (written beforehand by another interpreter, so its memory is not in the figures), the embedded
