@@ -6,7 +6,7 @@ Core only (no Prefect): intake and staging over a SQLite warehouse, with the 837
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -20,7 +20,6 @@ from revcycle.holds import ClaimHold, open_holds, record_holds, release_holds
 from revcycle.intake import ChargeRejection, record_intake
 from revcycle.submission import SenderIdentity, WrittenInterchange, stage_claims
 from revcycle.synth import generate_charge_rows
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import charge, claim, claim_event, claim_hold, claim_line
 from revcycle.x12.write837p import Submitter
@@ -30,14 +29,6 @@ AS_OF = date(2026, 11, 20)
 NOW = datetime(2026, 11, 21, 3, 30, tzinfo=UTC)
 LATER = datetime(2026, 11, 22, 3, 30, tzinfo=UTC)
 SENDER = SenderIdentity("REVCYCLE01", "T", Submitter("REVCYCLE BILLING", "REVCYCLE01", "BILLING", phone="5555550100"))
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-    upgrade_warehouse(engine)
-    yield engine
-    engine.dispose()
 
 
 def _rows(seed: int = 9, encounters: int = 30) -> list[dict[str, str]]:

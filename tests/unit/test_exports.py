@@ -15,7 +15,6 @@ from connectors.payers import registered_payers
 from revcycle import exports
 from revcycle.charge_export import COLUMN_NAMES, REQUIRED_COLUMNS
 from revcycle.synth import generate_charge_rows, write_charge_export
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import source_file
 
@@ -130,14 +129,6 @@ def test_over_the_threshold_reason_gives_counts_and_rules_most_first() -> None:
     refusal = exports.over_threshold(12, 40, 0.05, [("npi_check_digit", "billing_npi", 9), ("required", "units", 3)])
     assert refusal.problem.startswith("12 of 40 charge lines (30.0%) failed validation, above the 5% threshold")
     assert "npi_check_digit on billing_npi (9), required on units (3)." in refusal.problem
-
-
-@pytest.fixture
-def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-    upgrade_warehouse(engine)
-    yield engine
-    engine.dispose()
 
 
 def _register(engine, path: Path) -> int:  # type: ignore[no-untyped-def]

@@ -8,33 +8,19 @@ too large to convert to SQLite INTEGER``) and nothing of the export was recorded
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 
 from connectors.payers import registered_payers
 from revcycle.claims import claim_key_for
 from revcycle.intake import ChargeRejection, IntakeResult, record_intake
 from revcycle.synth import generate_charge_rows
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import charge, charge_rejection, claim_hold, claim_line
 
 AS_OF = date(2026, 11, 20)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """An empty, migrated SQLite warehouse."""
-    warehouse = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-    upgrade_warehouse(warehouse)
-    try:
-        yield warehouse
-    finally:
-        warehouse.dispose()
 
 
 def _rows(encounters: int = 6) -> list[dict[str, str]]:

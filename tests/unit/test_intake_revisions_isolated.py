@@ -9,31 +9,18 @@ the charge, still on its claim, into an encounter of that export that had a reje
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 
 from connectors.payers import registered_payers
 from revcycle.intake import ChargeRejection, IntakeResult, record_intake
 from revcycle.synth import generate_charge_rows
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import charge, charge_rejection, charge_revision
 
 AS_OF = date(2026, 11, 20)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    warehouse = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-    upgrade_warehouse(warehouse)
-    try:
-        yield warehouse
-    finally:
-        warehouse.dispose()
 
 
 def _rows(seed: int) -> list[dict[str, str]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,24 +36,12 @@ from revcycle.cli import main
 from revcycle.intake import ChargeRejection, record_intake
 from revcycle.responses import load_response
 from revcycle.synth import generate_charge_rows
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.ledger import insert_interchange, register_source_file, set_interchange_state
 from revcycle.warehouse.schema import interchange, source_file
 
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC).date()
 CUT_THEN_COMPLETE = Path(__file__).parents[1] / "fuzz" / "regressions" / "ingest" / "835-cut-mid-clp-then-complete"
 DAY = timedelta(hours=24)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """An empty, migrated SQLite warehouse in ``tmp_path`` (where ``revcycle attention`` finds it too)."""
-    warehouse = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-    upgrade_warehouse(warehouse)
-    try:
-        yield warehouse
-    finally:
-        warehouse.dispose()
 
 
 def _register(engine: Engine, name: str, digest: str, *, kind: str = "charges", origin: str = "export") -> int:

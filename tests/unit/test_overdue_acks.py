@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, update
 
 from revcycle.settings import Settings
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.ledger import insert_interchange, overdue_interchanges
 from revcycle.warehouse.schema import interchange
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    created = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-    upgrade_warehouse(created)
-    return created
 
 
 def add(engine: Engine, control_number: int, state: str, hours_ago: float | None, acknowledged: bool = False) -> str:
