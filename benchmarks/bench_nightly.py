@@ -80,7 +80,8 @@ _STAGE_END = {
 # Plain functions inside intake, timed as detail rows (module attribute the task calls).
 _DETAILS = {
     ("tasks.intake", "read_for_intake"): "intake: read export",
-    ("tasks.intake", "validate_charges"): "intake: GX validation",
+    # the task imports GX where it validates, so the runner's own attribute is the one to wrap
+    ("expectations.runner", "validate_charges"): "intake: GX validation",
     ("tasks.intake", "_publish_validation_reports"): "intake: Data Docs",
     ("tasks.intake", "record_intake"): "claims build",
     ("revcycle.intake", "build_claims"): "claims build: build_claims",

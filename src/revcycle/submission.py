@@ -29,8 +29,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, select, update
 
 from revcycle.claim_versions import record_versions
 from revcycle.claims import build_claims
@@ -48,8 +49,12 @@ from revcycle.x12.write837p import VERSION_837P, Submitter, split_writable, writ
 from revcycle.x12.writer import Envelope
 
 MAX_CLAIMS_PER_INTERCHANGE = 5000
-CHECK_BATCH_CLAIMS = 50_000
-"""Claims checked together by one run of the written-claim check (bounds memory, amortises GX's start-up)."""
+CHECK_BATCH_CLAIMS = 10_000
+"""Claims written and checked together by one run of the written-claim check: with the rebuild slice, what bounds
+staging's memory whatever the size of the night (a batch holds whole interchanges, so at least one). Smaller
+batches pay GX's per-run overhead more often; docs/scale.md gives the trade-off measured."""
+REBUILD_BATCH_CLAIMS = MAX_CLAIMS_PER_INTERCHANGE
+"""Claims rebuilt from their charge rows together (one transaction with their build and writer holds)."""
 MAX_CHECK_ROUNDS = 4
 """Check rounds: after each, the failing claims are held and their interchange rewritten and checked again;
 an interchange still failing in the last round is held whole (only checked bytes are ever staged)."""
@@ -124,37 +129,49 @@ def interchange_file_name(transaction_type: str, payer_id: str, control_number: 
     return f"{transaction_type}_{payer_id}_{control_number:09d}.x12"
 
 
-def _staged_claims(conn: Connection) -> dict[str, StagedClaim]:
-    """Every built claim not yet in an interchange, as intake recorded it."""
-    heads = conn.execute(
-        select(
-            claim.c.claim_key,
-            claim.c.payer_id,
-            claim.c.encounter_id,
-            claim.c.frequency_code,
-            claim.c.total_charge_cents,
-            claim.c.payer_claim_number,
-        ).where(
-            claim.c.interchange_id.is_(None),
-            claim.c.status == "built",
-            # a claim held for its coverage (revcycle.eligibility) stays built but is not sent
-            claim.c.claim_key.not_in(
-                select(claim_hold.c.claim_key).where(
-                    claim_hold.c.stage == "coverage", claim_hold.c.released_at.is_(None)
-                )
-            ),
-        )
-    ).all()
-    if not heads:
-        return {}
+def _unsent_claims() -> list[ColumnElement[bool]]:
+    """The claims staging sends: built, in no interchange, not held for their coverage."""
+    return [
+        claim.c.interchange_id.is_(None),
+        claim.c.status == "built",
+        # a claim held for its coverage (revcycle.eligibility) stays built but is not sent
+        claim.c.claim_key.not_in(
+            select(claim_hold.c.claim_key).where(claim_hold.c.stage == "coverage", claim_hold.c.released_at.is_(None))
+        ),
+    ]
+
+
+def _unsent_keys_by_payer(conn: Connection) -> dict[str, list[str]]:
+    """Payer -> the keys (sorted) of every claim to stage: only keys, so the night's size costs little here."""
+    keys: dict[str, list[str]] = defaultdict(list)
+    for row in conn.execute(select(claim.c.payer_id, claim.c.claim_key).where(*_unsent_claims())):
+        keys[row.payer_id].append(row.claim_key)
+    for payer_keys in keys.values():
+        payer_keys.sort()
+    return dict(keys)
+
+
+def _staged_claims(conn: Connection, keys: Sequence[str]) -> dict[str, StagedClaim]:
+    """The claims of ``keys`` still to stage, as intake recorded them."""
+    heads: list[Row[Any]] = []
     lines: dict[str, list[StagedLine]] = defaultdict(list)
-    keys = sorted(h.claim_key for h in heads)
     for start in range(0, len(keys), 500):
+        part = keys[start : start + 500]
+        heads += conn.execute(
+            select(
+                claim.c.claim_key,
+                claim.c.payer_id,
+                claim.c.encounter_id,
+                claim.c.frequency_code,
+                claim.c.total_charge_cents,
+                claim.c.payer_claim_number,
+            ).where(claim.c.claim_key.in_(part), *_unsent_claims())
+        ).all()
         for row in conn.execute(
             select(
                 claim_line.c.claim_key, claim_line.c.line_number, claim_line.c.procedure_code, claim_line.c.charge_cents
             )
-            .where(claim_line.c.claim_key.in_(keys[start : start + 500]))
+            .where(claim_line.c.claim_key.in_(part))
             .order_by(claim_line.c.claim_key, claim_line.c.line_number)
         ):
             lines[row.claim_key].append(StagedLine(row.line_number, row.procedure_code, row.charge_cents))
@@ -322,9 +339,11 @@ def stage_claims(
 ) -> StagingResult:
     """Write an 837P interchange per payer for every built claim not yet in one, holding the bad ones.
 
-    Claims that no longer rebuild or that the writer would refuse are held first; then interchanges are
-    written in batches, each checked by ``check`` (when given) as written and read back, rewritten without
-    the claims it fails, and committed with its holds. ``now`` stamps the holds (default: the ledger clock).
+    A payer's claims are rebuilt REBUILD_BATCH_CLAIMS at a time; those that no longer rebuild or that the
+    writer would refuse are held; the others fill interchanges of MAX_CLAIMS_PER_INTERCHANGE, written in
+    batches of up to CHECK_BATCH_CLAIMS claims, each checked by ``check`` (when given) as written and read
+    back, rewritten without the claims it fails, and committed with its holds. ``now`` stamps the holds
+    (default: the ledger clock).
     """
     stamp = now or utcnow()
     outbound_dir.mkdir(parents=True, exist_ok=True)
@@ -335,31 +354,59 @@ def stage_claims(
     with engine.begin() as conn:
         result.rebuilt = _retry_held(conn, payers, batch_date, stamp)
         result.resent = send_corrections(conn, payers, batch_date, stamp)
-        staged = _staged_claims(conn)
-        if not staged:
-            return result
-        claims, held = _rebuild(conn, staged, payers)
-        writable, refused = split_writable(claims)
-        held += [_hold(staged[r.claim_key], "stage", r.reasons) for r in refused]
-        hold_unsent_claims(conn, held, stamp)
-    result.held += held
-    chunks: list[tuple[PayerProfile, list[Claim]]] = []
-    by_payer: dict[str, list[Claim]] = defaultdict(list)
-    for c in writable:
-        by_payer[c.payer_id].append(c)
-    for payer_id in sorted(by_payer):
-        payer_claims = by_payer[payer_id]
-        for start in range(0, len(payer_claims), MAX_CLAIMS_PER_INTERCHANGE):
-            chunks.append((payers[payer_id], payer_claims[start : start + MAX_CLAIMS_PER_INTERCHANGE]))
-    batch: list[tuple[PayerProfile, list[Claim]]] = []
-    for chunk in chunks:
-        if batch and sum(len(c) for _, c in batch) + len(chunk[1]) > CHECK_BATCH_CLAIMS:
-            _stage_batch(engine, batch, staged, sender, outbound_dir, batch_date, created, check, stamp, result)
-            batch = []
-        batch.append(chunk)
-    if batch:
-        _stage_batch(engine, batch, staged, sender, outbound_dir, batch_date, created, check, stamp, result)
+        to_stage = _unsent_keys_by_payer(conn)
+
+    def stage_batch(chunks: list[tuple[PayerProfile, list[Claim]]], staged: Mapping[str, StagedClaim]) -> None:
+        _stage_batch(engine, chunks, staged, sender, outbound_dir, batch_date, created, check, stamp, result)
+
+    # Streamed so that memory is bounded by the batch, not by the night: a payer's claims are rebuilt a slice at a
+    # time (in claim-key order, the order the rebuild gives), cut into interchanges of MAX_CLAIMS_PER_INTERCHANGE
+    # as they come, and each batch of whole interchanges is written, checked and committed before the next slice
+    # is read. The interchanges are the same as when the whole night is rebuilt at once.
+    batches = _Batches(stage_batch)
+    for payer_id in sorted(to_stage):
+        keys = to_stage[payer_id]
+        interchange_claims: list[Claim] = []
+        for start in range(0, len(keys), REBUILD_BATCH_CLAIMS):
+            with engine.begin() as conn:
+                staged = _staged_claims(conn, keys[start : start + REBUILD_BATCH_CLAIMS])
+                claims, held = _rebuild(conn, staged, payers)
+                writable, refused = split_writable(claims)
+                held += [_hold(staged[r.claim_key], "stage", r.reasons) for r in refused]
+                hold_unsent_claims(conn, held, stamp)
+            result.held += held
+            for c in writable:
+                batches.staged[c.claim_key] = staged[c.claim_key]
+                interchange_claims.append(c)
+                if len(interchange_claims) == MAX_CLAIMS_PER_INTERCHANGE:
+                    batches.add(payers[payer_id], interchange_claims)
+                    interchange_claims = []
+        if interchange_claims:
+            batches.add(payers[payer_id], interchange_claims)
+    batches.flush()
     return result
+
+
+@dataclass
+class _Batches:
+    """Interchanges gathered into check batches of at most CHECK_BATCH_CLAIMS claims (or one interchange)."""
+
+    stage: Callable[[list[tuple[PayerProfile, list[Claim]]], Mapping[str, StagedClaim]], None]
+    chunks: list[tuple[PayerProfile, list[Claim]]] = field(default_factory=list)
+    staged: dict[str, StagedClaim] = field(default_factory=dict)  # the claims gathered, and those coming next
+
+    def add(self, payer: PayerProfile, claims: list[Claim]) -> None:
+        """Add an interchange's claims, staging the batch first when they would take it past the limit."""
+        if self.chunks and sum(len(c) for _, c in self.chunks) + len(claims) > CHECK_BATCH_CLAIMS:
+            self.flush({c.claim_key for c in claims})
+        self.chunks.append((payer, claims))
+
+    def flush(self, coming: set[str] | frozenset[str] = frozenset()) -> None:
+        """Stage the batch gathered; keep only the staged claims of ``coming`` (claims not in it yet)."""
+        if self.chunks:
+            self.stage(self.chunks, self.staged)
+        self.chunks = []
+        self.staged = {key: self.staged[key] for key in coming}
 
 
 def _discard_uncommitted_staging(engine: Engine, outbound_dir: Path) -> None:
