@@ -552,6 +552,14 @@ def record_intake(
             + _built_holds(late, rows, source_file_id, stage="late"),
             stamp,
         )
-        release_holds(conn, result.claim_keys, stamp)
+        # a cancelled visit's claim waits on nothing any more: its holds (a held build, coverage, late charges) go
+        cancelled = {
+            claim_key_for(r.get("encounter_id", ""), r.get("payer_id", ""), r.get("billing_npi", ""))
+            for r in rows
+            if is_cancelled(r)
+            and r["charge_id"] not in rejected_ids
+            and r.get("encounter_id", "") not in held_encounters
+        }
+        release_holds(conn, [*result.claim_keys, *cancelled], stamp)
         mark_source_file_loaded(conn, source_file_id, rows=len(rows), problems=len(rejected_ids))
     return result

@@ -29,13 +29,21 @@ from sqlalchemy import Engine, func, select
 from connectors.payers import registered_payers
 from revcycle.claim_versions import record_submission
 from revcycle.claims import claim_key_for
-from revcycle.intake import IntakeResult, record_intake
+from revcycle.intake import ClaimCheck, IntakeResult, record_intake
 from revcycle.sandbox.payer import SandboxConfig, SandboxPayer
 from revcycle.submission import SenderIdentity, StagingResult, stage_claims
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.claim_snapshots import decide_open_claims
 from revcycle.warehouse.ledger import register_source_file
-from revcycle.warehouse.schema import charge, claim, claim_action, claim_version, interchange, remittance_claim
+from revcycle.warehouse.schema import (
+    charge,
+    claim,
+    claim_action,
+    claim_hold,
+    claim_version,
+    interchange,
+    remittance_claim,
+)
 from revcycle.x12.write837p import Submitter
 
 NIGHT = date(2026, 11, 20)
@@ -63,11 +71,17 @@ def _sha(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def _take_in(engine: Engine, rows: list[dict[str, str]], name: str) -> IntakeResult:
+def _take_in(engine: Engine, rows: list[dict[str, str]], name: str, check: ClaimCheck | None = None) -> IntakeResult:
     with engine.begin() as conn:
         entry = register_source_file(conn, kind="charges", name=name, sha256=_sha(name), size=1, origin="export")
     return record_intake(
-        engine, source_file_id=entry.id, rows=rows, rejections=[], payers=registered_payers(), batch_date=NIGHT
+        engine,
+        source_file_id=entry.id,
+        rows=rows,
+        rejections=[],
+        payers=registered_payers(),
+        batch_date=NIGHT,
+        claim_check=check,
     )
 
 
@@ -220,3 +234,29 @@ def test_cancelled_claims_never_adjudicated_are_withdrawn_and_never_sent(warehou
         count = conn.execute(select(func.count()).select_from(interchange)).scalar_one()
     assert sorted(tuple(v) for v in versions) == sorted([(kept, "1"), (rejected, "1")])  # none new, none of it
     assert count == len(first)
+
+
+def test_a_held_visit_cancelled_releases_its_hold_and_never_builds(warehouse: Engine, tmp_path: Path) -> None:
+    rows = _rows(2)
+    held, kept = sorted({_key(r) for r in rows})
+    planted = _take_in(warehouse, rows, "charges_41.csv", check=lambda claims: {held: [f"claim {held}: planted"]})
+    assert (planted.held_claims, planted.claim_keys) == ([held], [kept])
+
+    # the cancellation of the held visit: nothing waits on a correction any more, and no claim is built
+    again = _take_in(warehouse, _cancel(rows, held), "charges_41_cancel.csv")
+    assert (again.claim_keys, again.held_claims) == ([], [])
+    outbound = tmp_path / "outbound"
+    staged = _stage(warehouse, outbound, T0)
+    assert [k for r in staged.interchanges for k in _keys_in((outbound / r.file_name).read_bytes())] == [kept]
+    with warehouse.connect() as conn:
+        holds = conn.execute(select(claim_hold.c.claim_key, claim_hold.c.released_at)).all()
+        claims = set(conn.execute(select(claim.c.claim_key)).scalars())
+        statuses = set(
+            conn.execute(
+                select(charge.c.status).where(
+                    charge.c.encounter_id.in_([r["encounter_id"] for r in rows if _key(r) == held])
+                )
+            ).scalars()
+        )
+    assert [(k, released is not None) for k, released in holds] == [(held, True)]
+    assert claims == {kept} and statuses == {"cancelled"}
