@@ -63,7 +63,13 @@ from expectations.custom_conditional import (
     ExpectColumnValuesToBePresentWhen,
     ExpectColumnValuesToMatchRegexWhen,
 )
-from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, RELATIONSHIP_CODES, REQUIRED_COLUMNS
+from revcycle.charge_export import (
+    MAX_DIAGNOSES,
+    MAX_MODIFIERS,
+    RELATIONSHIP_CODES,
+    REQUIRED_COLUMNS,
+    VISIT_STATUSES,
+)
 
 SUITE_NAME = "charges"
 ERROR = "error"
@@ -410,6 +416,7 @@ def _codes(suite: list[Any]) -> None:
     _in_set(suite, "place_of_service_code", "place_of_service", PLACE_OF_SERVICE_CODES)
     _in_set(suite, "claim_type_code", "claim_type", CLAIM_TYPES)
     _in_set(suite, "claim_frequency_code", "claim_frequency_code", CLAIM_FREQUENCY_CODES)
+    _in_set(suite, "visit_status_code", "visit_status", VISIT_STATUSES)
     _in_set(suite, "claim_filing_indicator_code", "claim_filing_indicator", CLAIM_FILING_INDICATORS)
     _in_set(suite, "relationship_code", "relationship", frozenset(RELATIONSHIP_CODES))
     for person in ("patient", "subscriber"):

@@ -38,7 +38,7 @@ from connectors.ehr.config import EhrConfig, Facility
 from connectors.ehr.csv_export import UnreadableExport
 from connectors.ehr.files import BOM, file_sha256
 from revcycle import exports
-from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS
+from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, VISIT_CANCELLED
 
 NAME = "fhir"
 CHARGE_TYPES = frozenset({"Claim", "ChargeItem"})
@@ -61,6 +61,9 @@ RELATIONSHIPS |= {"other": "other", "injured": "other"}
 SEXES = {"male": "M", "female": "F"}
 RENDERING_ROLES = frozenset({"primary", "rendering", "performing"})
 BILLABLE_CHARGE_ITEM = frozenset({"billable", "billed", "planned"})
+# Encounter.status (FHIR R4 value set encounter-status) meaning the visit did not happen or was recorded in
+# error: the contract's visit_status cancelled (docs/ehr-feeds.md).
+CANCELLED_ENCOUNTER = frozenset({"cancelled", "entered-in-error"})
 
 
 class HeldError(Exception):
@@ -450,6 +453,7 @@ class _Mapper:
         row["encounter_id"] = (
             encounter_ids[0][1] if encounter_ids else str((encounter or entry).resource.get("id") or "")
         )
+        row["visit_status"] = _visit_status(encounter.resource if encounter else None)
         team = {_rank(t.get("sequence")): t for t in claim.get("careTeam") or [] if isinstance(t, dict)}
         rendering = ("", "", "")
         chosen = [team[s] for s in item.get("careTeamSequence") or [] if s in team]
@@ -536,6 +540,7 @@ class _Mapper:
         row |= dict(facility.billing)
         encounter_ids = _identifiers(enc)
         row["encounter_id"] = encounter_ids[0][1] if encounter_ids else str(enc.get("id") or "")
+        row["visit_status"] = _visit_status(enc)
         ranked: list[tuple[int, int, str]] = []
         for position, diagnosis in enumerate(enc.get("diagnosis") or []):
             if not isinstance(diagnosis, dict):
@@ -594,6 +599,12 @@ class _Mapper:
             "original_claim_number": "",
         }
         return row
+
+
+def _visit_status(encounter: Mapping[str, Any] | None) -> str:
+    """The contract's ``visit_status`` of an Encounter: ``cancelled`` for status cancelled or entered-in-error."""
+    status = str((encounter or {}).get("status") or "")
+    return VISIT_CANCELLED if status in CANCELLED_ENCOUNTER else ""
 
 
 def _bundle_entries(document: Any) -> Iterator[tuple[str, str | None, Any]]:

@@ -312,6 +312,7 @@ def _encounter(message: hl7.Message, config: EhrConfig) -> _Encounter:
         "prior_authorization": _get(in1, 14, 1, 1),
         "claim_frequency_code": "1",
         "original_claim_number": "",
+        "visit_status": "",
     }
     referring = _person_id(pv1, 8)
     row |= {"referring_npi": referring[0], "referring_last_name": referring[1], "referring_first_name": referring[2]}

@@ -81,10 +81,16 @@ COLUMNS: tuple[Column, ...] = (
     Column("prior_authorization", False, "Prior authorization number (REF*G1)."),
     Column("claim_frequency_code", True, "1 original, 7 replacement, 8 void."),
     Column("original_claim_number", False, "The payer's claim number of the claim a 7 or 8 replaces."),
+    Column("visit_status", False, "active (default when empty) or cancelled: the visit was cancelled in the EHR."),
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 PHI_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.phi)
+
+# visit_status: a re-export of a visit's charges (same charge ids) with "cancelled" cancels the visit.
+VISIT_ACTIVE = "active"
+VISIT_CANCELLED = "cancelled"
+VISIT_STATUSES: frozenset[str] = frozenset({VISIT_ACTIVE, VISIT_CANCELLED})
 
 RELATIONSHIP_CODES: dict[str, str] = {"self": "18", "spouse": "01", "child": "19", "other": "G8"}

@@ -222,6 +222,7 @@ def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int
             settle=args.settle,
             correction_rate=args.correction_rate,
             late_rate=args.late_rate,
+            cancel_rate=args.cancel_rate,
         )
     except ValueError as problem:
         print(f"revcycle demo: {problem}", file=sys.stderr)
@@ -567,6 +568,7 @@ def _configuration_problem(error: Exception) -> str | None:
 # The simulated EHR's changes to visits already sent, in `demo --days` (revcycle.demo_nights.ehr_changes).
 DEFAULT_CORRECTION_RATE = 0.02
 DEFAULT_LATE_RATE = 0.02
+DEFAULT_CANCEL_RATE = 0.01
 
 
 def _share(text: str) -> float:
@@ -628,6 +630,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_share,
         default=DEFAULT_LATE_RATE,
         help="with --days: share of visits the EHR adds a late charge to on a later night (default 0.02)",
+    )
+    demo.add_argument(
+        "--cancel-rate",
+        type=_share,
+        default=DEFAULT_CANCEL_RATE,
+        help="with --days: share of visits the EHR cancels on a later night (default 0.01)",
     )
     demo.add_argument(
         "--ehr-format",

@@ -11,8 +11,9 @@ until the sandbox's longest lag has passed"), within ``max_settle_nights`` days 
 those, only the nights on which a payer answer falls due are run (see ``_settle``).
 
 The EHR also sends, at seeded rates, changes to visits it sent on earlier nights (``ehr_changes``): a
-corrected export (the encounter's lines again, one line's amount changed, same charge ids) or a late charge
-(a new charge id on the encounter). Each falls due a seeded number of days after its visit was first sent and
+corrected export (the encounter's lines again, one line's amount changed, same charge ids), a late charge
+(a new charge id on the encounter) or a cancellation (the encounter's lines again, ``visit_status``
+``cancelled``). Each falls due a seeded number of days after its visit was first sent and
 goes out on the first night run on or after that day; while changes are due the demo keeps running nights.
 Which visits change, how and when depends on the seed only (docs/sandbox.md, "The simulated EHR over nights").
 
@@ -28,6 +29,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
+from revcycle.charge_export import VISIT_CANCELLED
 from revcycle.clock import SimulatedClock
 from revcycle.payers import PayerProfile
 from revcycle.synth import generate_charge_rows
@@ -50,7 +52,7 @@ CHANGE_DAYS = (3, 40)
 # The late charge the EHR adds to a visit: a venipuncture posted after the visit was billed.
 LATE_CHARGE = {"procedure_code": "36415", "charge_amount": "15.00", "units": "1"}
 
-ChangeKind = Literal["corrected", "late"]
+ChangeKind = Literal["corrected", "late", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class NightsPlan:
     max_settle_nights: int = DEFAULT_MAX_SETTLE_NIGHTS
     correction_rate: float = 0.0  # share of visits the EHR later re-sends corrected (same charge ids)
     late_rate: float = 0.0  # share of visits the EHR later adds a late charge to (a new charge id)
+    cancel_rate: float = 0.0  # share of visits the EHR later cancels (same charge ids, visit_status cancelled)
     change_days: tuple[int, int] = CHANGE_DAYS
 
     def __post_init__(self) -> None:
@@ -73,8 +76,9 @@ class NightsPlan:
             raise ValueError("the demo needs at least one night")
         if self.claims_per_night < 1:
             raise ValueError("each night needs at least one visit")
-        if min(self.correction_rate, self.late_rate) < 0 or self.correction_rate + self.late_rate > 1:
-            raise ValueError("the correction and late-charge rates are shares: each >= 0, together <= 1")
+        rates = (self.correction_rate, self.late_rate, self.cancel_rate)
+        if min(rates) < 0 or sum(rates) > 1:
+            raise ValueError("the correction, late-charge and cancellation rates are shares: each >= 0, together <= 1")
         if not 0 < self.change_days[0] <= self.change_days[1]:
             raise ValueError("changes fall due at least one day after the visit was sent")
 
@@ -116,7 +120,7 @@ class EhrChange:
 
     kind: ChangeKind
     encounter_id: str
-    charge_id: str  # the line corrected, or the late charge's new id
+    charge_id: str  # the line corrected, the late charge's new id, or a cancelled visit's first line
     visit_night: int  # index of the night the visit was first sent
     due: date  # the first night on or after this day sends it
 
@@ -124,10 +128,11 @@ class EhrChange:
 def ehr_changes(plan: NightsPlan, index: int, rows: Sequence[Mapping[str, str]]) -> list[EhrChange]:
     """The changes the EHR will send about the visits of night ``index`` (``rows``: that night's charge rows).
 
-    Per visit one roll against the plan's rates picks a corrected export, a late charge, or nothing; a second
-    roll picks the day it falls due within ``plan.change_days`` of the night. Deterministic for the seed.
+    Per visit one roll against the plan's rates picks a corrected export, a late charge, a cancellation or
+    nothing (in that order along the roll, so adding a cancellation rate changes no other visit's fate); a
+    second roll picks the day it falls due within ``plan.change_days`` of the night. Deterministic for the seed.
     """
-    if plan.correction_rate + plan.late_rate == 0:
+    if plan.correction_rate + plan.late_rate + plan.cancel_rate == 0:
         return []
     changes = []
     for encounter_id, lines in _by_encounter(rows).items():
@@ -137,6 +142,8 @@ def ehr_changes(plan: NightsPlan, index: int, rows: Sequence[Mapping[str, str]])
             charge_id = min(line["charge_id"] for line in lines)
         elif roll < plan.correction_rate + plan.late_rate:
             kind, charge_id = "late", max(line["charge_id"] for line in lines) + "L"
+        elif roll < plan.correction_rate + plan.late_rate + plan.cancel_rate:
+            kind, charge_id = "cancelled", min(line["charge_id"] for line in lines)
         else:
             continue
         low, high = plan.change_days
@@ -157,7 +164,8 @@ def change_rows(plan: NightsPlan, change: EhrChange, rows: Sequence[Mapping[str,
 
     A corrected export re-sends every line of the encounter, the named line's amount raised by 5 % to 25 %
     (seeded, to the cent); a late charge is one new line (``LATE_CHARGE``) on the encounter, dated like its
-    first line, under the new charge id.
+    first line, under the new charge id; a cancellation re-sends every line unchanged but for ``visit_status``
+    ``cancelled`` (docs/charge-export.md).
     """
     lines = sorted((dict(r) for r in rows if r["encounter_id"] == change.encounter_id), key=lambda r: r["charge_id"])
     if not lines:
@@ -166,6 +174,8 @@ def change_rows(plan: NightsPlan, change: EhrChange, rows: Sequence[Mapping[str,
         late = dict(lines[0]) | LATE_CHARGE | {"charge_id": change.charge_id}
         late |= {key: "" for key in late if key.startswith("modifier")}
         return [late]
+    if change.kind == "cancelled":
+        return [line | {"visit_status": VISIT_CANCELLED} for line in lines]
     for line in lines:
         if line["charge_id"] == change.charge_id:
             share = Decimal(5 + int(_roll("ehr-change-amount", plan.seed, change.encounter_id) * 21)) / 100
@@ -225,7 +235,7 @@ class NightOutcome:
     visits: int
     run: Mapping[str, Any]
     pending: int
-    changes: int = 0  # corrected exports and late charges the EHR sent that night
+    changes: int = 0  # corrected exports, late charges and cancellations the EHR sent that night
 
     def progress_line(self, nights: int) -> str:
         """One line of progress for this night (``nights``: the nights with visits)."""

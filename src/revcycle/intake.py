@@ -14,6 +14,10 @@ A charge already on a claim that a later export re-sends with other content (a c
 amount, a code, modifiers, units, a diagnosis ...) is a **revision**: the ``charge`` row takes the new content
 and ``charge_revision`` keeps what it replaced and the names of the columns that changed. The claim is not
 touched here: the next-action rules decide what its revision means (docs/claim-rules.md).
+
+A row with ``visit_status`` ``cancelled`` (the EHR cancelled the visit) is stored as a ``cancelled`` charge:
+re-sent for a charge on a claim it is a revision that cancels the claim's visit (``revcycle.cancellation``);
+a charge not on a claim yet builds no claim.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from revcycle import progress
+from revcycle.cancellation import CANCELLED, is_cancelled
 from revcycle.charge_export import COLUMN_NAMES
 from revcycle.claims import BuildResult, HeldClaim, build_claims, claim_key_for
 from revcycle.domain import Claim, ClaimStatus
@@ -122,13 +127,13 @@ def _date_or_none(text: str) -> date | None:
 
 
 def _claimed_charge_ids(conn: Connection, charge_ids: Sequence[str]) -> set[str]:
+    """The charges of ``charge_ids`` that are lines of a claim: claimed, or cancelled after they were claimed."""
     claimed: set[str] = set()
+    on_claim = or_(charge.c.status == "claimed", and_(charge.c.status == CANCELLED, charge.c.claim_key.is_not(None)))
     for start in range(0, len(charge_ids), 500):
         chunk = charge_ids[start : start + 500]
         claimed.update(
-            conn.execute(
-                select(charge.c.charge_id).where(charge.c.charge_id.in_(chunk), charge.c.status == "claimed")
-            ).scalars()
+            conn.execute(select(charge.c.charge_id).where(charge.c.charge_id.in_(chunk), on_claim)).scalars()
         )
     return claimed
 
@@ -206,6 +211,8 @@ def _record_revisions(
         if not changed:
             continue
         values = _charge_columns(row)
+        if is_cancelled(row):  # final: a cancelled charge re-sent as active stays cancelled (cancellation.py)
+            values["status"] = CANCELLED
         conn.execute(
             update(charge).where(charge.c.charge_id == row["charge_id"]).values(source_file_id=source_file_id, **values)
         )
@@ -488,6 +495,8 @@ def record_intake(
                 continue
             if charge_id in rejected_ids:
                 statuses[charge_id] = ("rejected", None)
+            elif is_cancelled(row):  # a cancelled visit never becomes a claim
+                statuses[charge_id] = (CANCELLED, None)
             elif row.get("encounter_id", "") in held_encounters:
                 statuses[charge_id] = ("held", None)
                 result.held_charges += 1
@@ -543,6 +552,14 @@ def record_intake(
             + _built_holds(late, rows, source_file_id, stage="late"),
             stamp,
         )
-        release_holds(conn, result.claim_keys, stamp)
+        # a cancelled visit's claim waits on nothing any more: its holds (a held build, coverage, late charges) go
+        cancelled = {
+            claim_key_for(r.get("encounter_id", ""), r.get("payer_id", ""), r.get("billing_npi", ""))
+            for r in rows
+            if is_cancelled(r)
+            and r["charge_id"] not in rejected_ids
+            and r.get("encounter_id", "") not in held_encounters
+        }
+        release_holds(conn, [*result.claim_keys, *cancelled], stamp)
         mark_source_file_loaded(conn, source_file_id, rows=len(rows), problems=len(rejected_ids))
     return result

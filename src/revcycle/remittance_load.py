@@ -30,6 +30,7 @@ from typing import Protocol
 from sqlalchemy import Connection, NestedTransaction, bindparam, insert, update
 
 from revcycle import progress
+from revcycle.cancellation import void_events
 from revcycle.money import to_cents
 from revcycle.refusals import (
     SetRefusal,
@@ -193,7 +194,8 @@ class _SetLoader:
         self.reversals.extend(posting.reversals)
         self.counts.claims += len(posting.claims)
         self.counts.unmatched += len(posting.suspense)
-        self.counts.events += add_events(conn, posting.events, self.source_file_id)
+        voided = void_events(conn, [key for _id, key, _paid, _charge in posting.reversals])
+        self.counts.events += add_events(conn, posting.events + voided, self.source_file_id)
 
     def end(self, end: RemittanceEnd) -> _Outcome:
         """Finish the set: post its trailer and keep it, or roll it back; what became of it."""

@@ -31,8 +31,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, or_, select, update
 
+from revcycle.cancellation import cancelled_claim_keys, void_claims
 from revcycle.claim_versions import record_versions
 from revcycle.claims import build_claims
 from revcycle.domain import Claim
@@ -130,10 +131,12 @@ def interchange_file_name(transaction_type: str, payer_id: str, control_number: 
 
 
 def _unsent_claims() -> list[ColumnElement[bool]]:
-    """The claims staging sends: built, in no interchange, not held for their coverage."""
+    """The claims staging sends: built, in no interchange, not held for their coverage, not cancelled (but a void)."""
     return [
         claim.c.interchange_id.is_(None),
         claim.c.status == "built",
+        # a cancelled visit's claim never staged is withdrawn (revcycle.cancellation); its void (8) goes out
+        or_(claim.c.frequency_code == "8", claim.c.claim_key.not_in(cancelled_claim_keys())),
         # a claim held for its coverage (revcycle.eligibility) stays built but is not sent
         claim.c.claim_key.not_in(
             select(claim_hold.c.claim_key).where(claim_hold.c.stage == "coverage", claim_hold.c.released_at.is_(None))
@@ -239,8 +242,14 @@ def _retry_held(conn: Connection, payers: Mapping[str, PayerProfile], batch_date
 def _rebuild(
     conn: Connection, staged: Mapping[str, StagedClaim], payers: Mapping[str, PayerProfile]
 ) -> tuple[list[Claim], list[ClaimHold]]:
-    """The staged claims rebuilt from their charge rows; those that no longer rebuild are held (``build``)."""
-    keys = sorted(staged)
+    """The staged claims rebuilt from their charge rows; those that no longer rebuild are held (``build``).
+
+    A void (frequency 8) repeats the version it voids (``revcycle.cancellation.void_rows``): its charges are
+    cancelled, so it is built from their content as that version was.
+    """
+    voided = sorted(key for key, c in staged.items() if c.frequency_code == "8")
+    voids = void_claims(conn, voided, payers) if voided else {}
+    keys = sorted(set(staged) - set(voided))
     rows = []
     for start in range(0, len(keys), 500):
         rows += [
@@ -258,8 +267,14 @@ def _rebuild(
         if staged[c.claim_key].frequency_code == "7"
         else c
         for c in rebuilt.claims
-        if c.claim_key in staged
+        if c.claim_key in staged and c.claim_key not in voids
     ]
+    claims += [
+        replace(c, frequency_code="8", original_claim_number=staged[key].original_claim_number)
+        for key, c in sorted(voids.items())
+    ]
+    if voids:
+        claims.sort(key=lambda c: c.claim_key)
     reasons: dict[str, list[str]] = defaultdict(list)
     for held in rebuilt.held:
         if held.claim_key in staged:

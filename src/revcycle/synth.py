@@ -219,6 +219,7 @@ def generate_charge_rows(
                 "prior_authorization": prior_auth,
                 "claim_frequency_code": "1",
                 "original_claim_number": "",
+                "visit_status": "",
             }
             yield row
 

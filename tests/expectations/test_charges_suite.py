@@ -381,3 +381,18 @@ def test_every_expectation_is_labelled_and_unique() -> None:
     assert len(keys) == len(set(keys))
     assert ("required", "*") in keys and ("diagnosis_code_set", "diagnosis1..diagnosis12") in keys
     assert ("member_id_format.ACME1", "member_id") in keys and ("member_id_format.BETA2", "member_id") in keys
+
+
+def test_visit_status_is_active_cancelled_or_empty() -> None:
+    # docs/charge-export.md: visit_status is `active` (default when empty) or `cancelled`; anything else is a
+    # row error under `visit_status_code`.
+    rows = [
+        _row("VS-EMPTY", {"visit_status": ""}),
+        _row("VS-ACTIVE", {"visit_status": "active"}),
+        _row("VS-CANCELLED", {"visit_status": "cancelled"}),
+        _row("VS-VOID", {"visit_status": "void"}),
+    ]
+    result = validate_charges(charges_frame(rows), today=TODAY)
+    assert [(r.charge_id, r.rule, r.column) for r in result.rejections] == [
+        ("VS-VOID", "visit_status_code", "visit_status")
+    ]

@@ -231,6 +231,7 @@ ENCOUNTER_1 = {
     "prior_authorization": "AUTH-5",
     "claim_frequency_code": "1",
     "original_claim_number": "",
+    "visit_status": "",
 }
 EXPECTED_1 = [
     ENCOUNTER_1
@@ -374,6 +375,7 @@ EXPECTED_BATCH_SELF = {
     "prior_authorization": "",
     "claim_frequency_code": "1",
     "original_claim_number": "",
+    "visit_status": "",
 }
 
 

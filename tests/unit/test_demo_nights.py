@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from connectors.payers import registered_payers
 from revcycle.clock import SimulatedClock, clock_in_force, running_on
 from revcycle.demo_nights import NightOutcome, NightsPlan, run_nights, visits_of_night
@@ -195,3 +197,26 @@ def test_settling_keeps_running_while_ehr_changes_are_due_and_one_night_after_an
     # out then), 02-03 (nothing is due, but the night before sent a change: what it made due goes out).
     assert [o.night for o in outcomes] == [date(2026, 1, 5), date(2026, 1, 20), date(2026, 2, 2), date(2026, 2, 3)]
     assert sent == [(date(2026, 2, 2), 1)] and [o.changes for o in outcomes] == [0, 0, 1, 0]
+
+
+def test_the_ehr_cancels_visits_at_its_seeded_rate_resending_them_with_visit_status_cancelled() -> None:
+    from revcycle.demo_nights import change_rows, ehr_changes
+
+    payers = list(registered_payers().values())
+    base = NightsPlan(nights=1, claims_per_night=400, seed=11, correction_rate=0.1, late_rate=0.05)
+    plan = NightsPlan(nights=1, claims_per_night=400, seed=11, correction_rate=0.1, late_rate=0.05, cancel_rate=0.1)
+    rows = visits_of_night(payers, plan, 0)
+    changes = ehr_changes(plan, 0, rows)
+    cancelled = [c for c in changes if c.kind == "cancelled"]
+    # 400 visits at 10 %: 40 expected, a binomial spread of about 6 each side
+    assert 25 <= len(cancelled) <= 55
+    # the cancellation share sits after the others on the roll: the other visits' changes are unchanged
+    assert [c for c in changes if c.kind != "cancelled"] == ehr_changes(base, 0, rows)
+    by_charge = {r["charge_id"]: r for r in rows}
+    for change in cancelled[:5]:
+        sent = change_rows(plan, change, rows)
+        visit = sorted(r["charge_id"] for r in rows if r["encounter_id"] == change.encounter_id)
+        assert [r["charge_id"] for r in sent] == visit  # every line of the visit, same charge ids
+        assert all(r == by_charge[r["charge_id"]] | {"visit_status": "cancelled"} for r in sent)
+    with pytest.raises(ValueError, match="together <= 1"):
+        NightsPlan(nights=1, correction_rate=0.5, late_rate=0.4, cancel_rate=0.2)

@@ -260,6 +260,7 @@ SHARED = {
     **{f"diagnosis{i}": "" for i in range(3, 13)},
     "claim_frequency_code": "1",
     "original_claim_number": "",
+    "visit_status": "",
 }
 NO_MODIFIERS = {f"modifier{i}": "" for i in range(1, 5)}
 EXPECTED = [
@@ -423,3 +424,16 @@ def test_a_charge_without_identifier_or_id_is_held(tmp_path: Path, config: EhrCo
     held = [h for h in out.held if "line 12" in h.source.position]
     assert len(held) == 1 and held[0].charge_id is None and "no charge id" in held[0].reason
     assert out.accounted == out.units_in == 5
+
+
+def test_a_cancelled_encounter_maps_to_visit_status_cancelled(tmp_path: Path, config: EhrConfig) -> None:
+    # FHIR R4 encounter-status: "cancelled" (the visit did not happen) and "entered-in-error" map to the
+    # contract's visit_status cancelled (docs/ehr-feeds.md); both the Claim items and the ChargeItem of e1.
+    for status in ("cancelled", "entered-in-error"):
+        listed = resources(lambda kind, identifier: {"reference": f"{kind}/{identifier}"})
+        (encounter,) = [r for r in listed if r["resourceType"] == "Encounter"]
+        encounter["status"] = status
+        path = tmp_path / f"{status}.ndjson"
+        path.write_text("".join(_dumps(r) + "\n" for r in listed), encoding="utf-8")
+        out = FhirReader().read(path, config)
+        assert out.rows == [row | {"visit_status": "cancelled"} for row in EXPECTED], status

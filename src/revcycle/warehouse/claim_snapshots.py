@@ -9,8 +9,10 @@ staged before versions were kept (no row) reads as one version in the state of i
 digest of today's claim row and lines. What the EHR says now (``ehr_digest``) is the latest version's
 content, except for a claim rejected at the front end or whose charges were revised or added late since its
 latest version: that claim is rebuilt from its current charges and payer file (``revcycle.rebuild``).
+A claim is cancelled when the EHR cancelled its visit (a ``cancelled`` charge, ``revcycle.cancellation``);
+a cancelled claim never staged (built, in no interchange) has no version: it is withdrawn, never sent.
 Facts that need contract columns the warehouse does not hold yet are left at their "nothing known" value:
-the visit is never cancelled, there is no next payer, no 276 was sent (``last_inquiry_on``), the 835 named
+there is no next payer, no 276 was sent (``last_inquiry_on``), the 835 named
 no crossover carrier.
 """
 
@@ -25,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from revcycle.cancellation import cancelled_claims, unstaged_cancelled
 from revcycle.claim_versions import Outcome, StoredVersion, versions_of
 from revcycle.codes.adjustments import Category, meaning
 from revcycle.domain import Claim, ClaimStatus
@@ -272,10 +275,12 @@ def _versions(
 
 
 def changed_claims(conn: Connection) -> set[str]:
-    """Claims whose content may differ from their latest version: rejected, revised or with late charges."""
+    """Claims whose content may differ from their latest version: rejected, revised, with late charges or
+    cancelled."""
     rejected = conn.execute(select(claim.c.claim_key).where(claim.c.status == ClaimStatus.REJECTED.value))
     late = conn.execute(select(charge.c.claim_key).where(charge.c.status == "late").distinct())
-    return {str(k) for k in rejected.scalars()} | {str(k) for k in late.scalars()} | set(last_revisions(conn))
+    changed = {str(k) for k in rejected.scalars()} | {str(k) for k in late.scalars()} | set(last_revisions(conn))
+    return changed | cancelled_claims(conn)
 
 
 def read_with_rebuilds(
@@ -299,6 +304,8 @@ def read_with_rebuilds(
     holds = _holds(conn, keys)
     postings = _standing_postings(conn, keys)
     patient, denied, remarks = _amounts(conn, [p.id for p in postings.values()])
+    cancelled = cancelled_claims(conn, keys)
+    never_staged = unstaged_cancelled(conn, cancelled)
     out = []
     for r in rows:
         key = r.claim_key
@@ -313,8 +320,10 @@ def read_with_rebuilds(
         else:
             version_digests = [v.digest or digests.get(key, "") for v in found] or [digests.get(key, "")]
         versions = _versions(r, found, claim_state, version_digests, posting is not None)
+        if key in never_staged and not found:
+            versions = ()
         if key not in rebuilt:
-            current = versions[-1].digest
+            current = versions[-1].digest if versions else version_digests[0]
         adjudicated = [v for v in versions if v.state is VersionState.ADJUDICATED]
         adjudication = None
         if posting is not None and adjudicated:
@@ -342,6 +351,7 @@ def read_with_rebuilds(
             versions=versions,
             adjudication=adjudication,
             ehr_digest=current,
+            cancelled=key in cancelled,
             held=holds.get(key, ()),
         )
         out.append((r.payer_id, snapshot))
