@@ -147,6 +147,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from connectors.payers import registered_payers
     from revcycle.clock import SystemClock
     from revcycle.demo_export import write_demo_export
+    from revcycle.synth import DEMO_INSTITUTIONAL_SHARE
     from revcycle.settings import Settings
 
     clock, defect_rate = SystemClock(Settings().timezone), getattr(args, "defect_rate", 0.0) or 0.0
@@ -161,6 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         payers=registered_payers(),
         as_of=clock.today(),
         sent=clock.now().astimezone(clock.timezone),
+        institutional_share=DEMO_INSTITUTIONAL_SHARE,
     )
     if defect_rate > 0:
         print(f"      {len(written.defects)} defects planted at rate {defect_rate:g} -> ground truth in defects.csv")
@@ -211,6 +213,7 @@ def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int
     """``demo --days N``: N nights on a simulated calendar (revcycle.demo_nights), one progress line a night."""
     from revcycle.demo_nights import DEFAULT_CLAIMS_PER_NIGHT, DEFAULT_FIRST_NIGHT, NightsPlan, closing_summary
     from revcycle.settings import Settings
+    from revcycle.synth import DEMO_INSTITUTIONAL_SHARE
 
     first = args.first_night or DEFAULT_FIRST_NIGHT
     try:
@@ -222,6 +225,7 @@ def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int
             settle=args.settle,
             correction_rate=args.correction_rate,
             late_rate=args.late_rate,
+            institutional_share=DEMO_INSTITUTIONAL_SHARE,
         )
     except ValueError as problem:
         print(f"revcycle demo: {problem}", file=sys.stderr)
