@@ -147,8 +147,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from connectors.payers import registered_payers
     from revcycle.clock import SystemClock
     from revcycle.demo_export import write_demo_export
-    from revcycle.synth import DEMO_INSTITUTIONAL_SHARE
     from revcycle.settings import Settings
+    from revcycle.synth import DEMO_INSTITUTIONAL_SHARE
 
     clock, defect_rate = SystemClock(Settings().timezone), getattr(args, "defect_rate", 0.0) or 0.0
     export_dir = private_dir(workdir / "exports")
