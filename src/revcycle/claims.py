@@ -6,7 +6,7 @@ import base64
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
@@ -131,7 +131,7 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
     relationship = _read(head, "relationship", RELATIONSHIP_CODES.__getitem__, claim_key)
     subscriber = _person(head, "subscriber", claim_key)
     claim_type = _read(head, "claim_type", ClaimType, claim_key)
-    return Claim(
+    built = Claim(
         claim_key=claim_key,
         claim_type=claim_type,
         encounter_id=head["encounter_id"],
@@ -158,27 +158,28 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
         rendering_provider=_optional_provider(head, "rendering"),
         referring_provider=_optional_provider(head, "referring"),
         type_of_bill=head.get("type_of_bill") or None,
-        **(_institutional_fields(head, claim_key) if claim_type is ClaimType.INSTITUTIONAL else {}),
     )
+    return _with_institutional_fields(built, head) if claim_type is ClaimType.INSTITUTIONAL else built
 
 
 def _optional_date(row: Mapping[str, str], column: str, claim_key: str) -> date | None:
     return _read(row, column, date.fromisoformat, claim_key) if (row.get(column) or "").strip() else None
 
 
-def _institutional_fields(head: Mapping[str, str], claim_key: str) -> dict[str, object]:
-    """The 837I claim fields of an institutional encounter, from its first row (docs/charge-export.md)."""
+def _with_institutional_fields(built: Claim, head: Mapping[str, str]) -> Claim:
+    """The claim with the 837I fields of its encounter's first row (docs/charge-export.md)."""
     admitting = (head.get("admitting_diagnosis") or "").replace(".", "").strip().upper()
-    return {
-        "statement_from": _optional_date(head, "statement_date_from", claim_key),
-        "statement_to": _optional_date(head, "statement_date_to", claim_key),
-        "admission_date": _optional_date(head, "admission_date", claim_key),
-        "admission_type": (head.get("admission_type") or "").strip() or None,
-        "admission_source": (head.get("admission_source") or "").strip() or None,
-        "patient_status": (head.get("discharge_status") or "").strip() or None,
-        "admitting_diagnosis": admitting or None,
-        "attending_provider": _optional_provider(head, "attending"),
-    }
+    return replace(
+        built,
+        statement_from=_optional_date(head, "statement_date_from", built.claim_key),
+        statement_to=_optional_date(head, "statement_date_to", built.claim_key),
+        admission_date=_optional_date(head, "admission_date", built.claim_key),
+        admission_type=(head.get("admission_type") or "").strip() or None,
+        admission_source=(head.get("admission_source") or "").strip() or None,
+        patient_status=(head.get("discharge_status") or "").strip() or None,
+        admitting_diagnosis=admitting or None,
+        attending_provider=_optional_provider(head, "attending"),
+    )
 
 
 def _institutional_problems(claim: Claim) -> list[str]:
