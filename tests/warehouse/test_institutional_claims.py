@@ -34,6 +34,7 @@ from revcycle.x12.write837p import Submitter
 NIGHT = date(2026, 11, 20)
 T0 = datetime(2026, 11, 21, 3, 30, tzinfo=UTC)  # 21:30 Chicago on the night
 T1 = datetime(2026, 11, 21, 3, 40, tzinfo=UTC)
+T2 = datetime(2026, 11, 22, 3, 30, tzinfo=UTC)  # the next night
 SENDER = SenderIdentity(
     sender_id="REVCYCLE01",
     usage_indicator="T",
@@ -138,7 +139,7 @@ def _one(segments: list[list[str]], *head: str) -> list[list[str]]:
     return [s for s in segments if s[: len(head)] == list(head)]
 
 
-def test_outpatient_and_inpatient_visits_go_out_in_an_837i_and_their_answers_load(
+def test_outpatient_and_inpatient_visits_go_out_in_an_837i_their_answers_load_and_a_correction_is_a_7(
     warehouse: Engine, tmp_path: Path
 ) -> None:
     export = _export()
@@ -247,3 +248,42 @@ def test_outpatient_and_inpatient_visits_go_out_in_an_837i_and_their_answers_loa
     assert sorted(tuple(p) for p in paid) == sorted([(out, 18000, True), (inp, 12300, True)])
     assert {statuses[out], statuses[inp]} <= {"paid", "partially_paid", "denied"}
     assert outcomes == {out: "adjudicated", inp: "adjudicated"}
+
+    # A corrected export after the adjudication: the outpatient lab line costs 50.00, not 45.00. The rules
+    # replace the claim: an 837I with CLM02 135.00 + 50.00 = 185.00, CLM05 13:A:7 (the bill stays 131) and
+    # REF*F8 = the payer claim number (CLP07) of the sandbox's 835.
+    corrected = [dict(r) | ({"charge_amount": "50.00"} if r["procedure_code"] == "80053" else {}) for r in rows]
+    with warehouse.begin() as conn:
+        again = register_source_file(conn, kind="charges", name="fixed.csv", sha256="4" * 64, size=1, origin="export")
+        pcn = conn.execute(
+            select(remittance_claim.c.payer_claim_number).where(remittance_claim.c.claim_key == out)
+        ).scalar_one()
+    revised = record_intake(
+        warehouse, source_file_id=again.id, rows=corrected, rejections=[], payers=payers, batch_date=NIGHT
+    )
+    assert revised.revised_claims == [out]
+    night_2 = stage_claims(
+        warehouse,
+        payers=payers,
+        sender=SENDER,
+        outbound_dir=outbound,
+        batch_date=NIGHT,
+        created=T2,
+        check=written_claim_problems,
+        now=T2,
+    )
+    assert night_2.resent == [out] and night_2.held == []
+    (replacement,) = night_2.interchanges
+    assert replacement.file_name.startswith("837I_SUMMT_")
+    content = (outbound / replacement.file_name).read_bytes()
+    assert pyx12_errors(content) == []
+    (r,) = _claim_segments(content).values()
+    assert r[0][1] == out and Decimal(r[0][2]) == Decimal("185.00") and r[0][5] == "13:A:7"
+    assert pcn and _one(r, "REF", "F8") == [["REF", "F8", pcn]]
+    with warehouse.connect() as conn:
+        versions = conn.execute(
+            select(claim_version.c.version, claim_version.c.frequency_code, claim_version.c.replaces_payer_claim_number)
+            .where(claim_version.c.claim_key == out)
+            .order_by(claim_version.c.version)
+        ).all()
+    assert [tuple(v) for v in versions] == [(1, "1", None), (2, "7", pcn)]
