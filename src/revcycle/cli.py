@@ -181,7 +181,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print(f"      listening on 127.0.0.1:{connection.port}, host key pinned")
     try:
-        _step(3, total, "running the nightly flow under Prefect (extract, validate, 837P, SFTP, 999/277CA/835)")
+        _step(3, total, "running the nightly flow under Prefect (extract, validate, 837P/837I, SFTP, 999/277CA/835)")
         _start_prefect_api()
         from flows.nightly import nightly_revenue_cycle
         from revcycle.progress_bars import bars_on_terminal
