@@ -96,6 +96,19 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+# The institutional claim columns beside type_of_bill and revenue_code (empty on a professional row).
+INSTITUTIONAL_CLAIM_COLUMNS: tuple[str, ...] = (
+    "statement_date_from",
+    "statement_date_to",
+    "admission_date",
+    "admission_type",
+    "admission_source",
+    "discharge_status",
+    "admitting_diagnosis",
+    "attending_npi",
+    "attending_last_name",
+    "attending_first_name",
+)
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 PHI_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.phi)
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from revcycle.charge_export import COLUMN_NAMES, MAX_DIAGNOSES
+from revcycle.charge_export import COLUMN_NAMES, INSTITUTIONAL_CLAIM_COLUMNS, MAX_DIAGNOSES
 from revcycle.codes.catalog import DIAGNOSES, EVALUATION_AND_MANAGEMENT, PROFESSIONAL_PROCEDURES
 from revcycle.codes.npi import npi_check_digit
 from revcycle.domain import ClaimType
@@ -219,7 +219,7 @@ def generate_charge_rows(
                 "claim_type": "professional",
                 "type_of_bill": "",
                 "revenue_code": "",
-                **dict.fromkeys(_INSTITUTIONAL_COLUMNS, ""),
+                **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
                 "service_date_from": service_date.isoformat(),
                 "service_date_to": service_date.isoformat(),
                 "procedure_code": code,
@@ -243,18 +243,6 @@ def generate_charge_rows(
 
 DEMO_INSTITUTIONAL_SHARE = 0.05
 """The demo's share of hospital visits (837I) among visits to payers that accept institutional claims."""
-_INSTITUTIONAL_COLUMNS = (
-    "statement_date_from",
-    "statement_date_to",
-    "admission_date",
-    "admission_type",
-    "admission_source",
-    "discharge_status",
-    "admitting_diagnosis",
-    "attending_npi",
-    "attending_last_name",
-    "attending_first_name",
-)
 # A revenue code for a line from its procedure code's family (NUBC UB-04 revenue codes).
 _REVENUE_CODES = (("J", "0636"), ("8", "0300"), ("7", "0320"), ("97", "0420"), ("99", "0510"))
 
