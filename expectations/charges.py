@@ -75,7 +75,7 @@ SUITE_NAME = "charges"
 ERROR = "error"
 WARNING = "warning"
 
-NPI_COLUMNS: tuple[str, ...] = ("billing_npi", "rendering_npi", "referring_npi")
+NPI_COLUMNS: tuple[str, ...] = ("billing_npi", "rendering_npi", "referring_npi", "attending_npi")
 DIAGNOSIS_COLUMNS: tuple[str, ...] = tuple(f"diagnosis{i}" for i in range(1, MAX_DIAGNOSES + 1))
 MODIFIER_COLUMNS: tuple[str, ...] = tuple(f"modifier{i}" for i in range(1, MAX_MODIFIERS + 1))
 DATE_COLUMNS: tuple[str, ...] = (
@@ -83,6 +83,9 @@ DATE_COLUMNS: tuple[str, ...] = (
     "subscriber_birth_date",
     "service_date_from",
     "service_date_to",
+    "statement_date_from",
+    "statement_date_to",
+    "admission_date",
 )
 NUMERIC_COLUMNS: tuple[str, ...] = ("units", "charge_amount")
 # A charge line is a duplicate of an earlier one when these agree: same patient, date, code and modifiers.
@@ -196,6 +199,29 @@ UNITS_REGEX = r"^\d{1,12}(?:\.\d{1,3})?$"
 AMOUNT_REGEX = r"^\d{1,8}(?:\.\d{1,2})?$"
 TYPE_OF_BILL_REGEX = r"^\d{3}$"
 REVENUE_CODE_REGEX = r"^\d{4}$"
+# NUBC UB-04 codes of the 837I CL1 segment: priority (type) of admission (1 emergency, 2 urgent, 3 elective,
+# 4 newborn, 5 trauma, 9 information not available), point of origin (one digit or letter) and patient
+# discharge status (two digits, e.g. 01 home, 20 expired).
+ADMISSION_TYPE_REGEX = r"^[1-59]$"
+ADMISSION_SOURCE_REGEX = r"^[0-9A-Z]$"
+DISCHARGE_STATUS_REGEX = r"^\d{2}$"
+# Institutional charges need these (the 837I's statement period, CL103 and 2310A attending provider).
+INSTITUTIONAL_COLUMNS: tuple[str, ...] = (
+    "type_of_bill",
+    "revenue_code",
+    "statement_date_from",
+    "statement_date_to",
+    "discharge_status",
+    "attending_npi",
+    "attending_last_name",
+    "attending_first_name",
+)
+# Inpatient bills (type of bill x1x: the bill classification digit is 1) also need the admission and the
+# admitting diagnosis (837I DTP*435, CL101, CL102, HI*ABJ).
+INPATIENT_COLUMNS: tuple[str, ...] = ("admission_date", "admission_type", "admission_source", "admitting_diagnosis")
+INPATIENT_BILL_TYPES: tuple[str, ...] = tuple(
+    f"{kind}1{frequency}" for kind in "123456789" for frequency in "0123456789"
+)
 
 
 # Export column -> (min, max) length of the X12 element it is written to (005010X222A1).
@@ -217,7 +243,7 @@ TEXT_ELEMENTS: dict[str, tuple[int, int]] = {
     "billing_city": (2, 30),  # N401
     **{
         f"{role}_{field}": limits
-        for role in ("rendering", "referring")
+        for role in ("rendering", "referring", "attending")
         for field, limits in (("last_name", (1, 60)), ("first_name", (1, 35)))
     },
 }
@@ -547,14 +573,33 @@ def _required_when(
 
 
 def _conditional(suite: list[Any]) -> None:
-    _required_when(suite, "institutional_required", "type_of_bill", "claim_type", ["institutional"], ERROR)
-    _required_when(suite, "institutional_required", "revenue_code", "claim_type", ["institutional"], ERROR)
+    for column in INSTITUTIONAL_COLUMNS:
+        _required_when(suite, "institutional_required", column, "claim_type", ["institutional"], ERROR)
     _regex(suite, "type_of_bill_format", "type_of_bill", TYPE_OF_BILL_REGEX)
     _regex(suite, "revenue_code_format", "revenue_code", REVENUE_CODE_REGEX)
+    _institutional(suite)
     _required_when(
         suite, "original_claim_number_required", "original_claim_number", "claim_frequency_code", ["7", "8"], ERROR
     )
     _required_when(suite, "rendering_npi_missing", "rendering_npi", "claim_type", ["professional"], WARNING)
+
+
+def _institutional(suite: list[Any]) -> None:
+    for column in INPATIENT_COLUMNS:
+        _required_when(suite, "inpatient_required", column, "type_of_bill", list(INPATIENT_BILL_TYPES), ERROR)
+    _regex(suite, "admission_type_format", "admission_type", ADMISSION_TYPE_REGEX)
+    _regex(suite, "admission_source_format", "admission_source", ADMISSION_SOURCE_REGEX)
+    _regex(suite, "discharge_status_format", "discharge_status", DISCHARGE_STATUS_REGEX)
+    _regex(suite, "admitting_diagnosis_format", "admitting_diagnosis", ICD10CM_REGEX)
+    _add(
+        suite,
+        ExpectColumnPairValuesToBeOrderedWherePresent(
+            column_A=date_view("statement_date_to"), column_B=date_view("statement_date_from")
+        ),
+        severity=ERROR,
+        rule="statement_date_order",
+        column="statement_date_to",
+    )
 
 
 def _payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules], today: date) -> None:

@@ -332,6 +332,8 @@ def _institutional(rng: random.Random, claim: Claim) -> Claim:
         attending_provider=attending if attending.first_name else replace(attending, first_name="PAT"),
         lines=lines,
         original_claim_number="PCN1" if bill[2] in "78" else claim.original_claim_number,
+        # an inpatient bill (111) needs its admission date (DTP*435)
+        admission_date=claim.lines[0].service_date if bill[1] == "1" else None,
     )
 
 

@@ -21,7 +21,7 @@ from tasks.runtime import retry_on_transient, settings, warehouse
 
 @task(name="stage-interchanges", retries=2, retry_delay_seconds=10, retry_condition_fn=retry_on_transient)
 def stage_claims(warehouse_url: str, outbound_dir: str, batch_date: date, created: datetime) -> list[str]:
-    """Write an 837P per payer for claims not yet in an interchange; returns the new file names.
+    """Write an 837P and an 837I per payer for claims not yet in an interchange; returns the new file names.
 
     Each interchange is read back and checked by the claims suite before it is committed; a claim that
     fails it, that the writer refuses or that no longer rebuilds is held (claim_hold) and logged as a WARNING.

@@ -38,7 +38,7 @@ from connectors.ehr.config import EhrConfig, Facility
 from connectors.ehr.csv_export import UnreadableExport
 from connectors.ehr.files import BOM, file_sha256
 from revcycle import exports
-from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, VISIT_CANCELLED
+from revcycle.charge_export import INSTITUTIONAL_CLAIM_COLUMNS, MAX_DIAGNOSES, MAX_MODIFIERS, VISIT_CANCELLED
 
 NAME = "fhir"
 CHARGE_TYPES = frozenset({"Claim", "ChargeItem"})
@@ -508,6 +508,7 @@ class _Mapper:
             "claim_type": claim_type if claim_type in ("professional", "institutional") else facility.claim_type,
             "type_of_bill": "",
             "revenue_code": _first_code(item.get("revenue")),
+            **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
             "service_date_from": start,
             "service_date_to": end,
             "procedure_code": procedure,
@@ -587,6 +588,7 @@ class _Mapper:
             "claim_type": facility.claim_type,
             "type_of_bill": "",
             "revenue_code": "",
+            **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
             "service_date_from": start,
             "service_date_to": end,
             "procedure_code": procedure,

@@ -30,7 +30,7 @@ from connectors.ehr.base import (
 )
 from connectors.ehr.config import EhrConfig, Facility, PlanMapping
 from connectors.ehr.files import BOM, MLLP_FRAME_BYTES, file_sha256
-from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS
+from revcycle.charge_export import INSTITUTIONAL_CLAIM_COLUMNS, MAX_DIAGNOSES, MAX_MODIFIERS
 
 NAME = "hl7"
 ENVELOPE_SEGMENTS = frozenset({"FHS", "BHS", "BTS", "FTS"})
@@ -367,6 +367,7 @@ def _line(ft1: hl7.Segment, encounter: _Encounter, config: EhrConfig) -> tuple[d
         "rendering_first_name": rendering[2],
         "type_of_bill": "",
         "revenue_code": "",
+        **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
         "service_date_from": start,
         "service_date_to": end,
         "procedure_code": procedure,

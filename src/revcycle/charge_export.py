@@ -64,6 +64,18 @@ COLUMNS: tuple[Column, ...] = (
     Column("claim_type", True, "professional (837P) or institutional (837I)."),
     Column("type_of_bill", False, "Institutional only: type of bill, 3 digits (e.g. 131)."),
     Column("revenue_code", False, "Institutional only: revenue code, 4 digits."),
+    # Institutional (837I) claim fields: empty on professional rows, required on institutional ones (the
+    # admission and admitting diagnosis on inpatient bills only); taken from the encounter's first row.
+    Column("statement_date_from", False, "Institutional only: first day of the statement period (DTP*434)."),
+    Column("statement_date_to", False, "Institutional only: last day of the statement period (DTP*434)."),
+    Column("admission_date", False, "Inpatient bills only: admission date, YYYY-MM-DD (DTP*435)."),
+    Column("admission_type", False, "Inpatient bills only: NUBC priority (type) of admission, 1 digit (CL101)."),
+    Column("admission_source", False, "Inpatient bills only: NUBC point of origin (source) of admission (CL102)."),
+    Column("discharge_status", False, "Institutional only: NUBC patient discharge status, 2 digits (CL103)."),
+    Column("admitting_diagnosis", False, "Inpatient bills only: ICD-10-CM admitting diagnosis (HI*ABJ)."),
+    Column("attending_npi", False, "Institutional only: attending provider NPI (2310A)."),
+    Column("attending_last_name", False, "Institutional only: attending provider family name."),
+    Column("attending_first_name", False, "Institutional only: attending provider given name."),
     Column("service_date_from", True, "First date of service, YYYY-MM-DD."),
     Column("service_date_to", False, "Last date of service, YYYY-MM-DD (defaults to the first)."),
     Column("procedure_code", True, "CPT (5 digits, or 4 digits + F/T/U) or HCPCS Level II (letter + 4 digits)."),
@@ -85,6 +97,19 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+# The institutional claim columns beside type_of_bill and revenue_code (empty on a professional row).
+INSTITUTIONAL_CLAIM_COLUMNS: tuple[str, ...] = (
+    "statement_date_from",
+    "statement_date_to",
+    "admission_date",
+    "admission_type",
+    "admission_source",
+    "discharge_status",
+    "admitting_diagnosis",
+    "attending_npi",
+    "attending_last_name",
+    "attending_first_name",
+)
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 PHI_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.phi)
 

@@ -6,7 +6,7 @@ import base64
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
@@ -14,6 +14,7 @@ from typing import TypeVar
 from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, RELATIONSHIP_CODES
 from revcycle.domain import Address, Claim, ClaimLine, ClaimType, Person, Provider
 from revcycle.payers import PayerProfile
+from revcycle.x12.write837i import is_inpatient_bill
 
 MAX_LINES_PROFESSIONAL = 50
 CLAIM_KEY_LENGTH = 17
@@ -129,9 +130,10 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
         )
     relationship = _read(head, "relationship", RELATIONSHIP_CODES.__getitem__, claim_key)
     subscriber = _person(head, "subscriber", claim_key)
-    return Claim(
+    claim_type = _read(head, "claim_type", ClaimType, claim_key)
+    built = Claim(
         claim_key=claim_key,
-        claim_type=_read(head, "claim_type", ClaimType, claim_key),
+        claim_type=claim_type,
         encounter_id=head["encounter_id"],
         payer_id=payer.payer_id,
         payer_name=payer.name,
@@ -157,12 +159,62 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
         referring_provider=_optional_provider(head, "referring"),
         type_of_bill=head.get("type_of_bill") or None,
     )
+    return _with_institutional_fields(built, head) if claim_type is ClaimType.INSTITUTIONAL else built
+
+
+def _optional_date(row: Mapping[str, str], column: str, claim_key: str) -> date | None:
+    return _read(row, column, date.fromisoformat, claim_key) if (row.get(column) or "").strip() else None
+
+
+def _with_institutional_fields(built: Claim, head: Mapping[str, str]) -> Claim:
+    """The claim with the 837I fields of its encounter's first row (docs/charge-export.md)."""
+    admitting = (head.get("admitting_diagnosis") or "").replace(".", "").strip().upper()
+    return replace(
+        built,
+        statement_from=_optional_date(head, "statement_date_from", built.claim_key),
+        statement_to=_optional_date(head, "statement_date_to", built.claim_key),
+        admission_date=_optional_date(head, "admission_date", built.claim_key),
+        admission_type=(head.get("admission_type") or "").strip() or None,
+        admission_source=(head.get("admission_source") or "").strip() or None,
+        patient_status=(head.get("discharge_status") or "").strip() or None,
+        admitting_diagnosis=admitting or None,
+        attending_provider=_optional_provider(head, "attending"),
+    )
+
+
+def _institutional_problems(claim: Claim) -> list[str]:
+    """What an institutional claim needs before the 837I writer can take it (names fields, never values)."""
+    problems = []
+    bill = claim.type_of_bill or ""
+    if len(bill) != 3 or not bill.isdigit():
+        problems.append(f"claim {claim.claim_key}: an institutional claim needs a 3-digit type_of_bill")
+    elif (bill[2] in ("7", "8") or claim.frequency_code in ("7", "8")) and bill[2] != claim.frequency_code:
+        # CLM05-3 is the bill's third digit: a replacement or void must say so in both columns
+        problems.append(f"claim {claim.claim_key}: type_of_bill frequency digit and claim_frequency_code disagree")
+    elif is_inpatient_bill(bill):
+        missing = [
+            name
+            for name, value in (
+                ("admission_date", claim.admission_date),
+                ("admission_type", claim.admission_type),
+                ("admission_source", claim.admission_source),
+                ("admitting_diagnosis", claim.admitting_diagnosis),
+            )
+            if value is None
+        ]
+        if missing:
+            problems.append(f"claim {claim.claim_key}: an inpatient bill needs {', '.join(missing)}")
+    if claim.attending_provider is None or not claim.attending_provider.is_person:
+        problems.append(f"claim {claim.claim_key}: an institutional claim needs attending_npi and the attending name")
+    if any(not line.revenue_code for line in claim.lines):
+        problems.append(f"claim {claim.claim_key}: every institutional line needs a revenue_code")
+    return problems
 
 
 def _structural_problems(claim: Claim) -> list[str]:
     problems = []
-    if claim.claim_type is not ClaimType.PROFESSIONAL:
-        problems.append(f"claim {claim.claim_key}: institutional (837I) claims are not sent yet; held")
+    if claim.claim_type is ClaimType.INSTITUTIONAL:
+        problems += _institutional_problems(claim)
     if len(claim.diagnoses) > MAX_DIAGNOSES:
         problems.append(f"claim {claim.claim_key}: {len(claim.diagnoses)} diagnoses, at most {MAX_DIAGNOSES}")
     if claim.claim_type is ClaimType.PROFESSIONAL and len(claim.lines) > MAX_LINES_PROFESSIONAL:

@@ -148,6 +148,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from revcycle.clock import SystemClock
     from revcycle.demo_export import write_demo_export
     from revcycle.settings import Settings
+    from revcycle.synth import DEMO_INSTITUTIONAL_SHARE
 
     clock, defect_rate = SystemClock(Settings().timezone), getattr(args, "defect_rate", 0.0) or 0.0
     export_dir = private_dir(workdir / "exports")
@@ -161,6 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         payers=registered_payers(),
         as_of=clock.today(),
         sent=clock.now().astimezone(clock.timezone),
+        institutional_share=DEMO_INSTITUTIONAL_SHARE,
     )
     if defect_rate > 0:
         print(f"      {len(written.defects)} defects planted at rate {defect_rate:g} -> ground truth in defects.csv")
@@ -179,7 +181,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print(f"      listening on 127.0.0.1:{connection.port}, host key pinned")
     try:
-        _step(3, total, "running the nightly flow under Prefect (extract, validate, 837P, SFTP, 999/277CA/835)")
+        _step(3, total, "running the nightly flow under Prefect (extract, validate, 837P/837I, SFTP, 999/277CA/835)")
         _start_prefect_api()
         from flows.nightly import nightly_revenue_cycle
         from revcycle.progress_bars import bars_on_terminal
@@ -211,6 +213,7 @@ def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int
     """``demo --days N``: N nights on a simulated calendar (revcycle.demo_nights), one progress line a night."""
     from revcycle.demo_nights import DEFAULT_CLAIMS_PER_NIGHT, DEFAULT_FIRST_NIGHT, NightsPlan, closing_summary
     from revcycle.settings import Settings
+    from revcycle.synth import DEMO_INSTITUTIONAL_SHARE
 
     first = args.first_night or DEFAULT_FIRST_NIGHT
     try:
@@ -223,6 +226,7 @@ def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int
             correction_rate=args.correction_rate,
             late_rate=args.late_rate,
             cancel_rate=args.cancel_rate,
+            institutional_share=DEMO_INSTITUTIONAL_SHARE,
         )
     except ValueError as problem:
         print(f"revcycle demo: {problem}", file=sys.stderr)

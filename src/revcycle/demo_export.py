@@ -91,11 +91,21 @@ def write_demo_export(
     payers: Mapping[str, PayerProfile],
     as_of: date,
     sent: datetime,
+    institutional_share: float = 0.0,
 ) -> DemoExport:
-    """Write the demo's synthetic export(s) in ``ehr_format`` into ``export_dir`` (see the module docstring)."""
+    """Write the demo's synthetic export(s) in ``ehr_format`` into ``export_dir`` (see the module docstring).
+
+    ``institutional_share`` of the visits (to payers taking 837I) are hospital bills, in a CSV export only: the
+    HL7 and FHIR feeds carry professional charges.
+    """
     if ehr_format not in EHR_FORMATS:
         raise ValueError(f"unknown EHR format {ehr_format!r} (one of {', '.join(EHR_FORMATS)})")
-    rows = list(generate_charge_rows(list(payers.values()), encounters=encounters_count, seed=seed, as_of=as_of))
+    share = institutional_share if ehr_format == "csv" else 0.0
+    rows = list(
+        generate_charge_rows(
+            list(payers.values()), encounters=encounters_count, seed=seed, as_of=as_of, institutional_share=share
+        )
+    )
     stem = f"charges_seed{seed}_{encounters_count}"
     parts = split_encounters(rows) if ehr_format == "mixed" else {ehr_format: [dict(r) for r in rows]}
     result = DemoExport()

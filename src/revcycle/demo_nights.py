@@ -70,6 +70,7 @@ class NightsPlan:
     late_rate: float = 0.0  # share of visits the EHR later adds a late charge to (a new charge id)
     cancel_rate: float = 0.0  # share of visits the EHR later cancels (same charge ids, visit_status cancelled)
     change_days: tuple[int, int] = CHANGE_DAYS
+    institutional_share: float = 0.0  # share of visits to payers taking 837I that are hospital bills
 
     def __post_init__(self) -> None:
         if self.nights < 1:
@@ -104,6 +105,7 @@ def visits_of_night(payers: Sequence[PayerProfile], plan: NightsPlan, index: int
             seed=night_seed(plan.seed, index),
             as_of=plan.night(index),
             id_prefix=f"S{plan.seed}N{index + 1:03d}",
+            institutional_share=plan.institutional_share,
         )
     )
 

@@ -198,6 +198,7 @@ class Claim:
     admission_type: str | None = None  # 837I CL101
     admission_source: str | None = None  # 837I CL102
     patient_status: str | None = None  # 837I CL103, e.g. 01 discharged home
+    admitting_diagnosis: str | None = None  # 837I HI*ABJ (inpatient), ICD-10-CM without the dot
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -17,6 +17,9 @@ ClaimRule = Callable[[Claim], Iterable[str]]
 """A companion-guide rule: yields one message per problem found (claim keys and codes only, no PHI)."""
 
 
+_TRANSACTION = {ClaimType.PROFESSIONAL: "837P", ClaimType.INSTITUTIONAL: "837I"}
+
+
 @dataclass(frozen=True)
 class PayerProfile:
     """One payer's ids, accepted claim types, limits and companion-guide rules."""
@@ -49,7 +52,10 @@ class PayerProfile:
         """Every companion-guide problem of ``claim`` (empty when it may be sent)."""
         problems: list[str] = []
         if claim.claim_type not in self.claim_types:
-            problems.append(f"{self.name} does not accept {claim.claim_type.value} claims")
+            problems.append(
+                f"claim {claim.claim_key}: {self.name} does not accept {claim.claim_type.value} claims "
+                f"({_TRANSACTION[claim.claim_type]}); held"
+            )
         for rule in self.claim_rules:
             problems.extend(rule(claim))
         return problems

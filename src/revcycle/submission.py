@@ -10,7 +10,7 @@ reason naming its key and the field or rule, and every other claim of its payer 
 
 - its charges no longer rebuild into it (stage ``build``);
 - the 837 writer would refuse it: an identifier holding a delimiter, a control or non-ASCII character,
-  or a failed 837P check (stage ``stage``);
+  or a failed 837P or 837I check (stage ``stage``);
 - the written-claim check (the GX claims suite, handed in by the task) fails on the 837 as written and
   read back (stage ``stage``): the interchange is written again without it and checked again.
 
@@ -36,7 +36,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Row, or_, select, upda
 from revcycle.cancellation import cancelled_claim_keys, void_claims
 from revcycle.claim_versions import record_versions
 from revcycle.claims import build_claims
-from revcycle.domain import Claim
+from revcycle.domain import Claim, ClaimType
 from revcycle.filemodes import private_file
 from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
 from revcycle.intake import insert_claims
@@ -46,7 +46,11 @@ from revcycle.resend import send_corrections
 from revcycle.settings import Settings
 from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number, utcnow
 from revcycle.warehouse.schema import charge, claim, claim_hold, claim_line, interchange
-from revcycle.x12.write837p import VERSION_837P, Submitter, split_writable, write_837p
+from revcycle.x12.write837 import QuarantinedClaim
+from revcycle.x12.write837i import VERSION_837I, write_837i
+from revcycle.x12.write837i import split_writable as split_writable_837i
+from revcycle.x12.write837p import VERSION_837P, Submitter, write_837p
+from revcycle.x12.write837p import split_writable as split_writable_837p
 from revcycle.x12.writer import Envelope
 
 MAX_CLAIMS_PER_INTERCHANGE = 5000
@@ -59,6 +63,37 @@ REBUILD_BATCH_CLAIMS = MAX_CLAIMS_PER_INTERCHANGE
 MAX_CHECK_ROUNDS = 4
 """Check rounds: after each, the failing claims are held and their interchange rewritten and checked again;
 an interchange still failing in the last round is held whole (only checked bytes are ever staged)."""
+
+
+@dataclass(frozen=True)
+class ClaimWriter:
+    """How one claim type is written: its transaction (file name prefix), GS08, writer and writer checks."""
+
+    transaction_type: str
+    version: str
+    write: Callable[..., bytes]
+    split_writable: Callable[[Sequence[Claim]], tuple[list[Claim], list[QuarantinedClaim]]]
+
+
+# One interchange holds one claim type: its GS08 names the implementation guide (an 837P and an 837I never share
+# a functional group), so a payer's professional and institutional claims go out in interchanges of their own.
+CLAIM_WRITERS: dict[ClaimType, ClaimWriter] = {
+    ClaimType.PROFESSIONAL: ClaimWriter("837P", VERSION_837P, write_837p, split_writable_837p),
+    ClaimType.INSTITUTIONAL: ClaimWriter("837I", VERSION_837I, write_837i, split_writable_837i),
+}
+
+
+def split_writable(claims: Sequence[Claim]) -> tuple[list[Claim], list[QuarantinedClaim]]:
+    """The claims their type's 837 writer takes, and those it would refuse (with reasons), in ``claims`` order."""
+    refused: list[QuarantinedClaim] = []
+    taken: set[str] = set()
+    for claim_type, writer in CLAIM_WRITERS.items():
+        of_type = [c for c in claims if c.claim_type is claim_type]
+        if of_type:
+            writable, not_writable = writer.split_writable(of_type)
+            taken.update(c.claim_key for c in writable)
+            refused += not_writable
+    return [c for c in claims if c.claim_key in taken], refused
 
 
 @dataclass(frozen=True)
@@ -144,11 +179,12 @@ def _unsent_claims() -> list[ColumnElement[bool]]:
     ]
 
 
-def _unsent_keys_by_payer(conn: Connection) -> dict[str, list[str]]:
-    """Payer -> the keys (sorted) of every claim to stage: only keys, so the night's size costs little here."""
-    keys: dict[str, list[str]] = defaultdict(list)
-    for row in conn.execute(select(claim.c.payer_id, claim.c.claim_key).where(*_unsent_claims())):
-        keys[row.payer_id].append(row.claim_key)
+def _unsent_keys_by_payer(conn: Connection) -> dict[tuple[str, ClaimType], list[str]]:
+    """(Payer, claim type) -> the keys (sorted) of every claim to stage: only keys, so the night costs little here."""
+    keys: dict[tuple[str, ClaimType], list[str]] = defaultdict(list)
+    query = select(claim.c.payer_id, claim.c.claim_type, claim.c.claim_key).where(*_unsent_claims())
+    for row in conn.execute(query):
+        keys[(row.payer_id, ClaimType(row.claim_type))].append(row.claim_key)
     for payer_keys in keys.values():
         payer_keys.sort()
     return dict(keys)
@@ -325,7 +361,7 @@ def stage_interchanges(
     check: WrittenClaimCheck | None = None,
     now: datetime | None = None,
 ) -> list[InterchangeRecord]:
-    """Write an 837P interchange per payer for every built claim not yet in one; return the new ones.
+    """Write 837 interchanges (837P and 837I apart) per payer for every built claim not in one; return the new ones.
 
     See ``stage_claims``, which also returns the claims held instead of sent.
     """
@@ -352,7 +388,10 @@ def stage_claims(
     check: WrittenClaimCheck | None = None,
     now: datetime | None = None,
 ) -> StagingResult:
-    """Write an 837P interchange per payer for every built claim not yet in one, holding the bad ones.
+    """Write 837 interchanges per payer and claim type for every built claim not yet in one, holding the bad ones.
+
+    Professional claims go in 837P interchanges (GS08 005010X222A1), institutional ones in 837I interchanges
+    (GS08 005010X223A2, file ``837I_<payer>_<ISA13>.x12``): one claim type per interchange.
 
     A payer's claims are rebuilt REBUILD_BATCH_CLAIMS at a time; those that no longer rebuild or that the
     writer would refuse are held; the others fill interchanges of MAX_CLAIMS_PER_INTERCHANGE, written in
@@ -379,14 +418,16 @@ def stage_claims(
     # as they come, and each batch of whole interchanges is written, checked and committed before the next slice
     # is read. The interchanges are the same as when the whole night is rebuilt at once.
     batches = _Batches(stage_batch)
-    for payer_id in sorted(to_stage):
-        keys = to_stage[payer_id]
+    # A payer's professional claims first, then its institutional ones: each type fills interchanges of its own.
+    for payer_id, claim_type in sorted(to_stage, key=lambda pair: (pair[0], pair[1] is ClaimType.INSTITUTIONAL)):
+        keys = to_stage[(payer_id, claim_type)]
         interchange_claims: list[Claim] = []
         for start in range(0, len(keys), REBUILD_BATCH_CLAIMS):
             with engine.begin() as conn:
                 staged = _staged_claims(conn, keys[start : start + REBUILD_BATCH_CLAIMS])
                 claims, held = _rebuild(conn, staged, payers)
-                writable, refused = split_writable(claims)
+                # a claim whose rebuild changed type is refused by this type's writer (held), never mixed in
+                writable, refused = CLAIM_WRITERS[claim_type].split_writable(claims)
                 held += [_hold(staged[r.claim_key], "stage", r.reasons) for r in refused]
                 hold_unsent_claims(conn, held, stamp)
             result.held += held
@@ -435,12 +476,16 @@ def _discard_uncommitted_staging(engine: Engine, outbound_dir: Path) -> None:
 
 @dataclass
 class _Draft:
-    """An interchange being staged: its payer, ISA13, claims and current bytes."""
+    """An interchange being staged: its payer, ISA13, claims (all of one type) and current bytes."""
 
     payer: PayerProfile
     control_number: int
     claims: list[Claim]
     content: bytes = b""
+    writer: ClaimWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = CLAIM_WRITERS[self.claims[0].claim_type]
 
 
 def payer_envelope(
@@ -503,10 +548,10 @@ def stage_inquiry_interchange(
 
 def _write(draft: _Draft, sender: SenderIdentity, created: datetime) -> list[tuple[str, str]]:
     """Write the draft's bytes; a claim the writer still refuses is left out. Returns (claim key, reason)."""
-    envelope = payer_envelope(draft.payer, sender, draft.control_number, created)
+    envelope = payer_envelope(draft.payer, sender, draft.control_number, created, version=draft.writer.version)
 
     def write(claims: list[Claim]) -> bytes:
-        return write_837p(claims, envelope, sender.submitter, receiver_name=draft.payer.name)
+        return draft.writer.write(claims, envelope, sender.submitter, receiver_name=draft.payer.name)
 
     refused: list[tuple[str, str]] = []
     try:
@@ -591,7 +636,7 @@ def _stage_batch(
 def _record_draft(
     conn: Connection, draft: _Draft, outbound_dir: Path, batch_date: date, sender: SenderIdentity, now: datetime
 ) -> tuple[InterchangeRecord, Path]:
-    name = interchange_file_name("837P", draft.payer.payer_id, draft.control_number)
+    name = interchange_file_name(draft.writer.transaction_type, draft.payer.payer_id, draft.control_number)
     staging = outbound_dir / (name + ".staging")
     _write_synced(staging, draft.content)
     sha256 = hashlib.sha256(draft.content).hexdigest()
@@ -600,7 +645,7 @@ def _record_draft(
         control_number=draft.control_number,
         file_name=name,
         payer_id=draft.payer.payer_id,
-        transaction_type="837P",
+        transaction_type=draft.writer.transaction_type,
         usage_indicator=sender.usage_indicator,
         claim_count=len(draft.claims),
         total_charge_cents=sum(to_cents(c.total_charge) for c in draft.claims),

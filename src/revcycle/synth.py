@@ -14,9 +14,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from revcycle.charge_export import COLUMN_NAMES, MAX_DIAGNOSES
+from revcycle.charge_export import COLUMN_NAMES, INSTITUTIONAL_CLAIM_COLUMNS, MAX_DIAGNOSES
 from revcycle.codes.catalog import DIAGNOSES, EVALUATION_AND_MANAGEMENT, PROFESSIONAL_PROCEDURES
 from revcycle.codes.npi import npi_check_digit
+from revcycle.domain import ClaimType
 from revcycle.payers import PayerProfile
 
 _LAST_NAMES = (
@@ -121,11 +122,18 @@ def generate_charge_rows(
     seed: int,
     as_of: date,
     id_prefix: str | None = None,
+    institutional_share: float = 0.0,
 ) -> Iterator[dict[str, str]]:
-    """Charge rows (one per line) for ``encounters`` office visits in the 30 days before ``as_of``."""
+    """Charge rows (one per line) for ``encounters`` office visits in the 30 days before ``as_of``.
+
+    About ``institutional_share`` of the visits to payers that accept institutional claims are hospital bills
+    instead (``institutionalise``): outpatient (type of bill 131) or inpatient (111). The share is drawn from
+    a generator of its own, so the professional visits are the same whatever the share.
+    """
     if not payers:
         raise ValueError("at least one payer is needed to generate charges")
     rng = random.Random(seed)
+    facility_rng = random.Random(f"{seed}:institutional")
     prefix = id_prefix if id_prefix is not None else f"S{seed}"
     clinics = [(name, street, _npi(rng), f"{rng.randrange(10**8, 10**9)}") for name, street in _CLINICS]
     doctors = [(rng.choice(_LAST_NAMES), rng.choice(_FIRST_NAMES), _npi(rng)) for _ in range(6)]
@@ -153,6 +161,12 @@ def generate_charge_rows(
         # Therapy and injections are commonly pre-authorised; some payers require it (see their rules).
         authorised = any(code in _AUTHORISED_PROCEDURES for code in codes)
         prior_auth = f"PA{rng.randrange(10**8):08d}" if authorised else ""
+        hospital = (
+            institutional_share > 0
+            and ClaimType.INSTITUTIONAL in payer.claim_types
+            and facility_rng.random() < institutional_share
+        )
+        visit: list[dict[str, str]] = []
         for code in codes:
             line_seq += 1
             modifiers: list[str] = []
@@ -205,6 +219,7 @@ def generate_charge_rows(
                 "claim_type": "professional",
                 "type_of_bill": "",
                 "revenue_code": "",
+                **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
                 "service_date_from": service_date.isoformat(),
                 "service_date_to": service_date.isoformat(),
                 "procedure_code": code,
@@ -221,7 +236,52 @@ def generate_charge_rows(
                 "original_claim_number": "",
                 "visit_status": "",
             }
-            yield row
+            visit.append(row)
+        if hospital:
+            institutionalise(visit, facility_rng, as_of=as_of)
+        yield from visit
+
+
+DEMO_INSTITUTIONAL_SHARE = 0.05
+"""The demo's share of hospital visits (837I) among visits to payers that accept institutional claims."""
+# A revenue code for a line from its procedure code's family (NUBC UB-04 revenue codes).
+_REVENUE_CODES = (("J", "0636"), ("8", "0300"), ("7", "0320"), ("97", "0420"), ("99", "0510"))
+
+
+def revenue_code_for(procedure_code: str) -> str:
+    """The revenue code of a hospital line: drugs 0636, lab 0300, radiology 0320, therapy 0420, clinic 0510."""
+    found = [code for prefix, code in _REVENUE_CODES if procedure_code.startswith(prefix)]
+    return found[-1] if found else "0510"
+
+
+def institutionalise(visit: list[dict[str, str]], rng: random.Random, *, as_of: date) -> None:
+    """Make one visit's rows a hospital bill (837I): outpatient 131 (60 %) or inpatient 111 with its admission.
+
+    The rendering doctor attends; the statement period is the visit day, or the stay (1 to 3 days, never past
+    the day before ``as_of``) for an inpatient bill, whose admitting diagnosis is the principal one.
+    """
+    inpatient = rng.random() < 0.4
+    head = visit[0]
+    start = date.fromisoformat(head["service_date_from"])
+    end = min(start + timedelta(days=rng.randint(1, 3)), as_of - timedelta(days=1)) if inpatient else start
+    end = max(end, start)
+    fields = {
+        "claim_type": "institutional",
+        "type_of_bill": "111" if inpatient else "131",
+        "place_of_service": "21" if inpatient else "22",
+        "statement_date_from": start.isoformat(),
+        "statement_date_to": end.isoformat(),
+        "discharge_status": "01",
+        "attending_npi": head["rendering_npi"],
+        "attending_last_name": head["rendering_last_name"],
+        "attending_first_name": head["rendering_first_name"],
+        "admission_date": start.isoformat() if inpatient else "",
+        "admission_type": rng.choice("13") if inpatient else "",
+        "admission_source": rng.choice("12") if inpatient else "",
+        "admitting_diagnosis": head["diagnosis1"] if inpatient else "",
+    }
+    for row in visit:
+        row.update(fields, revenue_code=revenue_code_for(row["procedure_code"]))
 
 
 def write_charge_export(rows: Iterator[dict[str, str]] | Sequence[dict[str, str]], path: Path) -> int:

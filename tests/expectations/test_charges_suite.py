@@ -72,6 +72,30 @@ CLEAN_ROW: dict[str, str] = {name: "" for name in COLUMN_NAMES} | {
 }
 
 
+# An outpatient hospital bill (131) with every institutional column, and the same as an inpatient stay (111).
+INSTITUTIONAL: dict[str, str] = {
+    "claim_type": "institutional",
+    "type_of_bill": "131",
+    "revenue_code": "0450",
+    "place_of_service": "22",
+    "statement_date_from": "2025-03-01",
+    "statement_date_to": "2025-03-01",
+    "discharge_status": "01",
+    "attending_npi": "1003000126",
+    "attending_last_name": "Okafor",
+    "attending_first_name": "Ada",
+}
+INPATIENT: dict[str, str] = INSTITUTIONAL | {
+    "type_of_bill": "111",
+    "place_of_service": "21",
+    "statement_date_to": "2025-03-03",
+    "admission_date": "2025-03-01",
+    "admission_type": "1",
+    "admission_source": "2",
+    "admitting_diagnosis": "R07.81",
+}
+
+
 def charges_frame(rows: Iterable[Mapping[str, str]]) -> pd.DataFrame:
     """A frame of the export's columns, every value text, from the given rows."""
     return pd.DataFrame([dict(row) for row in rows], columns=list(COLUMN_NAMES), dtype="str")
@@ -113,7 +137,48 @@ DEFECTS: dict[str, tuple[dict[str, str], set[tuple[str, str]]]] = {
     "BAD-PTR": ({"diagnosis_pointers": "1;2"}, {("diagnosis_pointers_format", "diagnosis_pointers")}),
     "INST-NO-TOB": (
         {"claim_type": "institutional"},
-        {("institutional_required", "type_of_bill"), ("institutional_required", "revenue_code")},
+        {
+            ("institutional_required", column)
+            for column in (
+                "type_of_bill",
+                "revenue_code",
+                "statement_date_from",
+                "statement_date_to",
+                "discharge_status",
+                "attending_npi",
+                "attending_last_name",
+                "attending_first_name",
+            )
+        },
+    ),
+    # An inpatient bill (111: hospital, inpatient, admit through discharge) needs its admission and admitting
+    # diagnosis; the same row as an outpatient bill (INST-OK) does not.
+    "INPATIENT-NO-ADMISSION": (
+        INSTITUTIONAL | {"type_of_bill": "111"},
+        {
+            ("inpatient_required", "admission_date"),
+            ("inpatient_required", "admission_type"),
+            ("inpatient_required", "admission_source"),
+            ("inpatient_required", "admitting_diagnosis"),
+        },
+    ),
+    "INPATIENT-BAD-CODES": (
+        INPATIENT
+        | {"admission_type": "6", "admission_source": "a", "discharge_status": "1", "admitting_diagnosis": "1I0"},
+        {
+            ("admission_type_format", "admission_type"),
+            ("admission_source_format", "admission_source"),
+            ("discharge_status_format", "discharge_status"),
+            ("admitting_diagnosis_format", "admitting_diagnosis"),
+        },
+    ),
+    "INST-DATES-BAD": (
+        INSTITUTIONAL | {"statement_date_from": "2025-03-02", "statement_date_to": "2025-03-01"},
+        {("statement_date_order", "statement_date_to")},
+    ),
+    "INST-NPI-BAD": (
+        INSTITUTIONAL | {"attending_npi": "1234567890", "attending_first_name": "B" * 36},
+        {("npi_check_digit", "attending_npi"), ("x12_text", "attending_first_name")},
     ),
     "REPL-NO-REF": (
         {"claim_frequency_code": "7"},
@@ -173,12 +238,8 @@ CLEAN_VARIANTS: dict[str, dict[str, str]] = {
     "TODAY": {"service_date_from": "2025-03-15", "service_date_to": "2025-03-15"},
     "COVID-DX": {"diagnosis2": "U07.1", "diagnosis3": "Z20822", "diagnosis_pointers": "1:2:3"},
     "HCPCS": {"procedure_code": "G0439", "modifier1": "", "units": "2.5", "charge_amount": "80"},
-    "INST-OK": {
-        "claim_type": "institutional",
-        "type_of_bill": "131",
-        "revenue_code": "0450",
-        "place_of_service": "22",
-    },
+    "INST-OK": INSTITUTIONAL,
+    "INPATIENT-OK": INPATIENT,
     "VOID-OK": {"claim_frequency_code": "8", "original_claim_number": "PAYERCLM0001"},
     "NO-REFERRING": {"referring_npi": "", "rendering_npi": "1003000126"},
     # What the writer rewrites by its documented rule (accents transliterated, delimiters to spaces) passes,

@@ -254,9 +254,77 @@ def test_payer_rules_and_claim_types_hold_the_claim() -> None:
     (held,) = result.held
     assert held.reasons == (f"claim {held.claim_key}: 99213 not covered",)
 
-    institutional = _row("C3", claim_type="institutional", type_of_bill="131", revenue_code="0450")
+    institutional = _row("C3", **_HOSPITAL)
     result = build_claims([institutional], PAYERS)
-    assert result.claims == [] and "institutional" in result.held[0].reasons[0]
+    (held,) = result.held
+    assert result.claims == [] and held.reasons == (
+        f"claim {held.claim_key}: Unit Test Health does not accept institutional claims (837I); held",
+    )
+
+
+# An outpatient hospital bill (131) with its institutional columns; 1245319599 checked by hand (see above).
+_HOSPITAL = {
+    "claim_type": "institutional",
+    "type_of_bill": "131",
+    "revenue_code": "0450",
+    "statement_date_from": "2024-03-04",
+    "statement_date_to": "2024-03-04",
+    "discharge_status": "01",
+    "attending_npi": OTHER_BILLING_NPI,
+    "attending_last_name": "Okafor",
+    "attending_first_name": "Ada",
+}
+_HOSPITAL_PAYERS = {"PAYR1": _payer("PAYR1", claim_types=frozenset({ClaimType.PROFESSIONAL, ClaimType.INSTITUTIONAL}))}
+
+
+def test_an_inpatient_bill_carries_its_institutional_fields_for_a_payer_taking_837i() -> None:
+    inpatient = _HOSPITAL | {
+        "type_of_bill": "111",
+        "statement_date_to": "2024-03-06",
+        "admission_date": "2024-03-04",
+        "admission_type": "1",
+        "admission_source": "2",
+        "admitting_diagnosis": "r07.81",
+    }
+    result = build_claims(
+        [_row("C1", **inpatient), _row("C2", **(inpatient | {"revenue_code": "0300", "procedure_code": "80053"}))],
+        _HOSPITAL_PAYERS,
+    )
+    assert result.held == []
+    (built,) = result.claims
+    assert built.claim_type is ClaimType.INSTITUTIONAL and built.type_of_bill == "111"
+    assert (built.statement_from, built.statement_to, built.admission_date) == (
+        date(2024, 3, 4),
+        date(2024, 3, 6),
+        date(2024, 3, 4),
+    )
+    assert (built.admission_type, built.admission_source, built.patient_status) == ("1", "2", "01")
+    assert built.admitting_diagnosis == "R0781"  # as the diagnoses: upper case, without the dot
+    assert built.attending_provider is not None
+    assert (built.attending_provider.npi, built.attending_provider.last_or_org_name) == (OTHER_BILLING_NPI, "Okafor")
+    assert [line.revenue_code for line in built.lines] == ["0450", "0300"]
+
+
+def test_institutional_claims_missing_what_the_837i_needs_are_held_naming_the_columns() -> None:
+    rows = [
+        _row("C1", **(_HOSPITAL | {"type_of_bill": "111"})),  # inpatient without its admission
+        _row("C2", encounter_id="ENC-2", **(_HOSPITAL | {"attending_npi": ""})),
+        _row("C3", encounter_id="ENC-3", **(_HOSPITAL | {"type_of_bill": "137"})),  # 7 in the bill, 1 in the column
+    ]
+    result = build_claims(rows, _HOSPITAL_PAYERS)
+    assert result.claims == []
+    reasons = {h.charge_ids: h.reasons for h in result.held}
+    key = {h.charge_ids: h.claim_key for h in result.held}
+    assert reasons[("C1",)] == (
+        f"claim {key[('C1',)]}: an inpatient bill needs admission_date, admission_type, admission_source, "
+        "admitting_diagnosis",
+    )
+    assert reasons[("C2",)] == (
+        f"claim {key[('C2',)]}: an institutional claim needs attending_npi and the attending name",
+    )
+    assert reasons[("C3",)] == (
+        f"claim {key[('C3',)]}: type_of_bill frequency digit and claim_frequency_code disagree",
+    )
 
 
 def test_held_reasons_carry_no_patient_data() -> None:

@@ -178,3 +178,27 @@ def test_defect_rate_is_a_fraction() -> None:
         inject_defects(_rows(encounters=5), 1.5, 1, as_of=AS_OF)
     rows, defects = inject_defects(_rows(encounters=5), 0.0, 1, as_of=AS_OF)
     assert defects == [] and rows == _rows(encounters=5)
+
+
+def test_a_seeded_share_of_visits_are_hospital_bills_to_payers_that_take_them() -> None:
+    payers = list(PAYERS.values())
+    plain = list(generate_charge_rows(payers, encounters=200, seed=11, as_of=AS_OF))
+    mixed = list(generate_charge_rows(payers, encounters=200, seed=11, as_of=AS_OF, institutional_share=0.3))
+    assert mixed == list(generate_charge_rows(payers, encounters=200, seed=11, as_of=AS_OF, institutional_share=0.3))
+    hospital = [r for r in mixed if r["claim_type"] == "institutional"]
+    bills = {r["encounter_id"]: r["type_of_bill"] for r in hospital}
+    # about 30 % of the visits to the two payers taking 837I (Summit, state Medicaid), inpatient 111 or outpatient 131
+    assert {r["payer_id"] for r in hospital} <= {"SUMMT", "MCDST"} and set(bills.values()) == {"111", "131"}
+    assert 20 <= len(bills) <= 110
+    # the professional visits are those of the export without the share, row for row
+    assert [r for r in mixed if r["claim_type"] == "professional"] == [
+        r for r in plain if r["encounter_id"] not in bills
+    ]
+    for row in hospital:
+        inpatient = row["type_of_bill"] == "111"
+        assert row["revenue_code"] and row["attending_npi"] == row["rendering_npi"] and row["discharge_status"] == "01"
+        assert row["statement_date_from"] <= row["service_date_from"] <= row["statement_date_to"] < AS_OF.isoformat()
+        assert bool(row["admission_date"] and row["admitting_diagnosis"] and row["admission_type"]) is inpatient
+    # they build into 837I claims every payer accepts
+    result = build_claims(mixed, PAYERS)
+    assert result.held == [] and sum(c.claim_type.value == "institutional" for c in result.claims) == len(bills)

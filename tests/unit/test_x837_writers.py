@@ -97,6 +97,36 @@ def test_837i_claim_segments() -> None:
     assert all(s[4] == "UN" for s in sv2)
 
 
+def test_837i_replacement_sent_by_the_rules_keeps_the_bill_type_and_says_7() -> None:
+    # The rules send a replacement by setting the frequency code (revcycle.resend); the exported bill type
+    # stays 131. CLM05 = facility 13, qualifier A, frequency 7, and REF*F8 carries the payer's claim number.
+    claim = _one(
+        ClaimType.INSTITUTIONAL,
+        type_of_bill="131",
+        frequency_code="7",
+        original_claim_number="PAYER77",
+        admission_date=None,
+        admission_type=None,
+        admission_source=None,
+    )
+    data = write_837i([claim], envelope(VERSION_837I), SUBMITTER, "PAYER")
+    segs = split_segments(data)
+    assert _find(segs, "CLM")[0][5] == "13:A:7"
+    assert _find(segs, "REF", "F8")[0][2] == "PAYER77"
+    assert pyx12_errors(data) == []
+    # the same claim as an original: the bill's own third digit, no REF*F8
+    original = split_segments(
+        write_837i([replace(claim, frequency_code="1")], envelope(VERSION_837I), SUBMITTER, "PAYER")
+    )
+    assert _find(original, "CLM")[0][5] == "13:A:1" and _find(original, "REF", "F8") == []
+
+
+def test_837i_inpatient_bill_without_admission_date_is_refused() -> None:
+    claim = _one(ClaimType.INSTITUTIONAL, type_of_bill="111", admission_date=None)
+    with pytest.raises(ValueError, match="admission date"):
+        write_837i([claim], envelope(VERSION_837I), SUBMITTER, "PAYER")
+
+
 def test_837p_four_modifiers_ndc_pay_to_and_facility() -> None:
     base = _one(ClaimType.PROFESSIONAL)
     line = replace(

@@ -82,6 +82,7 @@ def _identifiers(claim: Claim) -> Iterator[tuple[str, str | None]]:
             yield f"{role} taxonomy", provider.taxonomy_code
     for n, code in enumerate(claim.diagnoses, start=1):
         yield f"diagnosis {n}", code
+    yield "admitting diagnosis", claim.admitting_diagnosis
     for line in claim.lines:
         yield f"line {line.line_number} procedure code", line.procedure_code
         yield f"line {line.line_number} revenue code", line.revenue_code
@@ -317,10 +318,12 @@ class ClaimBuilder:
 
     # -- claim pieces -----------------------------------------------------------------------------
     def diagnoses(self, claim: Claim) -> None:
-        """HI: principal (ABK) and others (ABF), at most 12 codes per HI segment."""
+        """HI: principal (ABK), admitting (ABJ, 837I) and others (ABF), at most 12 codes per HI segment."""
         codes = [dx.replace(".", "") for dx in claim.diagnoses]
         if self.institutional:
             self.w.segment("HI", ("ABK", codes[0]))
+            if claim.admitting_diagnosis:  # 2300 admitting diagnosis: after the principal, before the others
+                self.w.segment("HI", ("ABJ", claim.admitting_diagnosis.replace(".", "")))
             others = codes[1:]
             for start in range(0, len(others), 12):
                 self.w.segment("HI", *[("ABF", code) for code in others[start : start + 12]])

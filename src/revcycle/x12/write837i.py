@@ -2,9 +2,10 @@
 
 The HL tree, parties, COB loops (2320/2330/2430), drug loop (2410), value rules and quarantine are shared
 with the 837P writer (``write837``). What is institutional: CLM05 from the type of bill (facility code =
-its first two digits, qualifier A, frequency = its third digit), statement dates (DTP*434), admission
-(DTP*435 and CL1), HI with the principal diagnosis (ABK) apart from the others (ABF), the attending
-provider (2310A), and SV2 lines with a revenue code.
+its first two digits, qualifier A, frequency = its third digit unless the claim is sent as a replacement or
+void), statement dates (DTP*434), admission (DTP*435 and CL1), HI with the principal diagnosis (ABK) apart
+from the admitting one (ABJ, inpatient) and the others (ABF), the attending provider (2310A), and SV2 lines
+with a revenue code.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from revcycle.domain import Claim, ClaimLine, ClaimType
-from revcycle.x12.write837 import ClaimBuilder, Submitter, check_common, write_837
+from revcycle.x12.write837 import ClaimBuilder, QuarantinedClaim, Submitter, check_common, split_refused, write_837
 from revcycle.x12.writer import (
     DEFAULT_DELIMITERS,
     Delimiters,
@@ -39,6 +40,25 @@ def facility_code(type_of_bill: str) -> tuple[str, str, str]:
     return tob[:2], "A", tob[2]
 
 
+def is_inpatient_bill(type_of_bill: str) -> bool:
+    """An inpatient bill: its second digit (bill classification) is 1, e.g. 111 hospital or 211 SNF inpatient."""
+    tob = type_of_bill[1:] if len(type_of_bill) == 4 and type_of_bill.startswith("0") else type_of_bill
+    return len(tob) == 3 and tob[1] == "1"
+
+
+def claim_frequency(claim: Claim) -> str:
+    """CLM05-3 of an institutional claim: its frequency code when a replacement or void (7, 8), else the
+    third digit of its type of bill.
+
+    The next-action rules send a replacement or void by setting the claim's frequency code (revcycle.resend);
+    the type of bill keeps what the EHR exported (an interim bill's 2, 3 or 4 included).
+    """
+    assert claim.type_of_bill is not None
+    if claim.frequency_code in ("7", "8"):
+        return claim.frequency_code
+    return facility_code(claim.type_of_bill)[2]
+
+
 def _statement_period(claim: Claim) -> tuple[str, str]:
     start = claim.statement_from or min(line.service_date for line in claim.lines)
     end = claim.statement_to or max((line.service_date_end or line.service_date) for line in claim.lines)
@@ -52,16 +72,26 @@ def _check_claim(claim: Claim) -> None:
     if not claim.type_of_bill:
         raise ValueError(f"claim {claim.claim_key}: an institutional claim needs a type of bill")
     try:
-        _, _, frequency = facility_code(claim.type_of_bill)
+        facility_code(claim.type_of_bill)
     except ValueError as exc:
         raise ValueError(f"claim {claim.claim_key}: {exc}") from None
+    frequency = claim_frequency(claim)
     if frequency in ("7", "8") and not claim.original_claim_number:
         raise ValueError(f"claim {claim.claim_key}: frequency {frequency} needs REF*F8")
+    if is_inpatient_bill(claim.type_of_bill) and claim.admission_date is None:
+        raise ValueError(f"claim {claim.claim_key}: an inpatient bill needs its admission date (DTP*435)")
     if claim.attending_provider is None or not claim.attending_provider.is_person:
         raise ValueError(f"claim {claim.claim_key}: an institutional claim needs an attending physician")
     for line in claim.lines:
         if not line.revenue_code or len(line.revenue_code) != 4 or not line.revenue_code.isdigit():
             raise ValueError(f"claim {claim.claim_key} line {line.line_number}: needs a 4-digit revenue code")
+
+
+def split_writable(
+    claims: Sequence[Claim], delimiters: Delimiters = DEFAULT_DELIMITERS
+) -> tuple[list[Claim], list[QuarantinedClaim]]:
+    """The claims ``write_837i`` takes, and those it would refuse, with reasons naming claim key and field."""
+    return split_refused(claims, delimiters, _check_claim)
 
 
 class _Institutional(ClaimBuilder):
@@ -76,7 +106,7 @@ class _Institutional(ClaimBuilder):
             format_amount(claim.total_charge),
             None,
             None,
-            facility_code(claim.type_of_bill),
+            (*facility_code(claim.type_of_bill)[:2], claim_frequency(claim)),
             None,
             "A",
             "Y",
@@ -88,7 +118,7 @@ class _Institutional(ClaimBuilder):
         w.segment("CL1", claim.admission_type, claim.admission_source, claim.patient_status or _DISCHARGED_HOME)
         if claim.prior_authorization:
             w.segment("REF", "G1", claim.prior_authorization)
-        if facility_code(claim.type_of_bill)[2] in ("7", "8") and claim.original_claim_number:
+        if claim_frequency(claim) in ("7", "8") and claim.original_claim_number:
             w.segment("REF", "F8", claim.original_claim_number)
         self.diagnoses(claim)
         attending = claim.attending_provider
@@ -131,7 +161,8 @@ def write_837i(
 ) -> bytes:
     """One 837I interchange (one GS, one or more ST) holding institutional ``claims`` for one receiver.
 
-    The claim's ``frequency_code`` is not used: CLM05-3 is the third digit of ``type_of_bill``. Raises
+    CLM05-3 is the third digit of ``type_of_bill``, or the claim's ``frequency_code`` when 7 or 8
+    (``claim_frequency``). Raises
     ValueError for a claim that cannot be written (see ``write837.split_quarantined``).
     """
     return write_837(
@@ -149,4 +180,13 @@ def write_837i(
     )
 
 
-__all__ = ["MAX_DIAGNOSES", "VERSION_837I", "Submitter", "facility_code", "write_837i"]
+__all__ = [
+    "MAX_DIAGNOSES",
+    "VERSION_837I",
+    "Submitter",
+    "claim_frequency",
+    "facility_code",
+    "is_inpatient_bill",
+    "split_writable",
+    "write_837i",
+]
