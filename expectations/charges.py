@@ -63,7 +63,13 @@ from expectations.custom_conditional import (
     ExpectColumnValuesToBePresentWhen,
     ExpectColumnValuesToMatchRegexWhen,
 )
-from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, RELATIONSHIP_CODES, REQUIRED_COLUMNS
+from revcycle.charge_export import (
+    MAX_DIAGNOSES,
+    MAX_MODIFIERS,
+    OTHER_COVERAGES,
+    RELATIONSHIP_CODES,
+    REQUIRED_COLUMNS,
+)
 
 SUITE_NAME = "charges"
 ERROR = "error"
@@ -279,8 +285,10 @@ def build_charges_suite(
     _diagnoses(suite)
     _duplicates(suite)
     _conditional(suite)
+    _other_coverages(suite)
     if payer_rules:
         _payers(suite, payer_rules, today)
+        _other_coverage_payers(suite, payer_rules)
     # Built from a list: adding expectations one by one to a suite needs an active GX data context.
     return gx.ExpectationSuite(name=SUITE_NAME, expectations=suite)
 
@@ -548,6 +556,44 @@ def _conditional(suite: list[Any]) -> None:
         suite, "original_claim_number_required", "original_claim_number", "claim_frequency_code", ["7", "8"], ERROR
     )
     _required_when(suite, "rendering_npi_missing", "rendering_npi", "claim_type", ["professional"], WARNING)
+
+
+# The columns a secondary or tertiary coverage needs once its payer is named (837P 2320 SBR, 2330A, 2330B).
+OTHER_COVERAGE_REQUIRED: tuple[str, ...] = (
+    "member_id",
+    "claim_filing_indicator",
+    "relationship",
+    "subscriber_last_name",
+    "subscriber_first_name",
+    "subscriber_birth_date",
+    "subscriber_sex",
+)
+
+
+def _other_coverages(suite: list[Any]) -> None:
+    """The optional secondary and tertiary coverage columns: checked where a value is present."""
+    for rank in OTHER_COVERAGES:
+        _in_set(suite, "other_coverage_filing_indicator", f"{rank}_claim_filing_indicator", CLAIM_FILING_INDICATORS)
+        _in_set(suite, "other_coverage_relationship", f"{rank}_relationship", frozenset(RELATIONSHIP_CODES))
+        _in_set(suite, "other_coverage_sex", f"{rank}_subscriber_sex", SEX_CODES)
+        _add(
+            suite,
+            ExpectColumnValuesToBeIsoDate(column=f"{rank}_subscriber_birth_date"),
+            severity=ERROR,
+            rule="other_coverage_birth_date",
+            column=f"{rank}_subscriber_birth_date",
+        )
+        _regex(suite, "other_coverage_zip", f"{rank}_subscriber_zip", ZIP_REGEX)
+        _regex(suite, "other_coverage_state", f"{rank}_subscriber_state", STATE_REGEX)
+
+
+def _other_coverage_payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules]) -> None:
+    """A secondary or tertiary payer must be a registered payer, and its coverage complete."""
+    known = sorted(payer_rules)
+    for rank in OTHER_COVERAGES:
+        _in_set(suite, "other_coverage_payer_known", f"{rank}_payer_id", frozenset(payer_rules))
+        for name in OTHER_COVERAGE_REQUIRED:
+            _required_when(suite, "other_coverage_required", f"{rank}_{name}", f"{rank}_payer_id", known, ERROR)
 
 
 def _payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules], today: date) -> None:
