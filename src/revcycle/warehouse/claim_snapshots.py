@@ -9,9 +9,11 @@ staged before versions were kept (no row) reads as one version in the state of i
 digest of today's claim row and lines. What the EHR says now (``ehr_digest``) is the latest version's
 content, except for a claim rejected at the front end or whose charges were revised or added late since its
 latest version: that claim is rebuilt from its current charges and payer file (``revcycle.rebuild``).
-Facts that need contract columns the warehouse does not hold yet are left at their "nothing known" value:
-the visit is never cancelled, there is no next payer, no 276 was sent (``last_inquiry_on``), the 835 named
-no crossover carrier.
+An adjudicated claim's next payer is the coverage after its payer in the export's ``secondary_*`` and
+``tertiary_*`` columns (``revcycle.warehouse.cob_chain.next_payers``), billed once a claim names it as its
+``prior_claim_key``; the standing 835's remarks and NM1*TT crossover carrier are the adjudication's. Facts
+that need contract columns the warehouse does not hold yet are left at their "nothing known" value: the visit
+is never cancelled, no 276 was sent (``last_inquiry_on``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from revcycle.next_action import (
 from revcycle.payers import PayerProfile
 from revcycle.rebuild import VERSION_STATE, last_revisions, payer_policy, rebuild_claims, version_digest
 from revcycle.warehouse.actions import ClaimDecision, record_decisions
+from revcycle.warehouse.cob_chain import next_payers
 from revcycle.warehouse.kpi.common import posted_on, standing
 from revcycle.warehouse.schema import (
     adjustment,
@@ -199,6 +202,7 @@ def _standing_postings(conn: Connection, keys: Sequence[str]) -> dict[str, Any]:
                 remittance_claim.c.charge_cents,
                 remittance_claim.c.paid_cents,
                 remittance_claim.c.payer_claim_number,
+                remittance_claim.c.crossover_carrier,
                 posted_on().label("posted_on"),
             )
             .select_from(
@@ -299,6 +303,7 @@ def read_with_rebuilds(
     holds = _holds(conn, keys)
     postings = _standing_postings(conn, keys)
     patient, denied, remarks = _amounts(conn, [p.id for p in postings.values()])
+    coverage_after = next_payers(conn, sorted(postings))
     out = []
     for r in rows:
         key = r.claim_key
@@ -335,6 +340,7 @@ def read_with_rebuilds(
                 denied=from_cents(denied[posting.id]),
                 payment_date=paid_on,
                 remarks=frozenset(remarks[posting.id]),
+                crossover_carrier=bool(posting.crossover_carrier),
             )
         snapshot = ClaimSnapshot(
             claim_key=key,
@@ -343,6 +349,8 @@ def read_with_rebuilds(
             adjudication=adjudication,
             ehr_digest=current,
             held=holds.get(key, ()),
+            next_payer_id=coverage_after[key][0] if key in coverage_after else None,
+            next_payer_billed=key in coverage_after and coverage_after[key][1],
         )
         out.append((r.payer_id, snapshot))
     return out, {key: found[0] for key, found in rebuilt.items()}

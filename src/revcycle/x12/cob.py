@@ -105,5 +105,6 @@ def secondary_claim(
         relationship=coverage.relationship,
         group_number=coverage.group_number,
         payer_responsibility=coverage.responsibility,
-        other_payers=(*claim.other_payers, other),
+        # the coverage now billed is no other payer of its own claim; coverages after it stay named
+        other_payers=(*(o for o in claim.other_payers if o.paid is not None or o.payer_id != coverage.payer_id), other),
     )
