@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from revcycle.warehouse.views import create_views, drop_views
+
 revision = "0010_cob"
 down_revision = "0009"
 branch_labels = None
@@ -37,8 +39,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # SQLite batch mode copies the tables, which the views read: drop them first, recreate them after
+    drop_views(op.get_bind())
     with op.batch_alter_table("remittance_claim") as batch:
         batch.drop_column("crossover_carrier")
     op.drop_index("ix_claim_prior_claim_key", table_name="claim")
     with op.batch_alter_table("claim") as batch:
         batch.drop_column("prior_claim_key")
+    create_views(op.get_bind())
