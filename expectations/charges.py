@@ -570,8 +570,49 @@ OTHER_COVERAGE_REQUIRED: tuple[str, ...] = (
 )
 
 
+# The coverage columns written to X12 elements (2330A NM109, 2320 SBR03, 2330A NM103/NM104/N301/N401).
+OTHER_COVERAGE_IDENTIFIERS: dict[str, tuple[int, int]] = {
+    f"{rank}_{field}": limits
+    for rank in OTHER_COVERAGES
+    for field, limits in (("member_id", (2, 80)), ("group_number", (1, 50)))
+}
+OTHER_COVERAGE_TEXTS: dict[str, tuple[int, int]] = {
+    f"{rank}_subscriber_{field}": limits
+    for rank in OTHER_COVERAGES
+    for field, limits in (("last_name", (1, 60)), ("first_name", (1, 35)), ("address1", (1, 55)), ("city", (2, 30)))
+}
+
+
 def _other_coverages(suite: list[Any]) -> None:
     """The optional secondary and tertiary coverage columns: checked where a value is present."""
+    identifiers = list(OTHER_COVERAGE_IDENTIFIERS)
+    _add(
+        suite,
+        ExpectColumnsValuesToBeX12Identifiers(
+            column_list=identifiers,
+            min_lengths=[OTHER_COVERAGE_IDENTIFIERS[c][0] for c in identifiers],
+            max_lengths=[OTHER_COVERAGE_IDENTIFIERS[c][1] for c in identifiers],
+            ignore_row_if="never",
+        ),
+        severity=ERROR,
+        rule="other_coverage_identifier",
+        column="other coverage identifiers",
+        columns=identifiers,
+    )
+    texts = list(OTHER_COVERAGE_TEXTS)
+    _add(
+        suite,
+        ExpectColumnsValuesToBeWritableX12Text(
+            column_list=texts,
+            min_lengths=[OTHER_COVERAGE_TEXTS[c][0] for c in texts],
+            max_lengths=[OTHER_COVERAGE_TEXTS[c][1] for c in texts],
+            ignore_row_if="never",
+        ),
+        severity=ERROR,
+        rule="other_coverage_text",
+        column="other coverage names and addresses",
+        columns=texts,
+    )
     for rank in OTHER_COVERAGES:
         _in_set(suite, "other_coverage_filing_indicator", f"{rank}_claim_filing_indicator", CLAIM_FILING_INDICATORS)
         _in_set(suite, "other_coverage_relationship", f"{rank}_relationship", frozenset(RELATIONSHIP_CODES))
