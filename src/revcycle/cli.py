@@ -222,6 +222,7 @@ def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int
             settle=args.settle,
             correction_rate=args.correction_rate,
             late_rate=args.late_rate,
+            secondary_rate=args.secondary_rate,
         )
     except ValueError as problem:
         print(f"revcycle demo: {problem}", file=sys.stderr)
@@ -566,6 +567,7 @@ def _configuration_problem(error: Exception) -> str | None:
 
 # The simulated EHR's changes to visits already sent, in `demo --days` (revcycle.demo_nights.ehr_changes).
 DEFAULT_CORRECTION_RATE = 0.02
+DEFAULT_SECONDARY_RATE = 0.1
 DEFAULT_LATE_RATE = 0.02
 
 
@@ -628,6 +630,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_share,
         default=DEFAULT_LATE_RATE,
         help="with --days: share of visits the EHR adds a late charge to on a later night (default 0.02)",
+    )
+    demo.add_argument(
+        "--secondary-rate",
+        type=_share,
+        default=DEFAULT_SECONDARY_RATE,
+        help="with --days: share of visits whose patient has a secondary coverage, billed after the 835 (default 0.1)",
     )
     demo.add_argument(
         "--ehr-format",

@@ -67,6 +67,7 @@ class NightsPlan:
     correction_rate: float = 0.0  # share of visits the EHR later re-sends corrected (same charge ids)
     late_rate: float = 0.0  # share of visits the EHR later adds a late charge to (a new charge id)
     change_days: tuple[int, int] = CHANGE_DAYS
+    secondary_rate: float = 0.0  # share of visits whose patient has a secondary coverage (billed after the 835)
 
     def __post_init__(self) -> None:
         if self.nights < 1:
@@ -75,6 +76,8 @@ class NightsPlan:
             raise ValueError("each night needs at least one visit")
         if min(self.correction_rate, self.late_rate) < 0 or self.correction_rate + self.late_rate > 1:
             raise ValueError("the correction and late-charge rates are shares: each >= 0, together <= 1")
+        if not 0 <= self.secondary_rate <= 1:
+            raise ValueError("the secondary coverage rate is a share: between 0 and 1")
         if not 0 < self.change_days[0] <= self.change_days[1]:
             raise ValueError("changes fall due at least one day after the visit was sent")
 
@@ -100,6 +103,7 @@ def visits_of_night(payers: Sequence[PayerProfile], plan: NightsPlan, index: int
             seed=night_seed(plan.seed, index),
             as_of=plan.night(index),
             id_prefix=f"S{plan.seed}N{index + 1:03d}",
+            secondary_share=plan.secondary_rate,
         )
     )
 

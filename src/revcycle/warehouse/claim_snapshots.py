@@ -90,6 +90,7 @@ class _ClaimRow:
     first_service_date: date
     submitted_on: date | None
     payer_claim_number: str | None
+    prior_claim_key: str | None = None  # a secondary or tertiary claim: the claim whose 835 it follows
 
 
 def _chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -128,6 +129,7 @@ def _open_claims(conn: Connection, revised: Mapping[str, datetime]) -> list[_Cla
         claim.c.frequency_code,
         claim.c.first_service_date,
         claim.c.payer_claim_number,
+        claim.c.prior_claim_key,
         func.coalesce(local_date(last_sent.c.sent_at), local_date(claim.c.submitted_at)).label("submitted_on"),
         claim_action.c.kind,
         claim_action.c.decided_at,
@@ -154,6 +156,7 @@ def _open_claims(conn: Connection, revised: Mapping[str, datetime]) -> list[_Cla
                 served,
                 _as_date(r.submitted_on),
                 r.payer_claim_number,
+                r.prior_claim_key,
             )
         )
     return rows
@@ -304,6 +307,8 @@ def read_with_rebuilds(
     postings = _standing_postings(conn, keys)
     patient, denied, remarks = _amounts(conn, [p.id for p in postings.values()])
     coverage_after = next_payers(conn, sorted(postings))
+    # a secondary's filing clock starts on the payment date of the 835 it was built from (docs/claim-rules.md)
+    prior_postings = _standing_postings(conn, sorted({r.prior_claim_key for r in rows if r.prior_claim_key}))
     out = []
     for r in rows:
         key = r.claim_key
@@ -344,7 +349,7 @@ def read_with_rebuilds(
             )
         snapshot = ClaimSnapshot(
             claim_key=key,
-            filing_clock_start=r.first_service_date,
+            filing_clock_start=_filing_clock_start(r, prior_postings),
             versions=versions,
             adjudication=adjudication,
             ehr_digest=current,
@@ -354,6 +359,13 @@ def read_with_rebuilds(
         )
         out.append((r.payer_id, snapshot))
     return out, {key: found[0] for key, found in rebuilt.items()}
+
+
+def _filing_clock_start(r: _ClaimRow, prior_postings: Mapping[str, Any]) -> date:
+    """The first date of service; for a secondary or tertiary claim, the prior payer's payment date."""
+    prior = prior_postings.get(r.prior_claim_key) if r.prior_claim_key else None
+    paid_on = _as_date(prior.posted_on) if prior is not None else None
+    return paid_on or r.first_service_date
 
 
 def read_snapshots(
