@@ -18,12 +18,14 @@ CLM02 120 - 2320 CAS 10 - 2430 CAS (20 + 16 + 5 + 3 = 44) = 66 = AMT*D; each lin
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cob_balance import cob_balance_problems
 from kpi_data import _277ca, _ack, ingest_on
 from pyx12_check import pyx12_errors, split_segments
 from sqlalchemy import Engine, select
@@ -70,20 +72,24 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
             engine.dispose()
 
 
-def _visit() -> list[dict[str, str]]:
-    """The planted visit: two lines (99213 100.00, 36415 20.00) to SUMMT, with MCDST as secondary coverage."""
+def _visit(secondary: str = SECONDARY, tertiary: str | None = None) -> list[dict[str, str]]:
+    """The planted visit: two lines (99213 100.00, 36415 20.00) to SUMMT, with ``secondary`` (and ``tertiary``)
+    as further coverages, the patient their subscriber."""
     template = next(iter(generate_charge_rows([registered_payers()[PRIMARY]], encounters=1, seed=7, as_of=NIGHT)))
     assert template["payer_id"] == PRIMARY
-    coverage = {
-        "secondary_payer_id": SECONDARY,
-        "secondary_member_id": "123456789",  # MCDST's member_id_pattern: [1-9]\d{8}
-        "secondary_claim_filing_indicator": "MC",
-        "secondary_relationship": "self",
-        "secondary_subscriber_last_name": template["patient_last_name"],
-        "secondary_subscriber_first_name": template["patient_first_name"],
-        "secondary_subscriber_birth_date": template["patient_birth_date"],
-        "secondary_subscriber_sex": template["patient_sex"],
-    }
+    coverage: dict[str, str] = {}
+    for rank, payer_id in (("secondary", secondary), ("tertiary", tertiary)):
+        if payer_id is None:
+            continue
+        profile = registered_payers()[payer_id]
+        coverage |= {
+            f"{rank}_payer_id": payer_id,
+            f"{rank}_member_id": profile.make_member_id(random.Random(rank)),  # the payer's member id format
+            f"{rank}_claim_filing_indicator": profile.filing_indicator,
+            f"{rank}_relationship": "self",
+            **{f"{rank}_subscriber_{f}": template[f"patient_{f}"] for f in ("last_name", "first_name", "birth_date")},
+            f"{rank}_subscriber_sex": template["patient_sex"],
+        }
     base = template | coverage | {f"modifier{i}": "" for i in range(1, 5)} | {"diagnosis_pointers": "1"}
     return [
         base | {"charge_id": "COB-C1", "procedure_code": "99213", "charge_amount": "100.00", "units": "1"},
@@ -103,28 +109,30 @@ def _stage(engine: Engine, outbound: Path, now: datetime) -> StagingResult:
     )
 
 
-def _primary_sent(engine: Engine, outbound: Path) -> tuple[str, str, date]:
+def _primary_sent(
+    engine: Engine, outbound: Path, tertiary: str | None = None, secondary: str = SECONDARY
+) -> tuple[str, str, date]:
     """Take the visit in, stage it, upload it and accept it: (primary key, secondary key, date of service)."""
-    rows = _visit()
+    rows = _visit(secondary, tertiary)
     with engine.begin() as conn:
         entry = register_source_file(conn, kind="charges", name="cob.csv", sha256="c" * 64, size=1, origin="export")
     record_intake(
         engine, source_file_id=entry.id, rows=rows, rejections=[], payers=registered_payers(), batch_date=NIGHT
     )
     primary = claim_key_for(rows[0]["encounter_id"], PRIMARY, rows[0]["billing_npi"])
-    secondary = claim_key_for(rows[0]["encounter_id"], SECONDARY, rows[0]["billing_npi"])
+    second = claim_key_for(rows[0]["encounter_id"], secondary, rows[0]["billing_npi"])
     (sent,) = _stage(engine, outbound, T0).interchanges
     written = (outbound / sent.file_name).read_bytes()
     assert pyx12_errors(written) == []
     # The primary claim names the secondary coverage (2320 SBR01 S, no AMT*D: not adjudicated yet).
     segments = split_segments(written)
-    assert [s[1] for s in segments if s[0] == "SBR"] == ["P", "S"]
+    assert [s[1] for s in segments if s[0] == "SBR"] == ["P", "S"] + (["T"] if tertiary else [])
     assert not [s for s in segments if s[:2] == ["AMT", "D"]]
     served = date.fromisoformat(rows[0]["service_date_from"])
     with engine.begin() as conn:
         record_submission(conn, sent.id, sent.file_name, T1)
     ingest_on(engine, _277ca(9301, (_ack(primary, "120.00", True, served),)), "277CA_9301.x12", date(2026, 11, 21))
-    return primary, secondary, served
+    return primary, second, served
 
 
 def _payment(key: str, served: date, status: str = "1", **extra: object) -> RemittanceClaim:
@@ -207,6 +215,11 @@ def test_a_primary_balance_bills_the_secondary_from_the_835_and_its_sandbox_835_
         assert charge - sum(map(_cas_total, found), Decimal(0)) == Decimal(row[2])
     all_line_cas = sum((_cas_total(s) for found in line_cas for s in found), Decimal(0))
     assert Decimal(clm[2]) - sum(map(_cas_total, claim_cas), Decimal(0)) - all_line_cas == amt_d
+    # The same rule as the reusable check (tests/cob_balance.py), which catches an AMT*D off by a cent
+    assert cob_balance_problems(written) == []
+    assert cob_balance_problems(written.replace(b"AMT*D*66~", b"AMT*D*66.01~")) == [
+        f"claim {secondary}: 2320 of {PRIMARY}: CLM02 - 2320 CAS - 2430 CAS != AMT*D"
+    ]
 
     # The secondary is a claim of its own with its version; the primary is billed: staged again, nothing new
     with warehouse.connect() as conn:
@@ -266,3 +279,52 @@ def test_a_failed_crossover_ma19_bills_the_secondary(warehouse: Engine, tmp_path
     written = (outbound / sent.file_name).read_bytes()
     assert pyx12_errors(written) == []
     assert [s[1] for s in split_segments(written) if s[0] == "SBR"] == ["S", "P"]
+
+
+def test_a_balance_the_secondary_leaves_bills_the_tertiary_from_both_835s(warehouse: Engine, tmp_path: Path) -> None:
+    # Coverages SUMMT, then Medicare Part B, then MCDST. The secondary's planted 835 (CLP02 2), by hand:
+    # 99213: OA-23 84.00 (what the primary settled: 100 - 16), PR-2 6.00, paid 10.00 (100 - 84 - 6);
+    # 36415: OA-23 17.00, PR-2 1.00, paid 2.00 (20 - 17 - 1); CLP04 = 12.00, CLP05 = 7.00 (a balance left).
+    outbound = tmp_path / "outbound"
+    primary, secondary, served = _primary_sent(warehouse, outbound, tertiary=SECONDARY, secondary="MCRPB")
+    _load_835(warehouse, _payment(primary, served), 9404)
+    night = _stage(warehouse, outbound, T2)
+    assert night.billed_next == [secondary]
+    (sent,) = night.interchanges
+    assert [s[1] for s in split_segments((outbound / sent.file_name).read_bytes()) if s[0] == "SBR"] == ["S", "P", "T"]
+    with warehouse.begin() as conn:
+        record_submission(conn, sent.id, sent.file_name, T2)
+    services = (
+        svc("99213", "100.00", "10.00", served, cas("OA", "23", "84.00"), cas("PR", "2", "6.00")),
+        svc("36415", "20.00", "2.00", served, cas("OA", "23", "17.00"), cas("PR", "2", "1.00")),
+    )
+    _load_835(warehouse, clp(secondary, "2", "120.00", "12.00", "7.00", services=services), 9405)
+
+    later = datetime(2026, 12, 9, 3, 30, tzinfo=UTC)
+    third = _stage(warehouse, outbound, later)
+    tertiary = claim_key_for(*_encounter_and_npi(warehouse, primary, SECONDARY))
+    assert third.billed_next == [tertiary]
+    (sent,) = third.interchanges
+    assert sent.payer_id == SECONDARY
+    written = (outbound / sent.file_name).read_bytes()
+    assert pyx12_errors(written) == []
+    segments = split_segments(written)
+    # SBR01 T; the primary's 2320 (P, AMT*D 66) and the secondary's (S, AMT*D 12); two SVDs per line
+    assert [s[1] for s in segments if s[0] == "SBR"] == ["T", "P", "S"]
+    assert [Decimal(s[2]) for s in segments if s[:2] == ["AMT", "D"]] == [Decimal("66"), Decimal("12")]
+    assert [(s[1], Decimal(s[2])) for s in segments if s[0] == "SVD"] == [
+        (PRIMARY, Decimal("64")),
+        ("MCRPB", Decimal("10")),
+        (PRIMARY, Decimal("12")),
+        ("MCRPB", Decimal("2")),
+    ]
+    assert cob_balance_problems(written) == []
+    with warehouse.connect() as conn:
+        prior = conn.execute(select(claim.c.prior_claim_key).where(claim.c.claim_key == tertiary)).scalar_one()
+    assert prior == secondary
+
+
+def _encounter_and_npi(engine: Engine, key: str, payer_id: str) -> tuple[str, str, str]:
+    with engine.connect() as conn:
+        row = conn.execute(select(claim.c.encounter_id, claim.c.billing_npi).where(claim.c.claim_key == key)).one()
+    return str(row.encounter_id), payer_id, str(row.billing_npi)

@@ -105,6 +105,10 @@ def secondary_claim(
         relationship=coverage.relationship,
         group_number=coverage.group_number,
         payer_responsibility=coverage.responsibility,
-        # the coverage now billed is no other payer of its own claim; coverages after it stay named
-        other_payers=(*(o for o in claim.other_payers if o.paid is not None or o.payer_id != coverage.payer_id), other),
+        # the payers that adjudicated it first, then the coverages still to come (the one now billed is none)
+        other_payers=(
+            *(o for o in claim.other_payers if o.paid is not None),
+            other,
+            *(o for o in claim.other_payers if o.paid is None and o.payer_id != coverage.payer_id),
+        ),
     )
