@@ -26,7 +26,7 @@ from revcycle.payers import PayerProfile
 from revcycle.rebuild import payer_policy, rebuilt_claims
 from revcycle.warehouse.claim_snapshots import read_with_rebuilds
 from revcycle.warehouse.cob_chain import billed_after, cob_claims, next_payers, standing_payment
-from revcycle.warehouse.schema import claim, claim_event
+from revcycle.warehouse.schema import claim, claim_action, claim_event
 
 ADJUDICATED = (ClaimStatus.PAID.value, ClaimStatus.PARTIALLY_PAID.value, ClaimStatus.DENIED.value)
 
@@ -71,8 +71,19 @@ def _insert_cob_claim(conn: Connection, built: Claim, prior_key: str, batch_date
 def bill_next_payers(
     conn: Connection, payers: Mapping[str, PayerProfile], batch_date: date, now: datetime
 ) -> list[str]:
-    """Build, ready for staging, the claim to the next payer of every claim the rules bill on; returns their keys."""
-    adjudicated = list(conn.execute(select(claim.c.claim_key).where(claim.c.status.in_(ADJUDICATED))).scalars())
+    """Build, ready for staging, the claim to the next payer of every claim the rules bill on; returns their keys.
+
+    The candidates are the claims whose recorded next action (``claim_action``, decided after the night's loads)
+    is ``bill_next_payer``; each is decided again on ``batch_date`` before its next payer's claim is built.
+    """
+    # the claims the night's next-action step found to bill on (claim_action), still adjudicated: decided again
+    # below on a fresh snapshot, so a reversal or a change since then sends nothing
+    marked = select(claim_action.c.claim_key).where(claim_action.c.action == Action.BILL_NEXT_PAYER.value)
+    adjudicated = list(
+        conn.execute(
+            select(claim.c.claim_key).where(claim.c.status.in_(ADJUDICATED), claim.c.claim_key.in_(marked))
+        ).scalars()
+    )
     pending = {key: payer for key, (payer, billed) in next_payers(conn, adjudicated).items() if not billed}
     if not pending:
         return []

@@ -259,11 +259,11 @@ def test_a_crossed_over_claim_sends_nothing_and_ends_crossed_over(
     outbound = tmp_path / "outbound"
     primary, secondary, served = _primary_sent(warehouse, outbound)
     _load_835(warehouse, _payment(primary, served, status, **extra), 9402)
+    assert _actions(warehouse, PAID_ON, T2)[primary] == Action.CROSSED_OVER.value
     night = _stage(warehouse, outbound, T2)
     assert (night.billed_next, night.interchanges) == ([], [])
     with warehouse.connect() as conn:
         assert conn.execute(select(claim.c.claim_key).where(claim.c.claim_key == secondary)).first() is None
-    assert _actions(warehouse, PAID_ON, T2)[primary] == Action.CROSSED_OVER.value
 
 
 def test_a_failed_crossover_ma19_bills_the_secondary(warehouse: Engine, tmp_path: Path) -> None:
@@ -288,6 +288,7 @@ def test_a_balance_the_secondary_leaves_bills_the_tertiary_from_both_835s(wareho
     outbound = tmp_path / "outbound"
     primary, secondary, served = _primary_sent(warehouse, outbound, tertiary=SECONDARY, secondary="MCRPB")
     _load_835(warehouse, _payment(primary, served), 9404)
+    assert _actions(warehouse, PAID_ON, T2)[primary] == Action.BILL_NEXT_PAYER.value
     night = _stage(warehouse, outbound, T2)
     assert night.billed_next == [secondary]
     (sent,) = night.interchanges
@@ -301,6 +302,7 @@ def test_a_balance_the_secondary_leaves_bills_the_tertiary_from_both_835s(wareho
     _load_835(warehouse, clp(secondary, "2", "120.00", "12.00", "7.00", services=services), 9405)
 
     later = datetime(2026, 12, 9, 3, 30, tzinfo=UTC)
+    assert _actions(warehouse, PAID_ON, later)[secondary] == Action.BILL_NEXT_PAYER.value
     third = _stage(warehouse, outbound, later)
     tertiary = claim_key_for(*_encounter_and_npi(warehouse, primary, SECONDARY))
     assert third.billed_next == [tertiary]
