@@ -66,6 +66,7 @@ from expectations.custom_conditional import (
 from revcycle.charge_export import (
     MAX_DIAGNOSES,
     MAX_MODIFIERS,
+    OTHER_COVERAGES,
     RELATIONSHIP_CODES,
     REQUIRED_COLUMNS,
     VISIT_STATUSES,
@@ -311,8 +312,10 @@ def build_charges_suite(
     _diagnoses(suite)
     _duplicates(suite)
     _conditional(suite)
+    _other_coverages(suite)
     if payer_rules:
         _payers(suite, payer_rules, today)
+        _other_coverage_payers(suite, payer_rules)
     # Built from a list: adding expectations one by one to a suite needs an active GX data context.
     return gx.ExpectationSuite(name=SUITE_NAME, expectations=suite)
 
@@ -600,6 +603,85 @@ def _institutional(suite: list[Any]) -> None:
         rule="statement_date_order",
         column="statement_date_to",
     )
+
+
+# The columns a secondary or tertiary coverage needs once its payer is named (837P 2320 SBR, 2330A, 2330B).
+OTHER_COVERAGE_REQUIRED: tuple[str, ...] = (
+    "member_id",
+    "claim_filing_indicator",
+    "relationship",
+    "subscriber_last_name",
+    "subscriber_first_name",
+    "subscriber_birth_date",
+    "subscriber_sex",
+)
+
+
+# The coverage columns written to X12 elements (2330A NM109, 2320 SBR03, 2330A NM103/NM104/N301/N401).
+OTHER_COVERAGE_IDENTIFIERS: dict[str, tuple[int, int]] = {
+    f"{rank}_{field}": limits
+    for rank in OTHER_COVERAGES
+    for field, limits in (("member_id", (2, 80)), ("group_number", (1, 50)))
+}
+OTHER_COVERAGE_TEXTS: dict[str, tuple[int, int]] = {
+    f"{rank}_subscriber_{field}": limits
+    for rank in OTHER_COVERAGES
+    for field, limits in (("last_name", (1, 60)), ("first_name", (1, 35)), ("address1", (1, 55)), ("city", (2, 30)))
+}
+
+
+def _other_coverages(suite: list[Any]) -> None:
+    """The optional secondary and tertiary coverage columns: checked where a value is present."""
+    identifiers = list(OTHER_COVERAGE_IDENTIFIERS)
+    _add(
+        suite,
+        ExpectColumnsValuesToBeX12Identifiers(
+            column_list=identifiers,
+            min_lengths=[OTHER_COVERAGE_IDENTIFIERS[c][0] for c in identifiers],
+            max_lengths=[OTHER_COVERAGE_IDENTIFIERS[c][1] for c in identifiers],
+            ignore_row_if="never",
+        ),
+        severity=ERROR,
+        rule="other_coverage_identifier",
+        column="other coverage identifiers",
+        columns=identifiers,
+    )
+    texts = list(OTHER_COVERAGE_TEXTS)
+    _add(
+        suite,
+        ExpectColumnsValuesToBeWritableX12Text(
+            column_list=texts,
+            min_lengths=[OTHER_COVERAGE_TEXTS[c][0] for c in texts],
+            max_lengths=[OTHER_COVERAGE_TEXTS[c][1] for c in texts],
+            ignore_row_if="never",
+        ),
+        severity=ERROR,
+        rule="other_coverage_text",
+        column="other coverage names and addresses",
+        columns=texts,
+    )
+    for rank in OTHER_COVERAGES:
+        _in_set(suite, "other_coverage_filing_indicator", f"{rank}_claim_filing_indicator", CLAIM_FILING_INDICATORS)
+        _in_set(suite, "other_coverage_relationship", f"{rank}_relationship", frozenset(RELATIONSHIP_CODES))
+        _in_set(suite, "other_coverage_sex", f"{rank}_subscriber_sex", SEX_CODES)
+        _add(
+            suite,
+            ExpectColumnValuesToBeIsoDate(column=f"{rank}_subscriber_birth_date"),
+            severity=ERROR,
+            rule="other_coverage_birth_date",
+            column=f"{rank}_subscriber_birth_date",
+        )
+        _regex(suite, "other_coverage_zip", f"{rank}_subscriber_zip", ZIP_REGEX)
+        _regex(suite, "other_coverage_state", f"{rank}_subscriber_state", STATE_REGEX)
+
+
+def _other_coverage_payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules]) -> None:
+    """A secondary or tertiary payer must be a registered payer, and its coverage complete."""
+    known = sorted(payer_rules)
+    for rank in OTHER_COVERAGES:
+        _in_set(suite, "other_coverage_payer_known", f"{rank}_payer_id", frozenset(payer_rules))
+        for name in OTHER_COVERAGE_REQUIRED:
+            _required_when(suite, "other_coverage_required", f"{rank}_{name}", f"{rank}_payer_id", known, ERROR)
 
 
 def _payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules], today: date) -> None:

@@ -41,6 +41,8 @@ def stage_claims(warehouse_url: str, outbound_dir: str, batch_date: date, create
     logger = get_run_logger()
     staged = result.interchanges
     logger.info("staged %d interchanges holding %d claims", len(staged), sum(r.claim_count for r in staged))
+    if result.billed_next:
+        logger.info("built %d claims to the next payer (COB) from the prior payers' 835s", len(result.billed_next))
     for hold in result.held:
         logger.warning("claim %s held at staging (%s): %s", hold.claim_key, hold.stage, hold.reason)
     return [r.file_name for r in staged]

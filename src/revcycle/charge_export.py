@@ -21,6 +21,28 @@ class Column:
 
 MAX_DIAGNOSES = 12
 MAX_MODIFIERS = 4
+OTHER_COVERAGES: tuple[str, ...] = ("secondary", "tertiary")
+"""The coverages billed after the row's ``payer_id`` (the primary), in order (docs/charge-export.md, COB)."""
+
+
+def _coverage_columns(rank: str) -> tuple[Column, ...]:
+    """The optional columns of the ``rank`` coverage (secondary, tertiary): billed after the primary's 835."""
+    return (
+        Column(f"{rank}_payer_id", False, f"The {rank} payer's clearinghouse id (a registered payer connector)."),
+        Column(f"{rank}_member_id", False, f"Insured's member id on the {rank} payer's card.", True),
+        Column(f"{rank}_group_number", False, f"Insured's group or policy number with the {rank} payer."),
+        Column(f"{rank}_claim_filing_indicator", False, f"SBR09 of the {rank} coverage: MB, MC, CI, BL ..."),
+        Column(f"{rank}_relationship", False, f"Patient's relationship to the {rank} subscriber: self, spouse ..."),
+        Column(f"{rank}_subscriber_last_name", False, f"The {rank} insured's family name.", True),
+        Column(f"{rank}_subscriber_first_name", False, f"The {rank} insured's given name.", True),
+        Column(f"{rank}_subscriber_birth_date", False, f"The {rank} insured's date of birth, YYYY-MM-DD.", True),
+        Column(f"{rank}_subscriber_sex", False, "M, F or U.", True),
+        Column(f"{rank}_subscriber_address1", False, f"The {rank} insured's street address (optional).", True),
+        Column(f"{rank}_subscriber_city", False, "City (optional; with the street address).", True),
+        Column(f"{rank}_subscriber_state", False, "Two-letter state code (optional).", True),
+        Column(f"{rank}_subscriber_zip", False, "5 or 9 digit ZIP code (optional).", True),
+    )
+
 
 COLUMNS: tuple[Column, ...] = (
     Column("charge_id", True, "Unique id of the charge line in the EHR (unique across exports)."),
@@ -94,6 +116,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("claim_frequency_code", True, "1 original, 7 replacement, 8 void."),
     Column("original_claim_number", False, "The payer's claim number of the claim a 7 or 8 replaces."),
     Column("visit_status", False, "active (default when empty) or cancelled: the visit was cancelled in the EHR."),
+    *(column for rank in OTHER_COVERAGES for column in _coverage_columns(rank)),
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)

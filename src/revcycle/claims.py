@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from revcycle.charge_export import MAX_DIAGNOSES, MAX_MODIFIERS, RELATIONSHIP_CODES
+from revcycle.coverage import other_coverages
 from revcycle.domain import Address, Claim, ClaimLine, ClaimType, Person, Provider
 from revcycle.payers import PayerProfile
 from revcycle.x12.write837i import is_inpatient_bill
@@ -87,7 +88,9 @@ def _read(row: Mapping[str, str], column: str, parse: Callable[[str], _T], claim
         ) from None
 
 
-def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, claim_key: str) -> Claim:
+def _claim_from_rows(
+    rows: Sequence[Mapping[str, str]], payer: PayerProfile, claim_key: str, payers: Mapping[str, PayerProfile]
+) -> Claim:
     head = rows[0]
     diagnoses: list[str] = []
     lines: list[ClaimLine] = []
@@ -131,6 +134,11 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
     relationship = _read(head, "relationship", RELATIONSHIP_CODES.__getitem__, claim_key)
     subscriber = _person(head, "subscriber", claim_key)
     claim_type = _read(head, "claim_type", ClaimType, claim_key)
+    patient = subscriber if relationship == "18" else _person(head, "patient", claim_key)
+    try:
+        others = other_coverages(head, payers, patient)
+    except ValueError as problem:
+        raise _UnbuildableClaim(f"claim {claim_key}: {problem} (charge {head.get('charge_id', '?')})") from None
     built = Claim(
         claim_key=claim_key,
         claim_type=claim_type,
@@ -147,7 +155,7 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
         subscriber=subscriber,
         member_id=head["member_id"],
         relationship=relationship,
-        patient=subscriber if relationship == "18" else _person(head, "patient", claim_key),
+        patient=patient,
         diagnoses=tuple(diagnoses),
         lines=tuple(lines),
         place_of_service=head["place_of_service"],
@@ -158,6 +166,7 @@ def _claim_from_rows(rows: Sequence[Mapping[str, str]], payer: PayerProfile, cla
         rendering_provider=_optional_provider(head, "rendering"),
         referring_provider=_optional_provider(head, "referring"),
         type_of_bill=head.get("type_of_bill") or None,
+        other_payers=others,
     )
     return _with_institutional_fields(built, head) if claim_type is ClaimType.INSTITUTIONAL else built
 
@@ -245,7 +254,7 @@ def build_claims(rows: Iterable[Mapping[str, str]], payers: Mapping[str, PayerPr
             result.held.append(HeldClaim(claim_key, payer_id, charge_ids, (f"no payer connector for {payer_id}",)))
             continue
         try:
-            claim = _claim_from_rows(group, payer, claim_key)
+            claim = _claim_from_rows(group, payer, claim_key, payers)
         except _UnbuildableClaim as problem:
             result.held.append(HeldClaim(claim_key, payer_id, charge_ids, (str(problem),)))
             continue

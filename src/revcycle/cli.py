@@ -227,6 +227,7 @@ def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int
             late_rate=args.late_rate,
             cancel_rate=args.cancel_rate,
             institutional_share=DEMO_INSTITUTIONAL_SHARE,
+            secondary_rate=args.secondary_rate,
         )
     except ValueError as problem:
         print(f"revcycle demo: {problem}", file=sys.stderr)
@@ -571,6 +572,7 @@ def _configuration_problem(error: Exception) -> str | None:
 
 # The simulated EHR's changes to visits already sent, in `demo --days` (revcycle.demo_nights.ehr_changes).
 DEFAULT_CORRECTION_RATE = 0.02
+DEFAULT_SECONDARY_RATE = 0.1
 DEFAULT_LATE_RATE = 0.02
 DEFAULT_CANCEL_RATE = 0.01
 
@@ -640,6 +642,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_share,
         default=DEFAULT_CANCEL_RATE,
         help="with --days: share of visits the EHR cancels on a later night (default 0.01)",
+    )
+    demo.add_argument(
+        "--secondary-rate",
+        type=_share,
+        default=DEFAULT_SECONDARY_RATE,
+        help="with --days: share of visits whose patient has a secondary coverage, billed after the 835 (default 0.1)",
     )
     demo.add_argument(
         "--ehr-format",

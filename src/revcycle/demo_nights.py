@@ -71,6 +71,7 @@ class NightsPlan:
     cancel_rate: float = 0.0  # share of visits the EHR later cancels (same charge ids, visit_status cancelled)
     change_days: tuple[int, int] = CHANGE_DAYS
     institutional_share: float = 0.0  # share of visits to payers taking 837I that are hospital bills
+    secondary_rate: float = 0.0  # share of visits whose patient has a secondary coverage (billed after the 835)
 
     def __post_init__(self) -> None:
         if self.nights < 1:
@@ -80,6 +81,8 @@ class NightsPlan:
         rates = (self.correction_rate, self.late_rate, self.cancel_rate)
         if min(rates) < 0 or sum(rates) > 1:
             raise ValueError("the correction, late-charge and cancellation rates are shares: each >= 0, together <= 1")
+        if not 0 <= self.secondary_rate <= 1:
+            raise ValueError("the secondary coverage rate is a share: between 0 and 1")
         if not 0 < self.change_days[0] <= self.change_days[1]:
             raise ValueError("changes fall due at least one day after the visit was sent")
 
@@ -106,6 +109,7 @@ def visits_of_night(payers: Sequence[PayerProfile], plan: NightsPlan, index: int
             as_of=plan.night(index),
             id_prefix=f"S{plan.seed}N{index + 1:03d}",
             institutional_share=plan.institutional_share,
+            secondary_share=plan.secondary_rate,
         )
     )
 

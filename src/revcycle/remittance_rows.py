@@ -99,6 +99,7 @@ CLAIM_COLUMNS = (
     "patient_responsibility_cents",
     "payer_claim_number",
     "matched",
+    "crossover_carrier",
 )
 SERVICE_COLUMNS = (
     "id",
@@ -166,6 +167,7 @@ def build_claim_rows(
             _cents(payment.patient_responsibility or Decimal(0)),
             payment.payer_claim_number[:50] or None,
             matched,
+            any(name[0] == "TT" for name in payment.names),  # NM1*TT: forwarded to the crossover carrier
         )
     )
     order = 0

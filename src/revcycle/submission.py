@@ -41,9 +41,11 @@ from revcycle.filemodes import private_file
 from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
 from revcycle.intake import insert_claims
 from revcycle.money import to_cents
+from revcycle.next_payer import bill_next_payers
 from revcycle.payers import PayerProfile
 from revcycle.resend import send_corrections
 from revcycle.settings import Settings
+from revcycle.warehouse.cob_chain import chains, cob_claims
 from revcycle.warehouse.ledger import InterchangeRecord, insert_interchange, next_control_number, utcnow
 from revcycle.warehouse.schema import charge, claim, claim_hold, claim_line, interchange
 from revcycle.x12.write837 import QuarantinedClaim
@@ -136,6 +138,7 @@ class StagedClaim:
     total_charge_cents: int
     lines: tuple[StagedLine, ...]
     original_claim_number: str | None = None  # REF*F8 of a replacement or void (the claim row's)
+    prior_claim_key: str | None = None  # a secondary or tertiary claim: the claim whose 835 it was built from
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,7 @@ class StagingResult:
     held: list[ClaimHold] = field(default_factory=list)
     rebuilt: list[str] = field(default_factory=list)  # claim keys built again from an earlier hold
     resent: list[str] = field(default_factory=list)  # claims the rules resend (1) or replace (7) tonight
+    billed_next: list[str] = field(default_factory=list)  # secondary or tertiary claims built tonight (COB)
 
 
 def interchange_file_name(transaction_type: str, payer_id: str, control_number: int) -> str:
@@ -204,16 +208,23 @@ def _staged_claims(conn: Connection, keys: Sequence[str]) -> dict[str, StagedCla
                 claim.c.frequency_code,
                 claim.c.total_charge_cents,
                 claim.c.payer_claim_number,
+                claim.c.prior_claim_key,
             ).where(claim.c.claim_key.in_(part), *_unsent_claims())
         ).all()
+        # a secondary or tertiary claim's lines are its primary's claim_line rows (each charge is one row)
+        roots = {key: chain[0] for key, chain in chains(conn, list(part)).items()}
+        owners: dict[str, list[str]] = defaultdict(list)
+        for key in part:
+            owners[roots.get(key, key)].append(key)
         for row in conn.execute(
             select(
                 claim_line.c.claim_key, claim_line.c.line_number, claim_line.c.procedure_code, claim_line.c.charge_cents
             )
-            .where(claim_line.c.claim_key.in_(part))
+            .where(claim_line.c.claim_key.in_(sorted(owners)))
             .order_by(claim_line.c.claim_key, claim_line.c.line_number)
         ):
-            lines[row.claim_key].append(StagedLine(row.line_number, row.procedure_code, row.charge_cents))
+            for owner in owners[row.claim_key]:
+                lines[owner].append(StagedLine(row.line_number, row.procedure_code, row.charge_cents))
     return {
         h.claim_key: StagedClaim(
             h.claim_key,
@@ -223,6 +234,7 @@ def _staged_claims(conn: Connection, keys: Sequence[str]) -> dict[str, StagedCla
             h.total_charge_cents,
             tuple(lines[h.claim_key]),
             h.payer_claim_number if h.frequency_code in ("7", "8") else None,
+            h.prior_claim_key,
         )
         for h in heads
     }
@@ -309,8 +321,9 @@ def _rebuild(
         replace(c, frequency_code="8", original_claim_number=staged[key].original_claim_number)
         for key, c in sorted(voids.items())
     ]
-    if voids:
-        claims.sort(key=lambda c: c.claim_key)
+    # a secondary or tertiary claim: its primary rebuilt from the charges, then each prior payer's 835
+    claims += cob_claims(conn, [key for key in keys if staged[key].prior_claim_key], payers).values()
+    claims.sort(key=lambda c: c.claim_key)
     reasons: dict[str, list[str]] = defaultdict(list)
     for held in rebuilt.held:
         if held.claim_key in staged:
@@ -408,6 +421,7 @@ def stage_claims(
     with engine.begin() as conn:
         result.rebuilt = _retry_held(conn, payers, batch_date, stamp)
         result.resent = send_corrections(conn, payers, batch_date, stamp)
+        result.billed_next = bill_next_payers(conn, payers, batch_date, stamp)
         to_stage = _unsent_keys_by_payer(conn)
 
     def stage_batch(chunks: list[tuple[PayerProfile, list[Claim]]], staged: Mapping[str, StagedClaim]) -> None:

@@ -115,6 +115,35 @@ def _person(rng: random.Random, *, min_age: int, max_age: int, as_of: date, last
     )
 
 
+def _secondary_payer(payer: PayerProfile, payers: Sequence[PayerProfile], rng: random.Random) -> PayerProfile | None:
+    """A plausible payer after ``payer``: Medicaid or a supplement after Medicare, Medicaid after a commercial plan."""
+    candidates = [p for p in payers if p.payer_id != payer.payer_id and p.filing_indicator != "MB"]
+    if payer.filing_indicator == "MC":
+        return None  # Medicaid is the payer of last resort: nothing is billed after it
+    return rng.choice(candidates) if candidates else None
+
+
+def other_coverage_columns(
+    payer: PayerProfile, payers: Sequence[PayerProfile], patient_columns: dict[str, str], rng: random.Random
+) -> dict[str, str]:
+    """The ``secondary_*`` columns of a visit whose patient has a second coverage (as its own subscriber)."""
+    second = _secondary_payer(payer, payers, rng)
+    if second is None:
+        return {}
+    return {
+        "secondary_payer_id": second.payer_id,
+        "secondary_member_id": second.make_member_id(rng),
+        "secondary_group_number": "" if second.filing_indicator in {"MB", "MC"} else f"GRP{rng.randrange(10**5):05d}",
+        "secondary_claim_filing_indicator": second.filing_indicator,
+        "secondary_relationship": "self",
+        **{f"secondary_subscriber_{field}": patient_columns[f"patient_{field}"] for field in _SUBSCRIBER_FIELDS},
+    }
+
+
+_SUBSCRIBER_FIELDS = ("last_name", "first_name", "birth_date", "sex", "address1", "city", "state", "zip")
+_OTHER_COVERAGE_COLUMNS = tuple(name for name in COLUMN_NAMES if name.startswith(("secondary_", "tertiary_")))
+
+
 def generate_charge_rows(
     payers: Sequence[PayerProfile],
     *,
@@ -123,12 +152,16 @@ def generate_charge_rows(
     as_of: date,
     id_prefix: str | None = None,
     institutional_share: float = 0.0,
+    secondary_share: float = 0.0,
 ) -> Iterator[dict[str, str]]:
     """Charge rows (one per line) for ``encounters`` office visits in the 30 days before ``as_of``.
 
     About ``institutional_share`` of the visits to payers that accept institutional claims are hospital bills
     instead (``institutionalise``): outpatient (type of bill 131) or inpatient (111). The share is drawn from
     a generator of its own, so the professional visits are the same whatever the share.
+
+    ``secondary_share`` of the visits (a roll of their own, so the other columns stay those of the seed) have a
+    secondary coverage (``secondary_*`` columns) with another payer of ``payers``.
     """
     if not payers:
         raise ValueError("at least one payer is needed to generate charges")
@@ -167,6 +200,22 @@ def generate_charge_rows(
             and facility_rng.random() < institutional_share
         )
         visit: list[dict[str, str]] = []
+        coverage = None
+        if secondary_share > 0:
+            # its own generator: adding coverage to some visits leaves every other column as the seed made it
+            cover = random.Random(f"{seed}:{number}:secondary")
+            if cover.random() < secondary_share:
+                named = {
+                    "patient_last_name": patient.last,
+                    "patient_first_name": patient.first,
+                    "patient_birth_date": patient.birth.isoformat(),
+                    "patient_sex": patient.sex,
+                    "patient_address1": patient.street,
+                    "patient_city": patient.city,
+                    "patient_state": patient.state,
+                    "patient_zip": patient.zip_code,
+                }
+                coverage = other_coverage_columns(payer, payers, named, cover)
         for code in codes:
             line_seq += 1
             modifiers: list[str] = []
@@ -235,7 +284,9 @@ def generate_charge_rows(
                 "claim_frequency_code": "1",
                 "original_claim_number": "",
                 "visit_status": "",
+                **dict.fromkeys(_OTHER_COVERAGE_COLUMNS, ""),
             }
+            row.update(coverage if coverage is not None else {})
             visit.append(row)
         if hospital:
             institutionalise(visit, facility_rng, as_of=as_of)

@@ -11,9 +11,11 @@ content, except for a claim rejected at the front end or whose charges were revi
 latest version: that claim is rebuilt from its current charges and payer file (``revcycle.rebuild``).
 A claim is cancelled when the EHR cancelled its visit (a ``cancelled`` charge, ``revcycle.cancellation``);
 a cancelled claim never staged (built, in no interchange) has no version: it is withdrawn, never sent.
-Facts that need contract columns the warehouse does not hold yet are left at their "nothing known" value:
-there is no next payer, no 276 was sent (``last_inquiry_on``), the 835 named
-no crossover carrier.
+An adjudicated claim's next payer is the coverage after its payer in the export's ``secondary_*`` and
+``tertiary_*`` columns (``revcycle.warehouse.cob_chain.next_payers``), billed once a claim names it as its
+``prior_claim_key``; the standing 835's remarks and NM1*TT crossover carrier are the adjudication's. Facts
+that need contract columns the warehouse does not hold yet are left at their "nothing known" value: no 276
+was sent (``last_inquiry_on``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from revcycle.next_action import (
 from revcycle.payers import PayerProfile
 from revcycle.rebuild import VERSION_STATE, last_revisions, payer_policy, rebuild_claims, version_digest
 from revcycle.warehouse.actions import ClaimDecision, record_decisions
+from revcycle.warehouse.cob_chain import next_payers
 from revcycle.warehouse.kpi.common import posted_on, standing
 from revcycle.warehouse.schema import (
     adjustment,
@@ -90,6 +93,7 @@ class _ClaimRow:
     first_service_date: date
     submitted_on: date | None
     payer_claim_number: str | None
+    prior_claim_key: str | None = None  # a secondary or tertiary claim: the claim whose 835 it follows
 
 
 def _chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -128,6 +132,7 @@ def _open_claims(conn: Connection, revised: Mapping[str, datetime]) -> list[_Cla
         claim.c.frequency_code,
         claim.c.first_service_date,
         claim.c.payer_claim_number,
+        claim.c.prior_claim_key,
         func.coalesce(local_date(last_sent.c.sent_at), local_date(claim.c.submitted_at)).label("submitted_on"),
         claim_action.c.kind,
         claim_action.c.decided_at,
@@ -154,6 +159,7 @@ def _open_claims(conn: Connection, revised: Mapping[str, datetime]) -> list[_Cla
                 served,
                 _as_date(r.submitted_on),
                 r.payer_claim_number,
+                r.prior_claim_key,
             )
         )
     return rows
@@ -202,6 +208,7 @@ def _standing_postings(conn: Connection, keys: Sequence[str]) -> dict[str, Any]:
                 remittance_claim.c.charge_cents,
                 remittance_claim.c.paid_cents,
                 remittance_claim.c.payer_claim_number,
+                remittance_claim.c.crossover_carrier,
                 posted_on().label("posted_on"),
             )
             .select_from(
@@ -306,6 +313,9 @@ def read_with_rebuilds(
     patient, denied, remarks = _amounts(conn, [p.id for p in postings.values()])
     cancelled = cancelled_claims(conn, keys)
     never_staged = unstaged_cancelled(conn, cancelled)
+    coverage_after = next_payers(conn, sorted(postings))
+    # a secondary's filing clock starts on the payment date of the 835 it was built from (docs/claim-rules.md)
+    prior_postings = _standing_postings(conn, sorted({r.prior_claim_key for r in rows if r.prior_claim_key}))
     out = []
     for r in rows:
         key = r.claim_key
@@ -344,18 +354,28 @@ def read_with_rebuilds(
                 denied=from_cents(denied[posting.id]),
                 payment_date=paid_on,
                 remarks=frozenset(remarks[posting.id]),
+                crossover_carrier=bool(posting.crossover_carrier),
             )
         snapshot = ClaimSnapshot(
             claim_key=key,
-            filing_clock_start=r.first_service_date,
+            filing_clock_start=_filing_clock_start(r, prior_postings),
             versions=versions,
             adjudication=adjudication,
             ehr_digest=current,
             cancelled=key in cancelled,
             held=holds.get(key, ()),
+            next_payer_id=coverage_after[key][0] if key in coverage_after else None,
+            next_payer_billed=key in coverage_after and coverage_after[key][1],
         )
         out.append((r.payer_id, snapshot))
     return out, {key: found[0] for key, found in rebuilt.items()}
+
+
+def _filing_clock_start(r: _ClaimRow, prior_postings: Mapping[str, Any]) -> date:
+    """The first date of service; for a secondary or tertiary claim, the prior payer's payment date."""
+    prior = prior_postings.get(r.prior_claim_key) if r.prior_claim_key else None
+    paid_on = _as_date(prior.posted_on) if prior is not None else None
+    return paid_on or r.first_service_date
 
 
 def read_snapshots(

@@ -206,6 +206,12 @@ claim = Table(
     Column("status", String(16), nullable=False, comment="derived from claim_event"),
     Column("status_at", DateTime(timezone=True), nullable=False),
     Column("payer_claim_number", String(50)),
+    Column(
+        "prior_claim_key",
+        String(20),
+        index=True,
+        comment="a secondary or tertiary claim: the claim whose 835 it was built from",
+    ),
 )
 
 claim_line = Table(
@@ -309,6 +315,7 @@ remittance_claim = Table(
         ForeignKey("remittance_claim.id"),
         comment="the CLP02 22 reversal that cancelled this posting",
     ),
+    Column("crossover_carrier", Boolean, comment="the 835 named a crossover carrier (NM1*TT)"),
     UniqueConstraint("remittance_id", "sequence", name="uq_remittance_claim_sequence"),
     _posting_fk("remittance_id", "remittance.id"),
 )

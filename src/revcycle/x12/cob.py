@@ -105,5 +105,10 @@ def secondary_claim(
         relationship=coverage.relationship,
         group_number=coverage.group_number,
         payer_responsibility=coverage.responsibility,
-        other_payers=(*claim.other_payers, other),
+        # the payers that adjudicated it first, then the coverages still to come (the one now billed is none)
+        other_payers=(
+            *(o for o in claim.other_payers if o.paid is not None),
+            other,
+            *(o for o in claim.other_payers if o.paid is None and o.payer_id != coverage.payer_id),
+        ),
     )
