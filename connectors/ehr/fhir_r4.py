@@ -38,7 +38,13 @@ from connectors.ehr.config import EhrConfig, Facility
 from connectors.ehr.csv_export import UnreadableExport
 from connectors.ehr.files import BOM, file_sha256
 from revcycle import exports
-from revcycle.charge_export import INSTITUTIONAL_CLAIM_COLUMNS, MAX_DIAGNOSES, MAX_MODIFIERS, VISIT_CANCELLED
+from revcycle.charge_export import (
+    INSTITUTIONAL_CLAIM_COLUMNS,
+    MAX_DIAGNOSES,
+    MAX_MODIFIERS,
+    OTHER_COVERAGE_COLUMNS,
+    VISIT_CANCELLED,
+)
 
 NAME = "fhir"
 CHARGE_TYPES = frozenset({"Claim", "ChargeItem"})
@@ -509,6 +515,7 @@ class _Mapper:
             "type_of_bill": "",
             "revenue_code": _first_code(item.get("revenue")),
             **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
+            **dict.fromkeys(OTHER_COVERAGE_COLUMNS, ""),
             "service_date_from": start,
             "service_date_to": end,
             "procedure_code": procedure,
@@ -589,6 +596,7 @@ class _Mapper:
             "type_of_bill": "",
             "revenue_code": "",
             **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
+            **dict.fromkeys(OTHER_COVERAGE_COLUMNS, ""),
             "service_date_from": start,
             "service_date_to": end,
             "procedure_code": procedure,

@@ -30,7 +30,7 @@ from connectors.ehr.base import (
 )
 from connectors.ehr.config import EhrConfig, Facility, PlanMapping
 from connectors.ehr.files import BOM, MLLP_FRAME_BYTES, file_sha256
-from revcycle.charge_export import INSTITUTIONAL_CLAIM_COLUMNS, MAX_DIAGNOSES, MAX_MODIFIERS
+from revcycle.charge_export import INSTITUTIONAL_CLAIM_COLUMNS, MAX_DIAGNOSES, MAX_MODIFIERS, OTHER_COVERAGE_COLUMNS
 
 NAME = "hl7"
 ENVELOPE_SEGMENTS = frozenset({"FHS", "BHS", "BTS", "FTS"})
@@ -368,6 +368,7 @@ def _line(ft1: hl7.Segment, encounter: _Encounter, config: EhrConfig) -> tuple[d
         "type_of_bill": "",
         "revenue_code": "",
         **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
+        **dict.fromkeys(OTHER_COVERAGE_COLUMNS, ""),
         "service_date_from": start,
         "service_date_to": end,
         "procedure_code": procedure,

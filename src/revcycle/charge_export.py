@@ -120,6 +120,10 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+OTHER_COVERAGE_COLUMNS: tuple[str, ...] = tuple(
+    name for name in COLUMN_NAMES if name.startswith(tuple(f"{rank}_" for rank in OTHER_COVERAGES))
+)
+"""The ``secondary_*`` and ``tertiary_*`` columns (a feed that carries no other coverage leaves them empty)."""
 # The institutional claim columns beside type_of_bill and revenue_code (empty on a professional row).
 INSTITUTIONAL_CLAIM_COLUMNS: tuple[str, ...] = (
     "statement_date_from",

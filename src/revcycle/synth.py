@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from revcycle.charge_export import COLUMN_NAMES, INSTITUTIONAL_CLAIM_COLUMNS, MAX_DIAGNOSES
+from revcycle.charge_export import COLUMN_NAMES, INSTITUTIONAL_CLAIM_COLUMNS, MAX_DIAGNOSES, OTHER_COVERAGE_COLUMNS
 from revcycle.codes.catalog import DIAGNOSES, EVALUATION_AND_MANAGEMENT, PROFESSIONAL_PROCEDURES
 from revcycle.codes.npi import npi_check_digit
 from revcycle.domain import ClaimType
@@ -141,7 +141,6 @@ def other_coverage_columns(
 
 
 _SUBSCRIBER_FIELDS = ("last_name", "first_name", "birth_date", "sex", "address1", "city", "state", "zip")
-_OTHER_COVERAGE_COLUMNS = tuple(name for name in COLUMN_NAMES if name.startswith(("secondary_", "tertiary_")))
 
 
 def generate_charge_rows(
@@ -284,7 +283,7 @@ def generate_charge_rows(
                 "claim_frequency_code": "1",
                 "original_claim_number": "",
                 "visit_status": "",
-                **dict.fromkeys(_OTHER_COVERAGE_COLUMNS, ""),
+                **dict.fromkeys(OTHER_COVERAGE_COLUMNS, ""),
             }
             row.update(coverage if coverage is not None else {})
             visit.append(row)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from revcycle.charge_export import INSTITUTIONAL_CLAIM_COLUMNS
+from revcycle.charge_export import INSTITUTIONAL_CLAIM_COLUMNS, OTHER_COVERAGE_COLUMNS
 
 # Valid NPIs (Luhn check digit with the 80840 prefix), made up.
 NORTH_NPI = "1245319599"  # the NORTH CLINIC billing NPI
@@ -226,6 +226,7 @@ ENCOUNTER_1 = {
     "type_of_bill": "",
     "revenue_code": "",
     **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
+    **dict.fromkeys(OTHER_COVERAGE_COLUMNS, ""),
     # DG1 by priority: I10 (1), E11.9 (2), Z23 (none)
     "diagnosis1": "I10",
     "diagnosis2": "E11.9",
@@ -363,6 +364,7 @@ EXPECTED_BATCH_SELF = {
     "type_of_bill": "",
     "revenue_code": "",
     **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
+    **dict.fromkeys(OTHER_COVERAGE_COLUMNS, ""),
     "service_date_from": "2024-03-04",
     "service_date_to": "2024-03-05",
     "procedure_code": "20610",

@@ -17,7 +17,7 @@ from connectors.ehr.base import HOLD_DANGLING_REFERENCE, HOLD_R4B_INVALID, HOLD_
 from connectors.ehr.config import EhrConfig, parse_ehr_config
 from connectors.ehr.fhir_r4 import FhirReader
 from connectors.ehr.registry import read_export
-from revcycle.charge_export import COLUMN_NAMES, INSTITUTIONAL_CLAIM_COLUMNS
+from revcycle.charge_export import COLUMN_NAMES, INSTITUTIONAL_CLAIM_COLUMNS, OTHER_COVERAGE_COLUMNS
 
 CPT = "http://www.ama-assn.org/go/cpt"
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -256,6 +256,7 @@ SHARED = {
     "type_of_bill": "",
     "revenue_code": "",
     **dict.fromkeys(INSTITUTIONAL_CLAIM_COLUMNS, ""),
+    **dict.fromkeys(OTHER_COVERAGE_COLUMNS, ""),
     "diagnosis1": "I10",
     "diagnosis2": "E11.9",
     **{f"diagnosis{i}": "" for i in range(3, 13)},
