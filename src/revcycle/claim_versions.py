@@ -9,8 +9,9 @@ version was built, and earlier versions keep the outcome they ended with.
 
 The digest covers what the payer reads of the claim (every field of the claim and its lines, and the
 payer's routing ids: ISA08, GS03 and the 2010BB payer id), not its frequency code or REF*F8, so a
-replacement of unchanged content has the digest of the version it replaces. It is a SHA-256 hex digest:
-no claim content is stored beside it.
+replacement of unchanged content has the digest of the version it replaces. An absent optional field (None)
+is left out of it, so a field added to the claim later with a default of None keeps the digests already
+stored. It is a SHA-256 hex digest: no claim content is stored beside it.
 """
 
 from __future__ import annotations
@@ -96,7 +97,13 @@ def _canonical(value: Any) -> Any:
     if fields is not None:
         names, values = fields
         plain = _PLAIN
-        return {name: v if type(v) in plain else _canonical(v) for name, v in zip(names, values(value), strict=True)}
+        # An absent optional field (None) is left out, so a field added later with a default of None leaves
+        # the digests of the versions already stored unchanged (a rebuild still matches the version it sent).
+        return {
+            name: v if type(v) in plain else _canonical(v)
+            for name, v in zip(names, values(value), strict=True)
+            if v is not None
+        }
     if isinstance(value, (tuple, list)):
         return [_canonical(v) for v in value]
     if isinstance(value, dict):  # kept as it is, its keys in the sorted order the JSON is written in

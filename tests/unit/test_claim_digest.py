@@ -62,11 +62,14 @@ def test_frequency_code_and_ref_f8_are_not_content() -> None:
 
 def _spec_form(value: object) -> object:
     """The canonical form the module docstring describes, derived through ``dataclasses.asdict`` (not the
-    module's own walk): every field at every depth but CLM05-3, REF*F8 and ``extra``; amounts normalised
-    (100 and 100.00 are one amount), enums as their X12 values, dates as ISO text, tuples as lists."""
+    module's own walk): every field at every depth but CLM05-3, REF*F8, ``extra`` and the absent (None) ones;
+    amounts normalised (100 and 100.00 are one amount), enums as their X12 values, dates as ISO text, tuples as
+    lists."""
     if isinstance(value, dict):
         return {
-            k: _spec_form(v) for k, v in value.items() if k not in {"frequency_code", "original_claim_number", "extra"}
+            k: _spec_form(v)
+            for k, v in value.items()
+            if k not in {"frequency_code", "original_claim_number", "extra"} and v is not None
         }
     if isinstance(value, (list, tuple)):
         return [_spec_form(v) for v in value]
@@ -112,3 +115,18 @@ def test_the_digest_is_the_sha256_of_the_canonical_json_of_every_nested_field() 
         text = json.dumps(document, sort_keys=True, separators=(",", ":"))
         assert claim_digest(claim, payer) == hashlib.sha256(text.encode()).hexdigest()
     assert claim_digest(rich, payer) != claim_digest(base, payer)
+
+
+def test_an_absent_optional_field_is_not_in_the_digest_so_adding_one_later_keeps_stored_digests() -> None:
+    # A field added to Claim later with a default of None (admitting_diagnosis was) must not change the digest
+    # of versions already stored: a rebuild of unchanged charges has to match the version it sent.
+    payer = PAYERS["PAYR1"]
+    base = _claim()
+    assert base.admitting_diagnosis is None and base.rendering_provider is None
+    document = {
+        "routing": [payer.payer_id, payer.interchange_receiver_id, payer.group_receiver_code],
+        "claim": _spec_form(dataclasses.asdict(base)),
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    assert "admitting_diagnosis" not in text and "null" not in text
+    assert claim_digest(base, payer) == hashlib.sha256(text.encode()).hexdigest()
