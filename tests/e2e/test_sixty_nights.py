@@ -278,7 +278,8 @@ def test_pyx12_passes_every_837_and_every_answer_the_sandbox_wrote(sixty: dict[s
     assert {path.name.split("_", 1)[0] for path in claims} == {"837P", "837I"}
     errors: dict[str, list[str]] = {}
     for group in _batches(claims + answers):
-        if pyx12_errors(b"".join(path.read_bytes().strip() + b"\n" for path in group)):
-            # Name the file: pyx12 again, one file at a time.
-            errors |= {path.name: found for path in group if (found := pyx12_errors(path.read_bytes()))}
+        if batch := pyx12_errors(b"".join(path.read_bytes().strip() + b"\n" for path in group)):
+            # Name the file: pyx12 again, one file at a time (an error no single file shows still fails).
+            named = {path.name: found for path in group if (found := pyx12_errors(path.read_bytes()))}
+            errors |= named or {f"batch from {group[0].name}": batch}
     assert errors == {}
