@@ -12,11 +12,12 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_LEVEL ?= WARNING
 
-.PHONY: demo test lint typecheck check bench fuzz lock clean help
+.PHONY: demo test test-nights lint typecheck check bench fuzz lock clean help
 
 help:
 	@echo "make demo   set up .venv and run the nightly cycle on a synthetic export (ARGS='--claims 500')"
 	@echo "make test   set up .venv and run the test suite"
+	@echo "make test-nights  the 60-night end-to-end run of the claim rules (about 14 min; not in make test)"
 	@echo "make check  ruff (lint + format check) and mypy"
 	@echo "make bench  run the benchmarks"
 	@echo "make fuzz   run the full fuzz campaign (ARGS='--jobs 2 --seed 1'; see docs/fuzzing.md)"
@@ -35,6 +36,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest $(ARGS)
+
+test-nights: $(STAMP)
+	$(BIN)/pytest -m nights $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src flows tasks connectors expectations tests benchmarks fuzz
