@@ -15,6 +15,7 @@ import pandas as pd
 from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from expectations.gx_kwargs import kwargs_read_once
 from expectations.runner import ChargeRuleNotEvaluated, RuleSummary
 
 ROW_COLUMN = "__row"
@@ -56,16 +57,17 @@ def run_gx(frame: pd.DataFrame, suite: gx.ExpectationSuite, index_columns: list[
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     asset = context.data_sources.add_pandas(suite.name).add_dataframe_asset(suite.name)
     batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
-    return batch.validate(
-        suite,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": index_columns,
-            "exclude_unexpected_values": True,
-            # The query string costs a whole-frame row selection per rule and is never used.
-            "return_unexpected_index_query": False,
-        },
-    )
+    with kwargs_read_once():
+        return batch.validate(
+            suite,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": index_columns,
+                "exclude_unexpected_values": True,
+                # The query string costs a whole-frame row selection per rule and is never used.
+                "return_unexpected_index_query": False,
+            },
+        )
 
 
 def validate_frame(frame: pd.DataFrame, suite: gx.ExpectationSuite, *, key_column: str) -> FrameValidation:

@@ -25,6 +25,7 @@ from great_expectations.execution_engine import pandas_execution_engine as _pand
 
 from expectations.charges import ERROR, PayerChargeRules, add_typed_views, build_charges_suite
 from expectations.custom_cells import failing_cells, judges_cells
+from expectations.gx_kwargs import kwargs_read_once
 from expectations.masking import mask_value
 from revcycle.charge_export import COLUMN_NAMES, REQUIRED_COLUMNS
 from revcycle.errors import RunFailure
@@ -189,7 +190,7 @@ def _run_suite(prepared: pd.DataFrame, suite: gx.ExpectationSuite) -> Any:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     asset = context.data_sources.add_pandas("charges").add_dataframe_asset("charge_export")
-    with _no_data_fingerprint():
+    with _no_data_fingerprint(), kwargs_read_once():
         batch = asset.add_batch_definition_whole_dataframe("whole_export").get_batch(
             batch_parameters={"dataframe": prepared}
         )

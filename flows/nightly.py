@@ -28,6 +28,7 @@ def nightly_revenue_cycle(
     workdir: str | None = None,
     batch_date: str | None = None,
     clearinghouse_block: str | None = None,
+    html_report: bool = True,
 ) -> dict[str, Any] | State[Any]:
     """Run the whole cycle; every step is idempotent, so a Retry resumes instead of repeating.
 
@@ -38,6 +39,9 @@ def nightly_revenue_cycle(
     ends in the Failed-type state ``NeedsAttention`` with this result as its data (docs/needs-attention.md).
 
     ``clearinghouse_block`` names a saved Clearinghouse SFTP block; without it the REVCYCLE_SFTP_* settings apply.
+
+    ``html_report=False`` skips writing ``report.html`` (``report`` is then None); the KPI summary and the run
+    summary are still published. The multi-night demo writes the report once, after its last night.
     """
     started = clock_in_force().now()
     logger = get_run_logger()
@@ -78,7 +82,11 @@ def nightly_revenue_cycle(
         "claims held (open)": len(held),
     }
     kpis = publish_kpis(paths.warehouse_url, summary)
-    report = publish_report(paths.warehouse_url, str(paths.workdir), batch.isoformat(), kpi_rows=kpis)
+    report = (
+        publish_report(paths.warehouse_url, str(paths.workdir), batch.isoformat(), kpi_rows=kpis)
+        if html_report
+        else None
+    )
     attention = list_needs_attention(
         paths.warehouse_url, started, config.ack_overdue_hours, unread, list(ingested.get("refused", []))
     )

@@ -12,9 +12,11 @@ import json
 import math
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections import defaultdict
+from contextlib import closing
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -173,3 +175,27 @@ def test_the_report_in_headless_chromium_shows_every_worklist_count_and_five_tre
         assert count is not None and count.isdigit(), name
         # The heading a person reads says the count: "<title>: 3 items, oldest ...", or "1 item".
         assert re.search(rf": {count} items?\b", heading), (name, heading)
+
+
+def test_the_report_is_written_once_after_the_last_night_and_the_kpis_every_night(
+    nights_run: dict[str, object],
+) -> None:
+    """Issue 10, Done-when 4 (the night's fixed cost): publish-report runs once, after the last night, dated by
+    it; publish-kpis still runs each night; no flow run of the demo emits heartbeats (each waited for its thread).
+
+    Read from the demo's own Prefect database (``<workdir>/prefect/prefect.db``, its temporary server's).
+    """
+    workdir = Path(str(nights_run["workdir"]))
+    nights = len(_nights(nights_run))
+    with closing(sqlite3.connect(workdir / "prefect" / "prefect.db")) as prefect_db:
+        task_runs = prefect_db.execute("SELECT task_key, count(*) FROM task_run GROUP BY task_key").fetchall()
+        heartbeats = prefect_db.execute(
+            "SELECT count(*) FROM events WHERE event = 'prefect.flow-run.heartbeat'"
+        ).fetchone()[0]
+    # A task key is the task function's name and a hash of its code: publish_kpis-2354bec1.
+    counts = {key.split("-")[0]: count for key, count in task_runs if key.startswith("publish_")}
+    # One publish-kpis a night (the nights printed, settling ones included), one publish-report in all.
+    assert counts == {"publish_kpis": nights, "publish_report": 1}, task_runs
+    assert heartbeats == 0
+    report = (workdir / "report.html").read_text(encoding="utf-8")
+    assert f"as of {_last_night(nights_run).isoformat()}" in report
