@@ -7,7 +7,9 @@ dozens of times per expectation: with the charges suite's 107 expectations, abou
 validation, a third of a small export's validation time. The replacements below read the configuration's
 kwargs once per call and return the same dicts (``tests/expectations/test_gx_kwargs.py`` compares them with
 GX's own on every expectation of our suites). They replace GX's methods only for the duration of a
-validation; on a GX release whose ``Expectation`` lacks these methods nothing is replaced.
+validation; on a GX release whose ``Expectation`` lacks these methods nothing is replaced. Two validations
+overlapping in threads may leave the replacements in place after both end (each restores what it found);
+since they return what GX's methods return, that changes speed only, never a result.
 """
 
 from __future__ import annotations
