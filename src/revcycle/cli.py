@@ -15,11 +15,14 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from revcycle import __version__
 from revcycle.errors import ConfigurationError, RunFailure
 from revcycle.warehouse.locate import DEMO_WORKDIR
+
+if TYPE_CHECKING:
+    from revcycle.demo_nights import NightsPlan
 
 QUIET_ENVIRONMENT = {
     "DO_NOT_TRACK": "1",
@@ -135,11 +138,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run the whole nightly cycle on a synthetic export against the embedded sandbox clearinghouse."""
     from revcycle.filemodes import private_dir
 
+    plan = None
+    if args.days:
+        try:  # a wrong rate is refused before anything is created in the workdir
+            plan = _nights_plan(args)
+        except ValueError as problem:
+            print(f"revcycle demo: {problem}", file=sys.stderr)
+            return 2
     workdir = private_dir(Path(args.workdir).resolve())
     log_file = _prepare_run_environment(workdir)
     _log_run_to(log_file)
-    if args.days:
-        return _demo_nights(args, workdir, log_file)
+    if plan is not None:
+        return _demo_nights(plan, workdir, log_file)
     args.claims = args.claims or 200
     total = 4
     ehr_format = getattr(args, "ehr_format", "csv")
@@ -209,29 +219,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_exit_code(result["needs_attention"], defects_planted=defect_rate > 0)
 
 
-def _demo_nights(args: argparse.Namespace, workdir: Path, log_file: Path) -> int:
-    """``demo --days N``: N nights on a simulated calendar (revcycle.demo_nights), one progress line a night."""
-    from revcycle.demo_nights import DEFAULT_CLAIMS_PER_NIGHT, DEFAULT_FIRST_NIGHT, NightsPlan, closing_summary
-    from revcycle.settings import Settings
+def _nights_plan(args: argparse.Namespace) -> NightsPlan:
+    """The plan of ``demo --days N`` from its arguments; ValueError (one line) when a rate is not a share."""
+    from revcycle.demo_nights import DEFAULT_CLAIMS_PER_NIGHT, DEFAULT_FIRST_NIGHT, NightsPlan
     from revcycle.synth import DEMO_INSTITUTIONAL_SHARE
 
-    first = args.first_night or DEFAULT_FIRST_NIGHT
-    try:
-        plan = NightsPlan(
-            args.days,
-            args.claims or DEFAULT_CLAIMS_PER_NIGHT,
-            args.seed,
-            first,
-            settle=args.settle,
-            correction_rate=args.correction_rate,
-            late_rate=args.late_rate,
-            cancel_rate=args.cancel_rate,
-            institutional_share=DEMO_INSTITUTIONAL_SHARE,
-            secondary_rate=args.secondary_rate,
-        )
-    except ValueError as problem:
-        print(f"revcycle demo: {problem}", file=sys.stderr)
-        return 2
+    return NightsPlan(
+        args.days,
+        args.claims or DEFAULT_CLAIMS_PER_NIGHT,
+        args.seed,
+        args.first_night or DEFAULT_FIRST_NIGHT,
+        settle=args.settle,
+        correction_rate=args.correction_rate,
+        late_rate=args.late_rate,
+        cancel_rate=args.cancel_rate,
+        institutional_share=DEMO_INSTITUTIONAL_SHARE,
+        secondary_rate=args.secondary_rate,
+    )
+
+
+def _demo_nights(plan: NightsPlan, workdir: Path, log_file: Path) -> int:
+    """``demo --days N``: N nights on a simulated calendar (revcycle.demo_nights), one progress line a night."""
+    from revcycle.demo_nights import closing_summary
+    from revcycle.settings import Settings
+
     print(f"{plan.nights} nights from {plan.first_night}, {plan.claims_per_night} visits a night, seed {plan.seed}")
     _start_prefect_api()
     from flows.demo_nights import run_demo_nights
