@@ -199,22 +199,22 @@ def generate_charge_rows(
             and facility_rng.random() < institutional_share
         )
         visit: list[dict[str, str]] = []
+        patient_columns = {
+            "patient_last_name": patient.last,
+            "patient_first_name": patient.first,
+            "patient_birth_date": patient.birth.isoformat(),
+            "patient_sex": patient.sex,
+            "patient_address1": patient.street,
+            "patient_city": patient.city,
+            "patient_state": patient.state,
+            "patient_zip": patient.zip_code,
+        }
         coverage = None
         if secondary_share > 0:
             # its own generator: adding coverage to some visits leaves every other column as the seed made it
             cover = random.Random(f"{seed}:{number}:secondary")
             if cover.random() < secondary_share:
-                named = {
-                    "patient_last_name": patient.last,
-                    "patient_first_name": patient.first,
-                    "patient_birth_date": patient.birth.isoformat(),
-                    "patient_sex": patient.sex,
-                    "patient_address1": patient.street,
-                    "patient_city": patient.city,
-                    "patient_state": patient.state,
-                    "patient_zip": patient.zip_code,
-                }
-                coverage = other_coverage_columns(payer, payers, named, cover)
+                coverage = other_coverage_columns(payer, payers, patient_columns, cover)
         for code in codes:
             line_seq += 1
             modifiers: list[str] = []
@@ -229,14 +229,7 @@ def generate_charge_rows(
                 "charge_id": f"{prefix}-C{line_seq:07d}",
                 "encounter_id": encounter_id,
                 "patient_mrn": mrn,
-                "patient_last_name": patient.last,
-                "patient_first_name": patient.first,
-                "patient_birth_date": patient.birth.isoformat(),
-                "patient_sex": patient.sex,
-                "patient_address1": patient.street,
-                "patient_city": patient.city,
-                "patient_state": patient.state,
-                "patient_zip": patient.zip_code,
+                **patient_columns,
                 "relationship": "child" if dependent else "self",
                 "subscriber_last_name": subscriber.last,
                 "subscriber_first_name": subscriber.first,
