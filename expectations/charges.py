@@ -45,8 +45,6 @@ from great_expectations.expectations.core.expect_table_columns_to_match_set impo
 )
 
 from expectations.custom import (
-    ExpectColumnValuesToBeIsoDate,
-    ExpectColumnValuesToBeValidNpi,
     ExpectDiagnosisPointersToReferencePresentDiagnoses,
     ExpectRowsToBeFirstOfTheirValues,
 )
@@ -56,6 +54,12 @@ from expectations.custom_cells import (
     ExpectColumnsValuesToBeX12Identifiers,
     ExpectColumnsValuesToMatchRegex,
     ExpectColumnsValuesToNotBeNull,
+)
+from expectations.custom_columns import (
+    ExpectColumnsValuesToBeInSet,
+    ExpectColumnsValuesToBeIsoDate,
+    ExpectColumnsValuesToBePresentWhen,
+    ExpectColumnsValuesToBeValidNpi,
 )
 from expectations.custom_conditional import (
     ExpectColumnPairValuesToBeOrderedWherePresent,
@@ -339,6 +343,39 @@ def _regex(suite: list[Any], rule: str, column: str, regex: str, severity: str =
     )
 
 
+def _on_columns(suite: list[Any], rule: str, columns: Sequence[str], expectation: Any, severity: str = ERROR) -> None:
+    """One expectation judging ``columns`` cell by cell: its rejections and summary lines name each column."""
+    _add(suite, expectation, severity=severity, rule=rule, column=", ".join(columns), columns=columns)
+
+
+def _regex_on(suite: list[Any], rule: str, columns: Sequence[str], regex: str) -> None:
+    expectation = ExpectColumnsValuesToMatchRegex(column_list=list(columns), regex=regex, ignore_row_if="never")
+    _on_columns(suite, rule, columns, expectation)
+
+
+def _in_set_on(suite: list[Any], rule: str, columns: Sequence[str], values: frozenset[str]) -> None:
+    _on_columns(
+        suite,
+        rule,
+        columns,
+        ExpectColumnsValuesToBeInSet(column_list=list(columns), value_set=sorted(values), ignore_row_if="never"),
+    )
+
+
+def _required_when_on(
+    suite: list[Any], rule: str, columns: Sequence[str], when_column: str, when_in: Sequence[str]
+) -> None:
+    """``columns`` required on the rows whose ``when_column`` is in ``when_in``: one expectation."""
+    _on_columns(
+        suite,
+        rule,
+        columns,
+        ExpectColumnsValuesToBePresentWhen(
+            column_list=[when_column, *columns], when_in=list(when_in), ignore_row_if="never"
+        ),
+    )
+
+
 def _in_set(suite: list[Any], rule: str, column: str, values: frozenset[str]) -> None:
     _add(
         suite,
@@ -417,17 +454,14 @@ def _identifiers(suite: list[Any]) -> None:
 
 
 def _providers(suite: list[Any]) -> None:
-    for column in NPI_COLUMNS:
-        _add(
-            suite,
-            ExpectColumnValuesToBeValidNpi(column=column),
-            severity=ERROR,
-            rule="npi_check_digit",
-            column=column,
-        )
+    _on_columns(
+        suite,
+        "npi_check_digit",
+        NPI_COLUMNS,
+        ExpectColumnsValuesToBeValidNpi(column_list=list(NPI_COLUMNS), ignore_row_if="never"),
+    )
     _regex(suite, "tax_id_format", "billing_tax_id", TAX_ID_REGEX)
     _regex(suite, "zip_format", "billing_zip", ZIP9_REGEX)
-    _regex(suite, "state_code", "billing_state", STATE_REGEX)
 
 
 def _codes(suite: list[Any]) -> None:
@@ -448,22 +482,20 @@ def _codes(suite: list[Any]) -> None:
     _in_set(suite, "visit_status_code", "visit_status", VISIT_STATUSES)
     _in_set(suite, "claim_filing_indicator_code", "claim_filing_indicator", CLAIM_FILING_INDICATORS)
     _in_set(suite, "relationship_code", "relationship", frozenset(RELATIONSHIP_CODES))
-    for person in ("patient", "subscriber"):
-        _in_set(suite, "sex_code", f"{person}_sex", SEX_CODES)
-        _regex(suite, "zip_format", f"{person}_zip", ZIP_REGEX)
-        _regex(suite, "state_code", f"{person}_state", STATE_REGEX)
+    people = ("patient", "subscriber")
+    _in_set_on(suite, "sex_code", [f"{person}_sex" for person in people], SEX_CODES)
+    _regex_on(suite, "zip_format", [f"{person}_zip" for person in people], ZIP_REGEX)
+    _regex_on(suite, "state_code", ["billing_state", *(f"{person}_state" for person in people)], STATE_REGEX)
 
 
 def _dates(suite: list[Any], today: date) -> None:
     latest = pd.Timestamp(today)
-    for column in DATE_COLUMNS:
-        _add(
-            suite,
-            ExpectColumnValuesToBeIsoDate(column=column),
-            severity=ERROR,
-            rule="date_format",
-            column=column,
-        )
+    _on_columns(
+        suite,
+        "date_format",
+        DATE_COLUMNS,
+        ExpectColumnsValuesToBeIsoDate(column_list=list(DATE_COLUMNS), ignore_row_if="never"),
+    )
     for column in ("service_date_from", "service_date_to"):
         _add(
             suite,
@@ -576,8 +608,7 @@ def _required_when(
 
 
 def _conditional(suite: list[Any]) -> None:
-    for column in INSTITUTIONAL_COLUMNS:
-        _required_when(suite, "institutional_required", column, "claim_type", ["institutional"], ERROR)
+    _required_when_on(suite, "institutional_required", INSTITUTIONAL_COLUMNS, "claim_type", ["institutional"])
     _regex(suite, "type_of_bill_format", "type_of_bill", TYPE_OF_BILL_REGEX)
     _regex(suite, "revenue_code_format", "revenue_code", REVENUE_CODE_REGEX)
     _institutional(suite)
@@ -588,8 +619,7 @@ def _conditional(suite: list[Any]) -> None:
 
 
 def _institutional(suite: list[Any]) -> None:
-    for column in INPATIENT_COLUMNS:
-        _required_when(suite, "inpatient_required", column, "type_of_bill", list(INPATIENT_BILL_TYPES), ERROR)
+    _required_when_on(suite, "inpatient_required", INPATIENT_COLUMNS, "type_of_bill", INPATIENT_BILL_TYPES)
     _regex(suite, "admission_type_format", "admission_type", ADMISSION_TYPE_REGEX)
     _regex(suite, "admission_source_format", "admission_source", ADMISSION_SOURCE_REGEX)
     _regex(suite, "discharge_status_format", "discharge_status", DISCHARGE_STATUS_REGEX)
@@ -660,28 +690,31 @@ def _other_coverages(suite: list[Any]) -> None:
         column="other coverage names and addresses",
         columns=texts,
     )
-    for rank in OTHER_COVERAGES:
-        _in_set(suite, "other_coverage_filing_indicator", f"{rank}_claim_filing_indicator", CLAIM_FILING_INDICATORS)
-        _in_set(suite, "other_coverage_relationship", f"{rank}_relationship", frozenset(RELATIONSHIP_CODES))
-        _in_set(suite, "other_coverage_sex", f"{rank}_subscriber_sex", SEX_CODES)
-        _add(
-            suite,
-            ExpectColumnValuesToBeIsoDate(column=f"{rank}_subscriber_birth_date"),
-            severity=ERROR,
-            rule="other_coverage_birth_date",
-            column=f"{rank}_subscriber_birth_date",
-        )
-        _regex(suite, "other_coverage_zip", f"{rank}_subscriber_zip", ZIP_REGEX)
-        _regex(suite, "other_coverage_state", f"{rank}_subscriber_state", STATE_REGEX)
+
+    def each(field: str) -> list[str]:
+        return [f"{rank}_{field}" for rank in OTHER_COVERAGES]
+
+    _in_set_on(suite, "other_coverage_filing_indicator", each("claim_filing_indicator"), CLAIM_FILING_INDICATORS)
+    _in_set_on(suite, "other_coverage_relationship", each("relationship"), frozenset(RELATIONSHIP_CODES))
+    _in_set_on(suite, "other_coverage_sex", each("subscriber_sex"), SEX_CODES)
+    births = each("subscriber_birth_date")
+    _on_columns(
+        suite,
+        "other_coverage_birth_date",
+        births,
+        ExpectColumnsValuesToBeIsoDate(column_list=births, ignore_row_if="never"),
+    )
+    _regex_on(suite, "other_coverage_zip", each("subscriber_zip"), ZIP_REGEX)
+    _regex_on(suite, "other_coverage_state", each("subscriber_state"), STATE_REGEX)
 
 
 def _other_coverage_payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules]) -> None:
     """A secondary or tertiary payer must be a registered payer, and its coverage complete."""
     known = sorted(payer_rules)
+    _in_set_on(suite, "other_coverage_payer_known", [f"{rank}_payer_id" for rank in OTHER_COVERAGES], frozenset(known))
     for rank in OTHER_COVERAGES:
-        _in_set(suite, "other_coverage_payer_known", f"{rank}_payer_id", frozenset(payer_rules))
-        for name in OTHER_COVERAGE_REQUIRED:
-            _required_when(suite, "other_coverage_required", f"{rank}_{name}", f"{rank}_payer_id", known, ERROR)
+        required = [f"{rank}_{name}" for name in OTHER_COVERAGE_REQUIRED]
+        _required_when_on(suite, "other_coverage_required", required, f"{rank}_payer_id", known)
 
 
 def _payers(suite: list[Any], payer_rules: Mapping[str, PayerChargeRules], today: date) -> None:

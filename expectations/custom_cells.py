@@ -28,6 +28,16 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_map
 )
 
 from expectations.codesets import load_icd10cm_releases
+from expectations.custom_columns import (
+    ExpectColumnsValuesToBeInSet,
+    ExpectColumnsValuesToBeIsoDate,
+    ExpectColumnsValuesToBePresentWhen,
+    ExpectColumnsValuesToBeValidNpi,
+    invalid_iso_date_cells,
+    invalid_npi_cells,
+    missing_when_cells,
+    not_in_set_cells,
+)
 from revcycle.x12.writer import clean_value
 
 # The ICD-10-CM code shape (dot optional); a value of another shape is the format rule's to report.
@@ -493,6 +503,12 @@ _CELL_CHECKS: dict[str, Callable[[pd.DataFrame, Mapping[str, Any]], pd.DataFrame
     ExpectColumnsValuesToBeX12Identifiers.expectation_type: lambda frame, kwargs: identifier_misfit_cells(
         frame, kwargs["min_lengths"], kwargs["max_lengths"]
     ),
+    ExpectColumnsValuesToBeIsoDate.expectation_type: lambda frame, _kwargs: invalid_iso_date_cells(frame),
+    ExpectColumnsValuesToBeValidNpi.expectation_type: lambda frame, _kwargs: invalid_npi_cells(frame),
+    ExpectColumnsValuesToBeInSet.expectation_type: lambda frame, kwargs: not_in_set_cells(frame, kwargs["value_set"]),
+    ExpectColumnsValuesToBePresentWhen.expectation_type: lambda frame, kwargs: missing_when_cells(
+        frame, kwargs["when_in"]
+    ),
 }
 
 
@@ -504,6 +520,7 @@ def judges_cells(expectation_type: str) -> bool:
 def failing_cells(expectation_type: str, frame: pd.DataFrame, kwargs: Mapping[str, Any]) -> pd.DataFrame:
     """The failing cells of ``frame`` (its columns: the expectation's ``column_list``) under that expectation.
 
-    The columns of the answer are the judged ones (for the code set, all but the date column).
+    The columns of the answer are the judged ones (for the code set, all but the date column; for a value
+    required when another is given, all but that condition column).
     """
     return _CELL_CHECKS[expectation_type](frame, kwargs)

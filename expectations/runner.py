@@ -7,6 +7,7 @@ markdown carry rule names, columns and counts, never values.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -187,6 +188,13 @@ def _gx_frame(prepared: pd.DataFrame, suite: gx.ExpectationSuite) -> pd.DataFram
 
 
 def _run_suite(prepared: pd.DataFrame, suite: gx.ExpectationSuite) -> Any:
+    """The suite's result: pass or fail for every rule, failing rows for the rules that failed.
+
+    Two passes: the whole suite with pass or fail only, then the failing rules again with their rows. The
+    row lists cost GX a row selection and an index list per metric, paid by every rule in one pass: on a
+    nightly export of a few lines they were 60 % of the validation (850 ms against 360 ms, 55 rules, on a
+    2-core machine), and on a clean export no rule needs them.
+    """
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     asset = context.data_sources.add_pandas("charges").add_dataframe_asset("charge_export")
@@ -194,7 +202,28 @@ def _run_suite(prepared: pd.DataFrame, suite: gx.ExpectationSuite) -> Any:
         batch = asset.add_batch_definition_whole_dataframe("whole_export").get_batch(
             batch_parameters={"dataframe": prepared}
         )
-        return batch.validate(suite, result_format=_ROW_RESULTS)
+        verdicts = batch.validate(suite, result_format=_PASS_FAIL)
+        failed = {_rule_key(r.expectation_config) for r in verdicts.results if not r.success}
+        if not failed:
+            return verdicts
+        again = [e for e in suite.expectations if _rule_key(e.configuration) in failed]
+        detailed = batch.validate(gx.ExpectationSuite(name=suite.name, expectations=again), result_format=_ROW_RESULTS)
+    with_rows = {_rule_key(r.expectation_config): r for r in detailed.results}
+    verdicts.results = [with_rows.get(_rule_key(r.expectation_config), r) for r in verdicts.results]
+    return verdicts
+
+
+def _rule_key(configuration: Any) -> tuple[str, str, str]:
+    """What tells one expectation of the suite from another: its type, its arguments and its meta (the rule).
+
+    A result's configuration also names the batch (``batch_id``), which the suite's does not.
+    """
+    arguments = {name: value for name, value in configuration.kwargs.items() if name != "batch_id"}
+    return (
+        configuration.type,
+        json.dumps(arguments, sort_keys=True, default=str),
+        json.dumps(configuration.meta, sort_keys=True, default=str),
+    )
 
 
 @contextmanager
@@ -212,6 +241,7 @@ def _no_data_fingerprint() -> Iterator[None]:
         yield
 
 
+_PASS_FAIL: dict[str, Any] = {"result_format": "BOOLEAN_ONLY"}
 _ROW_RESULTS: dict[str, Any] = {
     "result_format": "COMPLETE",
     "unexpected_index_column_names": [ROW_COLUMN],

@@ -13,6 +13,10 @@ from tasks.eligibility import review_claims_eligibility, stage_claim_status_inqu
 from tasks.runtime import settings
 from tasks.submit import upload_claims
 
+# What each subflow returns with batch eligibility off (the nightly then does not run it).
+NO_ELIGIBILITY_REVIEW: dict[str, Any] = {"inquiries": 0, "files": [], "held": 0, "released": 0, "loaded": {}}
+NO_STATUS_INQUIRY: dict[str, Any] = {"claims": 0, "files": []}
+
 
 @flow(name="verify-eligibility")
 def verify_eligibility(
@@ -29,7 +33,7 @@ def verify_eligibility(
     config = settings()
     if not config.batch_eligibility:
         # nothing is asked, so nothing can hold a claim: skip rebuilding every unsent claim
-        return {"inquiries": 0, "files": [], "held": 0, "released": 0, "loaded": {}}
+        return dict(NO_ELIGIBILITY_REVIEW)
     paths = RunPaths.resolve(config, workdir)
     loaded = collect(paths.warehouse_url, str(paths.inbound_dir), clearinghouse_block, lease_holder)["loaded"]
     review = review_claims_eligibility(paths.warehouse_url, str(paths.outbound_dir), batch_date, created)
@@ -47,7 +51,7 @@ def inquire_claim_status(
     """Stage and upload a 276 for the claims silent past their lag (REVCYCLE_BATCH_ELIGIBILITY)."""
     config = settings()
     if not config.batch_eligibility:
-        return {"claims": 0, "files": []}
+        return dict(NO_STATUS_INQUIRY)
     paths = RunPaths.resolve(config, workdir)
     staged = stage_claim_status_inquiries(paths.warehouse_url, str(paths.outbound_dir), batch_date, created)
     if staged["files"]:

@@ -96,14 +96,12 @@ def test_a_worker_runs_the_nightly_on_a_server_whose_database_is_postgresql(
                 ).all()
         finally:
             stored.dispose()
-    # The nightly and the four subflows it calls (flows/nightly.py: eligibility, submission, pickup, status
-    # inquiries; the two inquiry subflows run and find nothing to do with batch eligibility off), each Completed.
+    # The nightly and the subflows it calls (flows/nightly.py: submission and pickup; the eligibility and
+    # status-inquiry subflows run only with batch eligibility on, off here), each Completed.
     assert flow_runs == [
         ("ingest-responses", "COMPLETED"),
-        ("inquire-claim-status", "COMPLETED"),
         ("nightly-revenue-cycle", "COMPLETED"),
         ("submit-claims", "COMPLETED"),
-        ("verify-eligibility", "COMPLETED"),
     ]
     names = [name.rsplit("-", 1)[0] for name, _state in task_states]
     # One intake task per export, then staging and the upload inside submit-claims.

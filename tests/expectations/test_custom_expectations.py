@@ -36,6 +36,12 @@ from expectations.custom_claims import (
     ExpectGroupSizeToEqual,
     ExpectGroupTotalToEqualSumOfParts,
 )
+from expectations.custom_columns import (
+    ExpectColumnsValuesToBeInSet,
+    ExpectColumnsValuesToBeIsoDate,
+    ExpectColumnsValuesToBePresentWhen,
+    ExpectColumnsValuesToBeValidNpi,
+)
 from expectations.custom_conditional import (
     ExpectColumnPairValuesToBeOrderedWherePresent,
     ExpectColumnValuesToBeAtLeastWhen,
@@ -61,6 +67,10 @@ CUSTOM = (
     ExpectGroupSizeToEqual,
     ExpectColumnsValuesToBeWritableX12Text,
     ExpectColumnsValuesToBeX12Identifiers,
+    ExpectColumnsValuesToBeIsoDate,
+    ExpectColumnsValuesToBeValidNpi,
+    ExpectColumnsValuesToBeInSet,
+    ExpectColumnsValuesToBePresentWhen,
 )
 EXAMPLE_CASES = [
     pytest.param(cls, example["data"], test, id=f"{cls.__name__}-{test['title']}")
@@ -197,3 +207,28 @@ def test_identifiers_are_judged_per_cell_with_their_columns_limits() -> None:
     cells = identifier_misfit_cells(frame, [2, 1], [80, 50])
     assert cells.to_numpy().tolist() == [[True, True], [True, True], [False, True], [False, False]]
     assert judges_cells(ExpectColumnsValuesToBeX12Identifiers.expectation_type)
+
+
+def test_one_check_over_several_columns_names_each_failing_cell() -> None:
+    # By hand: 2023-02-30 is no day, 01/05/2026 is another shape; an empty cell passes (the required rule's).
+    dates = pd.DataFrame({"born": ["1961-07-04", "2023-02-30", None], "seen": ["01/05/2026", "2026-01-05", None]})
+    cells = failing_cells(ExpectColumnsValuesToBeIsoDate.expectation_type, dates, {})
+    assert cells.to_dict("list") == {"born": [False, True, False], "seen": [True, False, False]}
+    # 1234567893 is the CMS standard's worked example; changing its check digit to 0 breaks it.
+    npis = pd.DataFrame({"billing_npi": ["1234567893", "1234567890"], "referring_npi": [None, "12345"]})
+    cells = failing_cells(ExpectColumnsValuesToBeValidNpi.expectation_type, npis, {})
+    assert cells.to_dict("list") == {"billing_npi": [False, True], "referring_npi": [False, True]}
+    sexes = pd.DataFrame({"patient_sex": ["F", "X"], "subscriber_sex": ["m", None]})
+    cells = failing_cells(ExpectColumnsValuesToBeInSet.expectation_type, sexes, {"value_set": ["F", "M", "U"]})
+    assert cells.to_dict("list") == {"patient_sex": [False, True], "subscriber_sex": [True, False]}
+    # The first column is the condition, not judged: only the institutional row needs its bill type and dates.
+    bills = pd.DataFrame(
+        {
+            "claim_type": ["institutional", "professional", "institutional"],
+            "type_of_bill": [None, None, "131"],
+            "statement_date_from": ["2026-01-05", None, None],
+        }
+    )
+    cells = failing_cells(ExpectColumnsValuesToBePresentWhen.expectation_type, bills, {"when_in": ["institutional"]})
+    assert list(cells.columns) == ["type_of_bill", "statement_date_from"]
+    assert cells.to_dict("list") == {"type_of_bill": [True, False, False], "statement_date_from": [False, False, True]}
