@@ -17,7 +17,7 @@ export PREFECT_LOGGING_LEVEL ?= WARNING
 help:
 	@echo "make demo   set up .venv and run the nightly cycle on a synthetic export (ARGS='--claims 500')"
 	@echo "make test   set up .venv and run the test suite"
-	@echo "make test-nights  the 60-night end-to-end run of the claim rules (about 14 min; not in make test)"
+	@echo "make test-nights  the 60-night end-to-end run of the claim rules alone (about 3 min; also in make test)"
 	@echo "make check  ruff (lint + format check) and mypy"
 	@echo "make bench  run the benchmarks"
 	@echo "make fuzz   run the full fuzz campaign (ARGS='--jobs 2 --seed 1'; see docs/fuzzing.md)"

@@ -15,10 +15,12 @@ visits), then, from what the run left on disk and in the warehouse:
 - pyx12 finds no error in any 837P or 837I the run sent, nor in any 999, 277CA or 835 the sandbox wrote.
 
 Cost: the run is 96 nights (60 with a visit, 36 settling nights on which an answer fell due) at one visit a
-night; measured 841 s on the shared 2-core machine (load about 3), over issue 10's 5-minute CI budget. About
-half of it is Prefect's per-night orchestration (five subflows a night, two of them with nothing to do here),
-a quarter the GX validation of each night's export, the rest the tasks and the report; the checks take 4 s.
-Until a night costs about 3 s it runs as `make test-nights`, outside `make test`.
+night; 190 s on a quiet 2-core machine (issue 10's CI budget is 5 minutes), down from 345 s once the charges
+suite checked each rule over its columns in one expectation and found failing rows only for the rules that
+failed (a 1-to-3-line export: about 1.05 s to 0.38 s), and the nightly stopped running the two inquiry
+subflows with batch eligibility off (docs/scale.md, "The multi-night demo's night"). Of what is left, about
+half is Prefect's own work for 3 flow runs and about 10 task runs a night; the checks take 4 s. It runs in
+`make test`; `make test-nights` runs it alone.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import pytest
 from cob_balance import cob_balance_problems
 from pyx12_check import pyx12_errors
 
-# Not in `make test` (pyproject's addopts leave `nights` out): `make test-nights` runs it. See the cost above.
+# In `make test`; `make test-nights` selects it alone. See the cost above.
 pytestmark = [pytest.mark.e2e, pytest.mark.nights]
 
 VISIT_NIGHTS = 60
