@@ -2,8 +2,8 @@
 
 837 TR3 (005010X222A1) 2320 AMT*D and 2430 SVD notes: for each other payer that adjudicated the claim,
 CLM02 - its 2320 CAS amounts - the CAS amounts of its 2430 loops = AMT*D (its paid amount), and for each of
-its 2430 loops, the line's charge (SV102) - the 2430 CAS amounts = SVD02. Usable on any 837P (issue 10,
-Done-when 1: "every secondary claim balances to the cent").
+its 2430 loops, the line's charge (SV102 on an 837P, SV203 on an 837I) - the 2430 CAS amounts = SVD02. Usable
+on any 837P or 837I (issue 10, Done-when 1: "every secondary claim balances to the cent").
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def cob_balance_problems(data: bytes) -> list[str]:
                 claim_cas[s[9]] = adjusted
         elif tag == "SV1":
             line_charge = Decimal(s[2])
+        elif tag == "SV2":
+            line_charge = Decimal(s[3])
         elif tag == "SVD":
             close_svd()
             svd = (s[1], Decimal(s[2]), Decimal(0))
