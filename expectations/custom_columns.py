@@ -11,6 +11,7 @@ expectation per column gave. A null passes, as in GX's column map expectations: 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,37 +30,30 @@ from expectations.custom import iso_date_valid, npi_check_digit_valid
 MULTICOLUMN_DOMAIN_KEYS = ("batch_id", "table", "column_list", "row_condition", "condition_parser", "ignore_row_if")
 
 
-def invalid_iso_date_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """True where a present cell is not ``YYYY-MM-DD`` naming a real calendar day."""
+def _present_and_failing(frame: pd.DataFrame, valid: Callable[[pd.Series], pd.Series]) -> pd.DataFrame:
+    """True where a cell holds a value that ``valid`` (a column check) rejects."""
     return pd.DataFrame(
         {
-            name: frame[name].notna().to_numpy(dtype=bool) & ~iso_date_valid(frame[name]).to_numpy(dtype=bool)
+            name: frame[name].notna().to_numpy(dtype=bool) & ~valid(frame[name]).to_numpy(dtype=bool)
             for name in frame.columns
         },
         index=frame.index,
     )
+
+
+def invalid_iso_date_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """True where a present cell is not ``YYYY-MM-DD`` naming a real calendar day."""
+    return _present_and_failing(frame, iso_date_valid)
 
 
 def invalid_npi_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """True where a present cell is not a 10-digit NPI with its Luhn check digit."""
-    return pd.DataFrame(
-        {
-            name: frame[name].notna().to_numpy(dtype=bool) & ~npi_check_digit_valid(frame[name]).to_numpy(dtype=bool)
-            for name in frame.columns
-        },
-        index=frame.index,
-    )
+    return _present_and_failing(frame, npi_check_digit_valid)
 
 
 def not_in_set_cells(frame: pd.DataFrame, value_set: list[str]) -> pd.DataFrame:
     """True where a present cell is not one of ``value_set``."""
-    return pd.DataFrame(
-        {
-            name: frame[name].notna().to_numpy(dtype=bool) & ~frame[name].isin(value_set).to_numpy(dtype=bool)
-            for name in frame.columns
-        },
-        index=frame.index,
-    )
+    return _present_and_failing(frame, lambda values: values.isin(value_set))
 
 
 def missing_when_cells(frame: pd.DataFrame, when_in: list[str]) -> pd.DataFrame:
