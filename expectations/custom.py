@@ -1,4 +1,5 @@
-"""Custom GX expectations: NPI check digit, ISO dates, diagnosis pointers, duplicate lines.
+"""Custom GX expectations: diagnosis pointers, duplicate lines; and the NPI check digit and ISO date checks that
+``custom_columns.py``'s expectations apply over several columns.
 
 Each metric is computed by GX on the data, vectorised over the whole column (string ops and numpy), never
 row by row: a per-row Python NPI check costs seconds per million rows. Each expectation carries its own
@@ -15,14 +16,7 @@ import numpy as np
 import pandas as pd
 from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (
-    ColumnMapExpectation,
     MulticolumnMapExpectation,
-)
-from great_expectations.expectations.metrics.map_metric_provider.column_condition_partial import (
-    column_condition_partial,
-)
-from great_expectations.expectations.metrics.map_metric_provider.column_map_metric_provider import (
-    ColumnMapMetricProvider,
 )
 from great_expectations.expectations.metrics.map_metric_provider.multicolumn_condition_partial import (
     multicolumn_condition_partial,
@@ -117,113 +111,6 @@ def diagnosis_pointers_resolve(frame: pd.DataFrame) -> pd.Series:
     impossible = np.array([*(t[1] for t in targets), False], dtype=bool)
     dangling = (needed[codes] & ~present).any(axis=1) if diagnoses.shape[1] else np.zeros(len(frame), dtype=bool)
     return pd.Series(~impossible[codes] & ~dangling, index=frame.index)
-
-
-class ColumnValuesValidNpi(ColumnMapMetricProvider):
-    """Metric ``column_values.valid_npi``: the NPI Luhn check (80840 prefix), vectorised."""
-
-    condition_metric_name = "column_values.valid_npi"
-    # Nulls pass here instead of being filtered out first: GX filters by copying the non-null rows of the
-    # whole frame, seconds per million rows for an optional column.
-    filter_column_isnull = False
-
-    @column_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
-        return column.isna() | npi_check_digit_valid(column)
-
-
-class ExpectColumnValuesToBeValidNpi(ColumnMapExpectation):
-    """Expect non-null column values to be NPIs: 10 digits with a correct Luhn check digit (80840 prefix)."""
-
-    map_metric = "column_values.valid_npi"
-    success_keys = ("mostly",)
-
-    examples: ClassVar[list[dict[str, Any]]] = [
-        {
-            "data": {
-                "good": ["1234567893", "1245319599", "1003000126", None],
-                "bad_digit": ["1234567890", "1234567893", "1245319599", None],
-                "bad_shape": ["123456789", "12345678931", "12345A7893", "1234567893"],
-            },
-            "only_for": ["pandas"],
-            "tests": [
-                {
-                    "title": "valid_npis_pass",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column": "good"},
-                    "out": {"success": True},
-                },
-                {
-                    "title": "wrong_check_digit_fails",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column": "bad_digit"},
-                    "out": {"success": False, "unexpected_count": 1},
-                },
-                {
-                    "title": "wrong_length_or_letters_fail",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column": "bad_shape"},
-                    "out": {"success": False, "unexpected_count": 3},
-                },
-            ],
-        }
-    ]
-
-
-class ColumnValuesIsoDate(ColumnMapMetricProvider):
-    """Metric ``column_values.iso_date``: ``YYYY-MM-DD`` naming a real calendar day, vectorised."""
-
-    condition_metric_name = "column_values.iso_date"
-    # Nulls pass here instead of being filtered out first (see ColumnValuesValidNpi).
-    filter_column_isnull = False
-
-    @column_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
-        return column.isna() | iso_date_valid(column)
-
-
-class ExpectColumnValuesToBeIsoDate(ColumnMapExpectation):
-    """Expect non-null column values to be ISO calendar dates ``YYYY-MM-DD`` that exist."""
-
-    map_metric = "column_values.iso_date"
-    success_keys = ("mostly",)
-
-    examples: ClassVar[list[dict[str, Any]]] = [
-        {
-            "data": {
-                "good": ["2024-02-29", "1999-12-31", "2025-01-01", None],
-                "impossible": ["2023-02-29", "2024-13-01", "2024-04-31", "2024-04-30"],
-                "other_layouts": ["20240101", "01/02/2024", "2024-1-01", "2024-01-01"],
-            },
-            "only_for": ["pandas"],
-            "tests": [
-                {
-                    "title": "real_iso_dates_pass",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column": "good"},
-                    "out": {"success": True},
-                },
-                {
-                    "title": "days_that_do_not_exist_fail",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column": "impossible"},
-                    "out": {"success": False, "unexpected_count": 3},
-                },
-                {
-                    "title": "other_layouts_fail",
-                    "exact_match_out": False,
-                    "include_in_gallery": True,
-                    "in": {"column": "other_layouts"},
-                    "out": {"success": False, "unexpected_count": 3},
-                },
-            ],
-        }
-    ]
 
 
 class MulticolumnDiagnosisPointersResolve(MulticolumnMapMetricProvider):

@@ -95,9 +95,10 @@ class ExpectColumnsValuesToBeIsoDate(MulticolumnMapExpectation):
     examples: ClassVar[list[dict[str, Any]]] = [
         {
             "data": {
-                "born": ["1961-07-04", "2000-02-29", None, "1990-01-31"],
-                "seen": ["2026-01-05", None, "2025-12-31", "2026-02-01"],
-                "bad": ["2023-02-30", "01/05/2026", "2026-1-5", None],
+                "good": ["2024-02-29", "1999-12-31", "2025-01-01", None],
+                "impossible": ["2023-02-29", "2024-13-01", "2024-04-31", "2024-04-30"],
+                "other_layouts": ["20240101", "01/02/2024", "2024-1-01", "2024-01-01"],
+                "empty": [None, None, None, None],
             },
             "only_for": ["pandas"],
             "tests": [
@@ -105,14 +106,21 @@ class ExpectColumnsValuesToBeIsoDate(MulticolumnMapExpectation):
                     "title": "real_days_or_empty_cells_pass",
                     "exact_match_out": False,
                     "include_in_gallery": True,
-                    "in": {"column_list": ["born", "seen"], "ignore_row_if": "never"},
+                    "in": {"column_list": ["good", "empty"], "ignore_row_if": "never"},
                     "out": {"success": True},
                 },
                 {
-                    "title": "impossible_days_and_other_shapes_fail",
+                    "title": "days_that_do_not_exist_fail",
                     "exact_match_out": False,
                     "include_in_gallery": True,
-                    "in": {"column_list": ["seen", "bad"], "ignore_row_if": "never"},
+                    "in": {"column_list": ["good", "impossible"], "ignore_row_if": "never"},
+                    "out": {"success": False, "unexpected_count": 3},
+                },
+                {
+                    "title": "other_layouts_fail",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {"column_list": ["other_layouts", "good"], "ignore_row_if": "never"},
                     "out": {"success": False, "unexpected_count": 3},
                 },
             ],
@@ -140,11 +148,12 @@ class ExpectColumnsValuesToBeValidNpi(MulticolumnMapExpectation):
 
     examples: ClassVar[list[dict[str, Any]]] = [
         {
-            # 1234567893 is the check-digit example of the CMS NPI standard; 1245319599 is valid as well.
+            # 1234567893 is the check-digit example of the CMS NPI standard; the others pass or fail by the same rule.
             "data": {
-                "billing": ["1234567893", "1245319599", "1234567893"],
-                "rendering": [None, "1234567893", "1245319599"],
-                "bad": ["1234567890", "123456789", "1245319599"],
+                "good": ["1234567893", "1245319599", "1003000126", None],
+                "bad_digit": ["1234567890", "1234567893", "1245319599", None],
+                "bad_shape": ["123456789", "12345678931", "12345A7893", "1234567893"],
+                "empty": [None, None, None, None],
             },
             "only_for": ["pandas"],
             "tests": [
@@ -152,15 +161,22 @@ class ExpectColumnsValuesToBeValidNpi(MulticolumnMapExpectation):
                     "title": "valid_npis_or_empty_cells_pass",
                     "exact_match_out": False,
                     "include_in_gallery": True,
-                    "in": {"column_list": ["billing", "rendering"], "ignore_row_if": "never"},
+                    "in": {"column_list": ["good", "empty"], "ignore_row_if": "never"},
                     "out": {"success": True},
                 },
                 {
-                    "title": "a_wrong_check_digit_or_length_fails",
+                    "title": "wrong_check_digit_fails",
                     "exact_match_out": False,
                     "include_in_gallery": True,
-                    "in": {"column_list": ["billing", "bad"], "ignore_row_if": "never"},
-                    "out": {"success": False, "unexpected_count": 2},
+                    "in": {"column_list": ["good", "bad_digit"], "ignore_row_if": "never"},
+                    "out": {"success": False, "unexpected_count": 1},
+                },
+                {
+                    "title": "wrong_length_or_letters_fail",
+                    "exact_match_out": False,
+                    "include_in_gallery": True,
+                    "in": {"column_list": ["bad_shape", "good"], "ignore_row_if": "never"},
+                    "out": {"success": False, "unexpected_count": 3},
                 },
             ],
         }
