@@ -10,11 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from collections import defaultdict
 from contextlib import closing
 from datetime import date, timedelta
@@ -24,6 +21,7 @@ from typing import cast
 
 import pytest
 from cdp import open_page
+from demo_nights_run import run_demo_nights
 from sqlalchemy import Engine
 
 from revcycle.warehouse.db import create_warehouse_engine
@@ -38,23 +36,14 @@ VISIT_NIGHTS = 5
 VISITS_A_NIGHT = 3
 # A Thursday: the five visit nights (Thu to Mon) fall in two weeks, so claims enter in two weeks.
 FIRST_NIGHT = date(2026, 1, 8)
-NIGHT_LINE = re.compile(
-    r"^night (\d+)(?:/\d+| \(settling, no new visits\)) (\d{4}-\d\d-\d\d): (\d+) visits, .*, (\d+) still due"
-)
 
 
 @pytest.fixture(scope="module")
 def nights_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """One real `revcycle demo --days 5 --claims 3 --settle` (its own temporary Prefect API and sandbox)."""
-    workdir = tmp_path_factory.mktemp("nights") / "work"
-    revcycle = str(Path(sys.executable).with_name("revcycle"))
-    command = [revcycle, "demo", "--workdir", str(workdir), "--days", str(VISIT_NIGHTS)]
-    command += ["--claims", str(VISITS_A_NIGHT), "--settle", "--first-night", FIRST_NIGHT.isoformat()]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REVCYCLE_"))}
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1200, check=False)
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    nights = [m.groups() for line in completed.stdout.splitlines() if (m := NIGHT_LINE.match(line))]
-    return {"workdir": workdir, "stdout": completed.stdout, "stderr": completed.stderr, "nights": nights}
+    options = ["--days", str(VISIT_NIGHTS), "--claims", str(VISITS_A_NIGHT), "--settle"]
+    options += ["--first-night", FIRST_NIGHT.isoformat()]
+    return run_demo_nights(tmp_path_factory.mktemp("nights") / "work", options, timeout=1200)
 
 
 def _nights(run: dict[str, object]) -> list[tuple[str, str, str, str]]:

@@ -27,11 +27,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
-import re
 import sqlite3
-import subprocess
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -40,6 +36,7 @@ from typing import cast
 
 import pytest
 from cob_balance import cob_balance_problems
+from demo_nights_run import run_demo_nights
 from pyx12_check import pyx12_errors
 
 # In `make test`; `make test-nights` selects it alone. See the cost above.
@@ -54,25 +51,15 @@ FIRST_NIGHT = date(2026, 1, 5)
 RATES = {"--correction-rate": "0.2", "--late-rate": "0.2", "--cancel-rate": "0.1", "--secondary-rate": "0.3"}
 # demo_nights.DEFAULT_MAX_SETTLE_NIGHTS: settling stops there even when answers are still due.
 MAX_SETTLE_NIGHTS = 220
-NIGHT_LINE = re.compile(
-    r"^night (\d+)(?:/\d+| \(settling, no new visits\)) (\d{4}-\d\d-\d\d): (\d+) visits, .*, (\d+) still due"
-)
 
 
 @pytest.fixture(scope="module")
 def sixty(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """One real `revcycle demo --days 60 --claims 1 --settle` with every change rate on."""
-    workdir = tmp_path_factory.mktemp("sixty") / "work"
-    revcycle = str(Path(sys.executable).with_name("revcycle"))
-    command = [revcycle, "demo", "--workdir", str(workdir), "--days", str(VISIT_NIGHTS)]
-    command += ["--claims", str(VISITS_A_NIGHT), "--seed", str(SEED), "--settle"]
-    command += ["--first-night", FIRST_NIGHT.isoformat()]
-    command += [part for option in RATES.items() for part in option]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REVCYCLE_"))}
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600, check=False)
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    nights = [m.groups() for line in completed.stdout.splitlines() if (m := NIGHT_LINE.match(line))]
-    return {"workdir": workdir, "stdout": completed.stdout, "stderr": completed.stderr, "nights": nights}
+    options = ["--days", str(VISIT_NIGHTS), "--claims", str(VISITS_A_NIGHT), "--seed", str(SEED), "--settle"]
+    options += ["--first-night", FIRST_NIGHT.isoformat()]
+    options += [part for option in RATES.items() for part in option]
+    return run_demo_nights(tmp_path_factory.mktemp("sixty") / "work", options, timeout=3600)
 
 
 def _workdir(run: dict[str, object]) -> Path:
