@@ -26,6 +26,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from revcycle.clock import clock_in_force
 from revcycle.domain import ClaimStatus
 from revcycle.eligibility_batch import load_271
+from revcycle.gc_pacing import collecting_less_often
 from revcycle.refusals import envelope_refusal, refusal
 from revcycle.remittance_load import RemittanceObserver, load_835
 from revcycle.response_posting import (
@@ -284,7 +285,8 @@ def load_response(
     """
     kind = detect_kind(source)
     if kind == "835":
-        summary = load_835(conn, source_file_id, source, name, observer)
+        with collecting_less_often():
+            summary = load_835(conn, source_file_id, source, name, observer)
     elif kind in ("999", "TA1", "277CA"):
         # Acknowledgments are small: read whole.
         data = source if isinstance(source, bytes) else source.read_bytes()
