@@ -514,3 +514,5 @@ practice_timezone_offset = Table(
 
 Index("ix_claim_event_file", claim_event.c.source_file_id)
 Index("ix_claim_encounter", claim.c.encounter_id, claim.c.payer_id)
+# staging's cancelled-claims filter and the late charges of the snapshots select charges by status (migration 0011)
+Index("ix_charge_status", charge.c.status, charge.c.claim_key)
