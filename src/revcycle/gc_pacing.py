@@ -6,6 +6,10 @@ two young collections, reach the oldest generation and trigger a full collection
 survivors: measured on a 30 MB 835, 47 full collections took 2.8 s of 10.8 s. Raising the young threshold
 lets a batch die before it is promoted, so full collections become rare (3 on the same file) while cycles
 are still collected. Nothing here disables the collector, and the caller's thresholds come back on exit.
+
+Used by the 835 loader (``responses.load_response``) and the night's bulk steps: ``intake.record_intake``,
+``submission.stage_claims`` and ``claim_snapshots.decide_open_claims`` (a decorator or a ``with`` block).
+The thresholds are the process's: a step running beside another in the same process raises them for both.
 """
 
 from __future__ import annotations

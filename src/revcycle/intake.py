@@ -36,6 +36,7 @@ from revcycle.cancellation import CANCELLED, is_cancelled
 from revcycle.charge_export import COLUMN_NAMES
 from revcycle.claims import BuildResult, HeldClaim, build_claims, claim_key_for
 from revcycle.domain import Claim, ClaimStatus
+from revcycle.gc_pacing import collecting_less_often
 from revcycle.holds import ClaimHold, record_holds, release_holds
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
@@ -450,6 +451,7 @@ def _built_holds(
     ]
 
 
+@collecting_less_often()
 def record_intake(
     engine: Engine,
     *,

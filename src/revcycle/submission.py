@@ -38,6 +38,7 @@ from revcycle.claim_versions import record_versions
 from revcycle.claims import build_claims
 from revcycle.domain import Claim, ClaimType
 from revcycle.filemodes import private_file
+from revcycle.gc_pacing import collecting_less_often
 from revcycle.holds import ClaimHold, hold_unsent_claims, release_holds
 from revcycle.intake import insert_claims
 from revcycle.money import to_cents
@@ -390,6 +391,7 @@ def stage_interchanges(
     ).interchanges
 
 
+@collecting_less_often()
 def stage_claims(
     engine: Engine,
     *,

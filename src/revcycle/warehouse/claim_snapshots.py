@@ -33,6 +33,7 @@ from revcycle.cancellation import cancelled_claims, unstaged_cancelled
 from revcycle.claim_versions import Outcome, StoredVersion, versions_of
 from revcycle.codes.adjustments import Category, meaning
 from revcycle.domain import Claim, ClaimStatus
+from revcycle.gc_pacing import collecting_less_often
 from revcycle.money import from_cents
 from revcycle.next_action import (
     Action,
@@ -415,6 +416,7 @@ def due_on(snapshot: ClaimSnapshot, decision: Decision, policy: PayerPolicy) -> 
     return None
 
 
+@collecting_less_often()
 def decide_open_claims(
     engine: Engine, payers: Mapping[str, PayerPolicy] | Iterable[PayerProfile], today: date, now: datetime
 ) -> dict[str, int]:
