@@ -60,7 +60,7 @@ from revcycle.response_posting import (
     record_refusals,
     refused_set,
 )
-from revcycle.warehouse.bulk import insert_new_rows, larger_page_cache, lock_for_writing, reserve_ids
+from revcycle.warehouse.bulk import insert_new_rows, lock_for_writing, reserve_ids
 from revcycle.warehouse.ledger import utcnow
 from revcycle.warehouse.schema import (
     adjustment,
@@ -416,15 +416,14 @@ def load_835(
     found: list[Problem] = []
     loader = _FileLoader(conn, source_file_id, name, observer)
     progress.begin(progress.REMITTANCES_POSTED)
-    with larger_page_cache(conn):
-        for event in iter_835(source, found, loader.sets):
-            if isinstance(event, ClaimPayment):
-                loader.claim(event)
-            elif isinstance(event, RemittanceEnd):
-                loader.end(event)
-            else:
-                loader.start(event)
-        loader.finish()
+    for event in iter_835(source, found, loader.sets):
+        if isinstance(event, ClaimPayment):
+            loader.claim(event)
+        elif isinstance(event, RemittanceEnd):
+            loader.end(event)
+        else:
+            loader.start(event)
+    loader.finish()
     progress.end(progress.REMITTANCES_POSTED)
     totals = loader.totals
     return LoadSummary(

@@ -1,7 +1,5 @@
 """The 835 loader collects garbage less often while it streams, and gives the caller's thresholds back.
 
-On SQLite it also loads with a 64 MB page cache (the default is 2 MB), and gives the connection's back.
-
 Why: on a 30 MB 835, CPython's default thresholds (700, 10, 10) ran 47 full collections, 2.8 s of a 10.8 s
 ingest (docs/scale.md, "Garbage collection while an 835 streams"). The loader raises them for the file and
 restores them afterwards, also when the load fails.
@@ -13,7 +11,6 @@ import gc
 import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -22,8 +19,6 @@ from warehouse_data import cas, clp, remittance, svc, write_remittances
 from revcycle import remittance_load
 from revcycle.gc_pacing import BULK_THRESHOLDS, collecting_less_often
 from revcycle.responses import load_response
-from revcycle.warehouse.bulk import BULK_SQLITE_CACHE_KIB
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.ledger import register_source_file
 from revcycle.x12.x835 import ClaimPayment, Remittance835, RemittanceEnd
 
@@ -98,29 +93,3 @@ def test_a_caller_with_higher_thresholds_keeps_them() -> None:
     with collecting_less_often((10_000, 10, 10)):
         assert gc.get_threshold() == (10_000, 50, 10)
     assert gc.get_threshold() == (700, 50, 5)
-
-
-def test_sqlite_loads_an_835_with_a_larger_page_cache_and_restores_it(tmp_path: Path) -> None:
-    # SQLite reports a cache size given in KiB as a negative number; the default is -2000 (about 2 MB).
-    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-    upgrade_warehouse(engine)
-    data = _file()
-    try:
-        with engine.begin() as conn:
-            default = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
-            seen: list[int] = []
-
-            class _CacheSeen(_ThresholdsSeen):
-                def claims(self, remit: Remittance835, batch: Sequence[ClaimPayment]) -> None:
-                    seen.append(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
-
-            entry = register_source_file(
-                conn, kind="835", name="c.835", sha256=hashlib.sha256(data).hexdigest(), size=len(data), origin="manual"
-            )
-            load_response(conn, entry.id, data, "c.835", _CacheSeen())
-            after = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    finally:
-        engine.dispose()
-    assert default == -2000
-    assert seen == [-BULK_SQLITE_CACHE_KIB] and BULK_SQLITE_CACHE_KIB == 65_536
-    assert after == default

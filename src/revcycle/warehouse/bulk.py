@@ -7,8 +7,7 @@ a staging table and ``ON CONFLICT DO NOTHING`` for rows that may already be ther
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, Integer, Table, func, select, text
@@ -20,24 +19,6 @@ Row = tuple[Any, ...]
 
 # Sorting and the transition tables of the reference triggers spill to disk beyond work_mem (4 MB by default).
 BULK_WORK_MEM = "64MB"
-# SQLite's page cache is 2 MB by default. A load of millions of rows inserts into indexes far larger than
-# that, and each page pushed out is written to the WAL and read back: with 64 MB a 1 GB 835 ingested in
-# 248 s instead of 284 s (docs/scale.md, "Ingesting a large 835"). The cache grows only as pages are used.
-BULK_SQLITE_CACHE_KIB = 65_536
-
-
-@contextmanager
-def larger_page_cache(conn: Connection) -> Iterator[None]:
-    """On SQLite, a page cache of ``BULK_SQLITE_CACHE_KIB`` for the block, then the connection's own again."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_SQLITE_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
 def _quote(conn: Connection, name: str) -> str:
