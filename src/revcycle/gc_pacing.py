@@ -15,18 +15,37 @@ The thresholds are the process's: a step running beside another in the same proc
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 BULK_THRESHOLDS = (10_000, 10, 10)
 
+# The thresholds are global to the process, and tasks may run in threads side by side: the first block in
+# keeps the thresholds found, the last one out puts them back, whatever order the blocks end in.
+_lock = threading.Lock()
+_open_blocks = 0
+_found: tuple[int, int, int] = gc.get_threshold()
+
 
 @contextmanager
 def collecting_less_often(thresholds: tuple[int, int, int] = BULK_THRESHOLDS) -> Iterator[None]:
-    """Run the block with the collector's thresholds raised to ``thresholds``, then restore the caller's."""
-    before = gc.get_threshold()
-    gc.set_threshold(*(max(new, old) for new, old in zip(thresholds, before, strict=True)))
+    """Run the block with the collector's thresholds raised to ``thresholds``, then restore the caller's.
+
+    Each threshold becomes the higher of the two. Blocks may nest or overlap in threads; the thresholds found
+    before the first of them come back when the last one ends.
+    """
+    global _open_blocks, _found
+    with _lock:
+        current = gc.get_threshold()
+        if _open_blocks == 0:
+            _found = current
+        _open_blocks += 1
+        gc.set_threshold(*(max(new, old) for new, old in zip(thresholds, current, strict=True)))
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _lock:
+            _open_blocks -= 1
+            if _open_blocks == 0:
+                gc.set_threshold(*_found)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import date
 
@@ -93,3 +94,31 @@ def test_a_caller_with_higher_thresholds_keeps_them() -> None:
     with collecting_less_often((10_000, 10, 10)):
         assert gc.get_threshold() == (10_000, 50, 10)
     assert gc.get_threshold() == (700, 50, 5)
+
+
+def test_blocks_overlapping_in_threads_give_back_the_thresholds_found_before_the_first() -> None:
+    # A enters, B enters, A ends first, B ends last: restoring per block would leave B's "before" (the raised
+    # thresholds) in force; the defaults must come back, and only when B ends.
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, tuple[int, int, int]] = {}
+
+    def first() -> None:
+        with collecting_less_often():
+            a_in.set()
+            b_in.wait(60)
+        a_out.set()
+
+    def second() -> None:
+        a_in.wait(60)
+        with collecting_less_often():
+            b_in.set()
+            a_out.wait(60)
+            seen["after A ended, inside B"] = gc.get_threshold()
+        seen["after B ended"] = gc.get_threshold()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert seen == {"after A ended, inside B": BULK_THRESHOLDS, "after B ended": DEFAULTS}
