@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -122,10 +123,12 @@ def ledger_csv(rows: list[LedgerRow], header: bool = True) -> str:
 class SandboxStore:
     """The sandbox's state in SQLite (0600): each save writes only what changed since the last one.
 
-    Tables: ``meta`` (counters, interchanges seen, deductibles met, forward balances, names received),
-    ``record`` (claims adjudicated, by payer claim number), ``pending`` (answers not yet released, by
-    decision sequence) and ``ledger`` (every CLP loop released, in order). The remittance ledger CSV is
-    appended beside it and rewritten whole when the store is opened.
+    Tables: ``meta`` (counters, interchanges seen, forward balances, names received), ``record`` (claims
+    adjudicated, by payer claim number), ``current`` (each payer and claim key's latest payer claim number),
+    ``accumulator`` (deductibles met, by payer, member and year), ``pending`` (answers not yet released, by
+    decision sequence) and ``ledger`` (every CLP loop released, in order). Everything that grows with the
+    claims has a table of its own and is written key by key, so a save costs what changed, not the night so
+    far. The remittance ledger CSV is appended beside it and rewritten whole when the store is opened.
     """
 
     def __init__(self, path: Path, ledger_file: Path) -> None:
@@ -144,6 +147,8 @@ class SandboxStore:
                 "CREATE TABLE IF NOT EXISTS record (number TEXT PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS ledger (position INTEGER PRIMARY KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS current (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS accumulator (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
             )
 
     def _connect(self) -> sqlite3.Connection:
@@ -164,9 +169,15 @@ class SandboxStore:
                 decode_as(LedgerRow, json.loads(v))
                 for (v,) in conn.execute("SELECT value FROM ledger ORDER BY position")
             ]
+            current = dict(conn.execute("SELECT key, value FROM current").fetchall())
+            accumulators = {key: Decimal(v) for key, v in conn.execute("SELECT key, value FROM accumulator")}
         finally:
             conn.close()
-        state = PayerState.assemble(json.loads(meta["state"]), records, pending, ledger) if meta else PayerState()
+        state = (
+            PayerState.assemble(json.loads(meta["state"]), records, pending, ledger, current, accumulators)
+            if meta
+            else PayerState()
+        )
         self._pending_saved = {item.seq for item in state.pending}
         self._ledger_saved = len(state.ledger)
         _write_private(self.ledger_file, ledger_csv(state.ledger).encode())
@@ -187,6 +198,8 @@ class SandboxStore:
                     conn.execute("DELETE FROM record WHERE number = ?", (number,))
                 else:
                     conn.execute("INSERT OR REPLACE INTO record VALUES (?, ?)", (number, json.dumps(encode(record))))
+            _write_keyed(conn, "current", state.unsaved_current())
+            _write_keyed(conn, "accumulator", state.unsaved_accumulators())
             conn.executemany(
                 "DELETE FROM pending WHERE seq = ?", [(seq,) for seq in self._pending_saved - set(pending)]
             )
@@ -201,12 +214,20 @@ class SandboxStore:
             conn.execute("COMMIT")
         finally:
             conn.close()
-        state.changed.clear()
+        state.mark_saved()
         self._pending_saved = set(pending)
         self._ledger_saved = len(state.ledger)
         if new_rows:
             with self.ledger_file.open("a") as handle:
                 handle.write(ledger_csv(new_rows, header=False))
+
+
+def _write_keyed(conn: sqlite3.Connection, table: str, unsaved: Mapping[str, object]) -> None:
+    """Write the entries of a key-value table that changed (a None value: the key was removed)."""
+    conn.executemany(f"DELETE FROM {table} WHERE key = ?", [(k,) for k, v in unsaved.items() if v is None])
+    conn.executemany(
+        f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", [(k, str(v)) for k, v in unsaved.items() if v is not None]
+    )
 
 
 class EmbeddedClearinghouse:

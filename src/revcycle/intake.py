@@ -152,6 +152,10 @@ def _charge_columns(row: Mapping[str, str]) -> dict[str, object]:
     }
 
 
+# Rows written per INSERT when recording an export: large enough for the driver's batching to pay, small
+# enough that a million-line export's rows are never built all at once.
+WRITE_BATCH = 5_000
+
 # The columns that make a claim (its key and its header's parties): a charge on a claim cannot move to another.
 CLAIM_IDENTITY_COLUMNS = ("encounter_id", "patient_mrn", "payer_id", "billing_npi")
 
@@ -289,6 +293,9 @@ def _upsert_charges(
             conn.execute(update(charge).where(charge.c.charge_id == row["charge_id"]).values(**values))
         else:
             new_rows.append(values)
+        if len(new_rows) == WRITE_BATCH:  # each row carries its export row as JSON: hold one batch, not the export
+            conn.execute(insert(charge), new_rows)
+            new_rows = []
     if new_rows:
         conn.execute(insert(charge), new_rows)
 
@@ -312,10 +319,16 @@ def claim_line_rows(claims: Sequence[Claim]) -> list[dict[str, object]]:
 
 
 def insert_claims(conn: Connection, claims: Sequence[Claim], batch_date: date) -> None:
-    """Record built claims: their ``claim`` and ``claim_line`` rows and a ``built`` event."""
-    if not claims:
-        return
+    """Record built claims: their ``claim`` and ``claim_line`` rows and a ``built`` event.
+
+    Written ``WRITE_BATCH`` claims at a time, so the rows of a large export's claims are never all held at once.
+    """
     now = utcnow()
+    for start in range(0, len(claims), WRITE_BATCH):
+        _insert_claim_batch(conn, claims[start : start + WRITE_BATCH], batch_date, now)
+
+
+def _insert_claim_batch(conn: Connection, claims: Sequence[Claim], batch_date: date, now: datetime) -> None:
     conn.execute(
         insert(claim),
         [

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from revcycle.sandbox.codec import decode_as, encode
 from revcycle.x12.write271 import EligibilityReply
@@ -202,7 +202,64 @@ def decode_pending(data: dict[str, Any]) -> Pending:
     return item
 
 
-_BULK = ("records", "pending", "ledger")
+_BULK = ("records", "pending", "ledger", "current", "accumulators")
+V = TypeVar("V")
+
+
+class TrackedDict(dict[str, V], Generic[V]):
+    """A dict that remembers the keys written or removed since its owner last saved it (``written``).
+
+    The payer's memory of current claims and deductibles grows with every claim: a store that writes only
+    these keys on each save stays linear in the night, where writing the whole mapping was quadratic.
+    """
+
+    def __init__(self, *args: Any, **kwargs: V) -> None:
+        """A mapping like ``dict(*args, **kwargs)``, with nothing written yet."""
+        super().__init__(*args, **kwargs)
+        self.written: set[str] = set()
+
+    def __setitem__(self, key: str, value: V) -> None:
+        super().__setitem__(key, value)
+        self.written.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.written.add(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        """Remove ``key`` (noted as written) and return its value, or ``default``."""
+        self.written.add(key)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, V]:
+        """Remove and return the last item (noted as written)."""
+        key, value = super().popitem()
+        self.written.add(key)
+        return key, value
+
+    def setdefault(self, key: str, default: Any = None) -> V:
+        """``self[key]``, set to ``default`` first when absent."""
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: V) -> None:
+        """Set every item of ``dict(*args, **kwargs)``."""
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def clear(self) -> None:
+        """Remove every item (each noted as written)."""
+        self.written.update(self)
+        super().clear()
+
+    def __ior__(self, other: Any) -> TrackedDict[V]:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def unsaved(self) -> dict[str, V | None]:
+        """The keys written since the last save, with their values (None: removed)."""
+        return {key: self.get(key) for key in sorted(self.written)}
 
 
 @dataclass
@@ -217,12 +274,31 @@ class PayerState:
     next_seq: int = 1
     seen_interchanges: list[str] = field(default_factory=list)  # "sender|ISA13" received
     records: dict[str, ClaimRecord] = field(default_factory=dict)  # by payer claim number
-    current: dict[str, str] = field(default_factory=dict)  # "payer|claim key" -> its latest payer claim number
-    accumulators: dict[str, Decimal] = field(default_factory=dict)  # "payer|member|year" -> deductible met
+    current: dict[str, str] = field(default_factory=TrackedDict)  # "payer|claim key" -> its latest payer claim number
+    accumulators: dict[str, Decimal] = field(default_factory=TrackedDict)  # "payer|member|year" -> deductible met
     forward_balances: dict[str, list[tuple[str, Decimal]]] = field(default_factory=dict)  # "payer|npi" -> owed
     pending: list[Pending] = field(default_factory=list)
     ledger: list[LedgerRow] = field(default_factory=list)
     changed: set[str] = field(default_factory=set, metadata={"transient": True})
+
+    def __post_init__(self) -> None:
+        # decoded or passed in as plain dicts: tracked from here on (what they hold now counts as saved)
+        self.current = _tracked(self.current)
+        self.accumulators = _tracked(self.accumulators)
+
+    def unsaved_current(self) -> dict[str, str | None]:
+        """The current-claim entries written since the last save (None: removed)."""
+        return _tracked(self.current).unsaved()
+
+    def unsaved_accumulators(self) -> dict[str, Decimal | None]:
+        """The deductible accumulators written since the last save (None: removed)."""
+        return _tracked(self.accumulators).unsaved()
+
+    def mark_saved(self) -> None:
+        """Note that the owner saved every change (records, current claims, accumulators)."""
+        self.changed.clear()
+        _tracked(self.current).written.clear()
+        _tracked(self.accumulators).written.clear()
 
     def take_seq(self) -> int:
         """The next decision sequence number (orders pending answers released at the same instant)."""
@@ -250,7 +326,7 @@ class PayerState:
         self.changed.add(number)
 
     def meta(self) -> dict[str, Any]:
-        """Everything but the records, pending answers and ledger, as JSON data."""
+        """Everything but the records, pending answers, ledger, current claims and accumulators, as JSON data."""
         return {
             f.name: encode(getattr(self, f.name))
             for f in fields(self)
@@ -259,13 +335,28 @@ class PayerState:
 
     @classmethod
     def assemble(
-        cls, meta: dict[str, Any], records: list[ClaimRecord], pending: list[Pending], ledger: list[LedgerRow]
+        cls,
+        meta: dict[str, Any],
+        records: list[ClaimRecord],
+        pending: list[Pending],
+        ledger: list[LedgerRow],
+        current: dict[str, str] | None = None,
+        accumulators: dict[str, Decimal] | None = None,
     ) -> PayerState:
-        """A state from ``meta()`` and its records, pending answers and ledger rows."""
+        """A state from ``meta()`` and its records, pending answers, ledger rows, current claims and accumulators.
+
+        A ``meta`` saved before the current claims and accumulators had their own tables still holds them:
+        they are taken from it when not given, and count as unsaved so the next save moves them.
+        """
         state = decode_as(cls, meta)
         state.records = {record.payer_claim_number: record for record in records}
         state.pending = list(pending)
         state.ledger = list(ledger)
+        legacy = decode_as(_Legacy, {key: meta[key] for key in ("current", "accumulators") if key in meta})
+        state.current = TrackedDict(current or {})
+        state.accumulators = TrackedDict(accumulators or {})
+        state.current.update(legacy.current)
+        state.accumulators.update(legacy.accumulators)
         return state
 
     def to_json(self) -> str:
@@ -274,6 +365,8 @@ class PayerState:
         data["records"] = [encode(record) for record in self.records.values()]
         data["pending"] = [encode_pending(item) for item in self.pending]
         data["ledger"] = [encode(row) for row in self.ledger]
+        data["current"] = encode(self.current)
+        data["accumulators"] = encode(self.accumulators)
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -285,4 +378,18 @@ class PayerState:
             [decode_as(ClaimRecord, item) for item in data["records"]],
             [decode_pending(item) for item in data["pending"]],
             [decode_as(LedgerRow, item) for item in data["ledger"]],
+            decode_as(dict[str, str], data.get("current", {})),
+            decode_as(dict[str, Decimal], data.get("accumulators", {})),
         )
+
+
+@dataclass
+class _Legacy:
+    """The current claims and accumulators as a state saved before their own tables held them."""
+
+    current: dict[str, str] = field(default_factory=dict)
+    accumulators: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _tracked(mapping: dict[str, V]) -> TrackedDict[V]:
+    return mapping if isinstance(mapping, TrackedDict) else TrackedDict(mapping)

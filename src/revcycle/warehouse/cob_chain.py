@@ -78,7 +78,8 @@ def _coverage_payers(conn: Connection, roots: Sequence[str]) -> dict[str, tuple[
             .order_by(charge.c.claim_key, charge.c.charge_id)
         )
         for r in conn.execute(query):
-            found.setdefault(str(r.claim_key), coverage_payers(json.loads(r.row_json)))
+            if str(r.claim_key) not in found:  # the first row decides: the others are not parsed
+                found[str(r.claim_key)] = coverage_payers(json.loads(r.row_json))
     return found
 
 
