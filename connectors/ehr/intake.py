@@ -22,6 +22,7 @@ from connectors.ehr.files import file_head
 from connectors.ehr.registry import detect_reader, export_suffixes, registered_readers
 from revcycle import exports
 from revcycle.charge_export import COLUMN_NAMES
+from revcycle.charge_row import ChargeRow, RowLayout
 from revcycle.intake import ChargeRejection
 
 READER_SUITE = "ehr_reader"
@@ -79,16 +80,19 @@ def held_charge_id(export: ExportRows, index: int, held: HeldCharge) -> str:
     return held.charge_id or f"unread-{export.sha256[:16]}-{index + 1}"
 
 
-def intake_rows(export: ExportRows) -> list[dict[str, str]]:
+_ROW_LAYOUT = RowLayout((*COLUMN_NAMES, SOURCE_KEY))
+_HELD_ROW_LAYOUT = RowLayout((*COLUMN_NAMES, SOURCE_KEY, HELD_REASON_KEY))
+
+
+def intake_rows(export: ExportRows) -> list[ChargeRow]:
     """The rows to record: every mapped row, then each held charge whose encounter is known, with its source.
 
     A held charge whose id is already a row's is not added again (its rejection quarantines that row); one
-    whose encounter could not be read is recorded as a rejection only, so it holds no made-up claim.
+    whose encounter could not be read is recorded as a rejection only, so it holds no made-up claim. Rows share
+    their column names (``ChargeRow``): a dict per row would hold about 5 KB of hash table each.
     """
-    keys = (*COLUMN_NAMES, SOURCE_KEY)
     rows = [
-        dict(zip(keys, (*row.as_tuple(), str(source)), strict=True))
-        for row, source in zip(export.rows, export.sources, strict=True)
+        _ROW_LAYOUT.row((*row.as_tuple(), str(source))) for row, source in zip(export.rows, export.sources, strict=True)
     ]
     seen = {row["charge_id"] for row in rows}
     for index, held in enumerate(export.held):
@@ -96,9 +100,9 @@ def intake_rows(export: ExportRows) -> list[dict[str, str]]:
         mapped = held.row or {}
         if charge_id in seen or not mapped.get("encounter_id"):
             continue
-        row = {name: str(mapped.get(name, "")) for name in COLUMN_NAMES}
-        row |= {"charge_id": charge_id, SOURCE_KEY: str(held.source), HELD_REASON_KEY: held.reason}
-        rows.append(row)
+        values = {name: str(mapped.get(name, "")) for name in COLUMN_NAMES}
+        values |= {"charge_id": charge_id, SOURCE_KEY: str(held.source), HELD_REASON_KEY: held.reason}
+        rows.append(_HELD_ROW_LAYOUT.row([values[name] for name in _HELD_ROW_LAYOUT.names]))
         seen.add(charge_id)
     return rows
 

@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from revcycle import progress
 from revcycle.cancellation import CANCELLED, is_cancelled
 from revcycle.charge_export import COLUMN_NAMES
+from revcycle.charge_row import row_json
 from revcycle.claims import BuildResult, HeldClaim, build_claims, claim_key_for
 from revcycle.domain import Claim, ClaimStatus
 from revcycle.gc_pacing import collecting_less_often
@@ -148,7 +149,7 @@ def _charge_columns(row: Mapping[str, str]) -> dict[str, object]:
         "procedure_code": (row.get("procedure_code") or "")[:8],
         "service_date": _date_or_none(row.get("service_date_from", "")),
         "charge_cents": _cents_or_none(row.get("charge_amount", "")),
-        "row_json": json.dumps(dict(row), sort_keys=True),
+        "row_json": row_json(row),
     }
 
 

@@ -1,0 +1,102 @@
+"""A charge row as the intake records it: a tuple of values whose column names are shared by all rows of a layout.
+
+Every row of an export has the same columns. A dict per row holds its own hash table of them: about 5 KB for the
+contract's 103 columns and the row's source, some 5 GB for a million-line night before a claim is built. A
+``ChargeRow`` holds one tuple of values and points at its ``RowLayout`` (about 0.9 KB a row); the values are the
+reader's own strings, not copies.
+
+``to_json`` writes the text the warehouse keeps (``charge.row_json``): exactly what
+``json.dumps(dict(row), sort_keys=True)`` writes, from key prefixes encoded once per layout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from json.encoder import encode_basestring_ascii
+from typing import TypeVar, overload
+
+T = TypeVar("T")
+
+
+class RowLayout:
+    """The column names of a kind of row, their positions, and the sorted-keys JSON plan built from them once."""
+
+    __slots__ = ("_json_order", "_json_prefixes", "names", "positions")
+
+    def __init__(self, names: Sequence[str]) -> None:
+        """A layout of ``names`` (each once), in the order the rows' values come in."""
+        self.names = tuple(names)
+        self.positions = {name: index for index, name in enumerate(self.names)}
+        if len(self.positions) != len(self.names):
+            raise ValueError("a row layout names each column once")
+        order = sorted(range(len(self.names)), key=self.names.__getitem__)  # json's sort_keys: by the key string
+        self._json_order = tuple(order)
+        self._json_prefixes = tuple(encode_basestring_ascii(self.names[index]) + ": " for index in order)
+
+    def row(self, values: Sequence[str]) -> ChargeRow:
+        """A row of this layout holding ``values`` (one per column, in the layout's order)."""
+        values = tuple(values)
+        if len(values) != len(self.names):
+            raise ValueError(f"a row of this layout has {len(self.names)} values, not {len(values)}")
+        return ChargeRow(self, values)
+
+    def json_of(self, values: tuple[str, ...]) -> str:
+        """``values`` as a JSON object with sorted keys, as ``json.dumps(..., sort_keys=True)`` writes it."""
+        encoded = map(encode_basestring_ascii, map(values.__getitem__, self._json_order))
+        return "{" + ", ".join(map(str.__add__, self._json_prefixes, encoded)) + "}"
+
+
+class ChargeRow(Mapping[str, str]):
+    """A read-only mapping of a layout's columns to one row's values; equal to a dict with the same items.
+
+    Its ``repr`` names the layout's size only: a row holds PHI, and a repr can end up in a log or a traceback.
+    """
+
+    __slots__ = ("_layout", "_values")
+
+    def __init__(self, layout: RowLayout, values: tuple[str, ...]) -> None:
+        """A row of ``layout``; ``RowLayout.row`` checks the number of values."""
+        self._layout = layout
+        self._values = values
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[self._layout.positions[key]]
+
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+
+    @overload
+    def get(self, key: str, default: str | T, /) -> str | T: ...
+
+    def get(self, key: str, default: object = None, /) -> object:
+        """The value of column ``key``, or ``default`` when the layout has no such column."""
+        index = self._layout.positions.get(key)
+        return default if index is None else self._values[index]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._layout.positions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._layout.names)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"ChargeRow({len(self._values)} columns)"
+
+    def as_dict(self) -> dict[str, str]:
+        """The row as a plain dict."""
+        return dict(zip(self._layout.names, self._values, strict=True))
+
+    def to_json(self) -> str:
+        """The row as ``json.dumps(dict(row), sort_keys=True)`` writes it (the stored ``row_json``)."""
+        return self._layout.json_of(self._values)
+
+
+def row_json(row: Mapping[str, str]) -> str:
+    """The stored JSON text of any charge row: sorted keys, json's default separators and escaping."""
+    if isinstance(row, ChargeRow):
+        return row.to_json()
+    return json.dumps(dict(row), sort_keys=True)
