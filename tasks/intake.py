@@ -122,10 +122,14 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         return _refuse(source, refusal, entry.id, scan.sha256, warehouse_url)
     rejections: list[ChargeRejection] = charge_rejections(validation) + held_rejections(export)
     _publish_rejection_sources(source.name, rejection_sources(export, rejections))
+    rows = intake_rows(export)
+    # the rows to record hold every value now: the reader's copies go before the claims are built (memory)
+    export.rows.clear()
+    export.sources.clear()
     result = record_intake(
         engine,
         source_file_id=entry.id,
-        rows=intake_rows(export),
+        rows=rows,
         rejections=rejections,
         payers=payers,
         batch_date=batch_date,
