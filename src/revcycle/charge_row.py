@@ -1,9 +1,9 @@
 """A charge row as the intake records it: a tuple of values whose column names are shared by all rows of a layout.
 
-Every row of an export has the same columns. A dict per row holds its own hash table of them: about 5 KB for the
-contract's 103 columns and the row's source, some 5 GB for a million-line night before a claim is built. A
-``ChargeRow`` holds one tuple of values and points at its ``RowLayout`` (about 0.9 KB a row); the values are the
-reader's own strings, not copies.
+Every row of an export has the same columns. A dict per row holds its own hash table of them: about 3.4 KB for
+the contract's 103 columns and the row's source, some 3.4 GB for a million-line night before a claim is built. A
+``ChargeRow`` holds one tuple of values and points at its ``RowLayout`` (about 1 KB a row, measured in
+``tests/unit/test_intake_memory.py``); the values are the reader's own strings, not copies.
 
 ``to_json`` writes the text the warehouse keeps (``charge.row_json``): exactly what
 ``json.dumps(dict(row), sort_keys=True)`` writes, from key prefixes encoded once per layout.

@@ -60,7 +60,7 @@ def can_transition(current: ClaimStatus, new: ClaimStatus) -> bool:
     return new in ALLOWED_TRANSITIONS[current]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Address:
     """A US postal address; ``zip_code`` is 5 or 9 digits."""
 
@@ -71,7 +71,7 @@ class Address:
     line2: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """A subscriber or patient as the claim carries them."""
 
@@ -83,7 +83,7 @@ class Person:
     middle_name: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Provider:
     """A billing, rendering or referring provider; ``first_name`` is None for an organisation."""
 
@@ -100,7 +100,7 @@ class Provider:
         return self.first_name is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClaimLine:
     """One service line (SV1 on an 837P, SV2 on an 837I), built from one charge row."""
 
@@ -120,7 +120,7 @@ class ClaimLine:
     ndc_unit: str = "UN"  # CTP05-1: UN unit, ML millilitre, GR gram, F2 international unit, ME milligram
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClaimAdjustment:
     """One adjustment another payer made (CAS triple): group (CO, PR, OA, PI, CR), reason (CARC), amount."""
 
@@ -130,7 +130,7 @@ class ClaimAdjustment:
     quantity: Decimal | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineAdjudication:
     """How another payer adjudicated one service line (837 loop 2430, from its 835 SVC loop)."""
 
@@ -143,7 +143,7 @@ class LineAdjudication:
     adjudication_date: date | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OtherPayer:
     """A payer that adjudicated the claim before this one (837 loops 2320/2330A/2330B), for COB."""
 
@@ -162,7 +162,7 @@ class OtherPayer:
     lines: tuple[LineAdjudication, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Claim:
     """One claim: the charges of one patient's encounter with one billing provider for one payer."""
 

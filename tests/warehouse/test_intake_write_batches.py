@@ -1,6 +1,6 @@
 """Recording an export writes its charges and claims a batch at a time (issue 15: memory at a million lines).
 
-Each charge row carries its export row as JSON (about 2.5 KB for 103 columns): built for the whole export at
+Each charge row carries its export row as JSON (about 2.9 KB for 103 columns): built for the whole export at
 once, the rows of a million-line night held gigabytes on top of the export itself. The intake now builds and
 writes ``WRITE_BATCH`` rows per INSERT. The warehouse must end the same, row for row, as in one batch.
 """
