@@ -8,17 +8,19 @@ data build their own.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from kpi_data import AS_OF, PHI_VALUES, add_held_encounter, build_kpi_dataset, load_sample_patient_payments
-from sqlalchemy import Engine, literal, select, update
+from sqlalchemy import Engine, event, inspect, literal, select, update
 from warehouse_databases import empty_warehouse_url
 
 from revcycle.clock import SimulatedClock
 from revcycle.next_action import Action, Decision
+from revcycle.warehouse import report as report_module
 from revcycle.warehouse.actions import ClaimDecision, record_decisions
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.kpi import ar, claims, denials, payments, registry, summary, units, worklists
@@ -426,3 +428,31 @@ def test_the_overall_initial_denial_rates_summed_from_the_payers_equal_the_overa
         measured = registry.measure(conn, PERIOD, AS_OF)
     assert report.period == PERIOD
     assert report.measured.figures == measured.figures
+
+
+def test_the_report_computes_the_shared_facts_once_with_the_same_figures(
+    kpi: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # collect_report stores the posting facts and first adjudications once in temporary tables (issue 15,
+    # kpi/facts.py); each figure must equal the one its query computes on its own, on both databases.
+    statements: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(kpi, "before_cursor_execute", note)
+    try:
+        with kpi.connect() as conn:
+            once = collect_report(conn, AS_OF)
+            assert not [name for name in inspect(conn).get_temp_table_names() if name.startswith("kpi_")]
+    finally:
+        event.remove(kpi, "before_cursor_execute", note)
+    # the posting facts' adjudication categories (subquery posting_categories) are computed by one statement,
+    # the INSERT that stores them, where every query computed them again before
+    computing = [s for s in statements if "posting_categories" in s]
+    assert len(computing) == 1 and computing[0].startswith("INSERT INTO kpi_posting")
+    monkeypatch.setattr(report_module, "facts_read_once", lambda conn: contextlib.nullcontext())
+    with kpi.connect() as conn:
+        each = collect_report(conn, AS_OF)
+    assert once.denials_by_reason and once.denials_remitted  # figures read from both stored facts
+    assert once == each

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from revcycle.coverage import coverage_payers
 from revcycle.domain import Claim
@@ -72,14 +72,15 @@ def _coverage_payers(conn: Connection, roots: Sequence[str]) -> dict[str, tuple[
     """Per primary claim, the payers billed in turn (its first charge row's coverages)."""
     found: dict[str, tuple[str, ...]] = {}
     for chunk in _chunks(sorted(set(roots))):
-        query = (
-            select(charge.c.claim_key, charge.c.row_json)
+        # only each claim's first charge (lowest id) is read: the other rows' JSON never leaves the database
+        first = (
+            select(func.min(charge.c.charge_id).label("charge_id"))
             .where(charge.c.claim_key.in_(chunk), charge.c.status.in_(LINE_STATUSES))
-            .order_by(charge.c.claim_key, charge.c.charge_id)
+            .group_by(charge.c.claim_key)
         )
+        query = select(charge.c.claim_key, charge.c.row_json).where(charge.c.charge_id.in_(first))
         for r in conn.execute(query):
-            if str(r.claim_key) not in found:  # the first row decides: the others are not parsed
-                found[str(r.claim_key)] = coverage_payers(json.loads(r.row_json))
+            found[str(r.claim_key)] = coverage_payers(json.loads(r.row_json))
     return found
 
 

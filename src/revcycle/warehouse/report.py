@@ -21,6 +21,7 @@ from revcycle.tables import render_table
 from revcycle.warehouse.kpi import ar, denials, payments, registry, summary, trends, worklists
 from revcycle.warehouse.kpi.common import Period
 from revcycle.warehouse.kpi.coverage import CoverageReport, coverage_report, hold_kind
+from revcycle.warehouse.kpi.facts import facts_read_once
 
 CHART_IDS = ("chart-denials-reason", "chart-denials-payer", "chart-ar-aging", "chart-payments", "payer-scorecard")
 TREND_IDS = ("trend-denial-rate", "trend-clean-claim-rate", "trend-cash", "trend-days-to-payment", "trend-ar-over-90")
@@ -69,7 +70,13 @@ def collect_report(
     ``run_summary``: ``summary.kpi_summary(conn).rows()`` when the caller computed it already on this warehouse
     (the nightly publishes it just before the report); otherwise it is read here.
     """
-    span = period or default_period(as_of)
+    with facts_read_once(conn):
+        return _collect(conn, as_of, period or default_period(as_of), status_lag_days, run_summary)
+
+
+def _collect(
+    conn: Connection, as_of: date, span: Period, status_lag_days: int, run_summary: Sequence[tuple[str, str]] | None
+) -> ReportData:
     # Read once, shown in their own tables and again in the figures, the scorecard and the credits worklist.
     balances = ar.balances_on(conn, as_of)
     remitted_total, remitted = denials.initial_denials_with_total(conn, denials.REMITTED, span)

@@ -7,6 +7,8 @@ integer counts or cents, ``None`` when the denominator is 0. Every date is a dat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Date,
     Numeric,
     Select,
+    Table,
     and_,
     case,
     cast,
@@ -191,6 +194,17 @@ def categorized_adjustments() -> Subquery:
     )
 
 
+# The facts a report reads in many queries, computed once into temporary tables (``revcycle.warehouse.kpi.facts``)
+# while a report is collected: by name, the table each fact function reads instead of computing it again.
+READ_ONCE: ContextVar[Mapping[str, Table] | None] = ContextVar("kpi_facts_read_once", default=None)
+
+
+def _read_once(name: str) -> Subquery | None:
+    tables = READ_ONCE.get()
+    table = tables.get(name) if tables is not None else None
+    return select(table).subquery(name) if table is not None else None
+
+
 def posting_facts() -> Subquery:
     """One row per matched remittance claim (posting): its date, amounts, and its adjustments by category.
 
@@ -199,6 +213,9 @@ def posting_facts() -> Subquery:
     ``denied_lines`` counts the lines paid nothing with a denial adjustment on them. Reversals carry
     negated amounts, so summing postings up to a date gives what stood on that date.
     """
+    stored = _read_once("posting")
+    if stored is not None:
+        return stored
     cats = categorized_adjustments()
     by_category = (
         select(
@@ -267,6 +284,9 @@ def first_adjudications() -> Subquery:
     It stays the first adjudication even when a later 835 reverses it: "initial" means what the payer said
     the first time.
     """
+    stored = _read_once("first_adjudication")
+    if stored is not None:
+        return stored
     posting = posting_facts()
     undated_last = case((posting.c.posted_on.is_(None), 1), else_=0)
     ranked = (
