@@ -123,7 +123,8 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
     rejections: list[ChargeRejection] = charge_rejections(validation) + held_rejections(export)
     _publish_rejection_sources(source.name, rejection_sources(export, rejections))
     rows = intake_rows(export)
-    # the rows to record hold every value now: the reader's copies go before the claims are built (memory)
+    # the rows to record hold the reader's value tuples and their sources as text: the reader's wrappers and
+    # source objects go before the claims are built (memory)
     export.rows.clear()
     export.sources.clear()
     result = record_intake(

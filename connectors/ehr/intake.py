@@ -80,8 +80,8 @@ def held_charge_id(export: ExportRows, index: int, held: HeldCharge) -> str:
     return held.charge_id or f"unread-{export.sha256[:16]}-{index + 1}"
 
 
-_ROW_LAYOUT = RowLayout((*COLUMN_NAMES, SOURCE_KEY))
-_HELD_ROW_LAYOUT = RowLayout((*COLUMN_NAMES, SOURCE_KEY, HELD_REASON_KEY))
+_ROW_LAYOUT = RowLayout(COLUMN_NAMES, (SOURCE_KEY,))
+_HELD_ROW_LAYOUT = RowLayout(COLUMN_NAMES, (SOURCE_KEY, HELD_REASON_KEY))
 
 
 def intake_rows(export: ExportRows) -> list[ChargeRow]:
@@ -89,10 +89,11 @@ def intake_rows(export: ExportRows) -> list[ChargeRow]:
 
     A held charge whose id is already a row's is not added again (its rejection quarantines that row); one
     whose encounter could not be read is recorded as a rejection only, so it holds no made-up claim. Rows share
-    their column names (``ChargeRow``): a dict per row would hold about 3.4 KB, this about 1 KB.
+    their column names (``ChargeRow``): a dict per row would hold about 3.4 KB; these share the reader's tuples.
     """
+    # each row keeps the reader's tuple of values (shared, not copied) and its source as text
     rows = [
-        _ROW_LAYOUT.row((*row.as_tuple(), str(source))) for row, source in zip(export.rows, export.sources, strict=True)
+        _ROW_LAYOUT.row(row.as_tuple(), (str(source),)) for row, source in zip(export.rows, export.sources, strict=True)
     ]
     seen = {row["charge_id"] for row in rows}
     for index, held in enumerate(export.held):
@@ -100,9 +101,8 @@ def intake_rows(export: ExportRows) -> list[ChargeRow]:
         mapped = held.row or {}
         if charge_id in seen or not mapped.get("encounter_id"):
             continue
-        values = {name: str(mapped.get(name, "")) for name in COLUMN_NAMES}
-        values |= {"charge_id": charge_id, SOURCE_KEY: str(held.source), HELD_REASON_KEY: held.reason}
-        rows.append(_HELD_ROW_LAYOUT.row([values[name] for name in _HELD_ROW_LAYOUT.names]))
+        values = {name: str(mapped.get(name, "")) for name in COLUMN_NAMES} | {"charge_id": charge_id}
+        rows.append(_HELD_ROW_LAYOUT.row([values[name] for name in COLUMN_NAMES], (str(held.source), held.reason)))
         seen.add(charge_id)
     return rows
 

@@ -16,6 +16,7 @@ from revcycle.charge_export import COLUMN_NAMES
 from revcycle.charge_row import RowLayout, row_json
 
 NAMES = (*COLUMN_NAMES, SOURCE_KEY)
+BASE = len(COLUMN_NAMES)
 
 
 def _values(seed: int) -> tuple[str, ...]:
@@ -26,10 +27,10 @@ def _values(seed: int) -> tuple[str, ...]:
 
 @pytest.mark.parametrize("seed", range(10))
 def test_to_json_is_the_standard_librarys_sorted_keys_text(seed: int) -> None:
-    layout = RowLayout(NAMES)
+    layout = RowLayout(COLUMN_NAMES, (SOURCE_KEY,))
     values = _values(seed)
     plain = dict(zip(NAMES, values, strict=True))
-    row = layout.row(values)
+    row = layout.row(values[:BASE], values[BASE:])
     assert row.to_json() == json.dumps(plain, sort_keys=True)
     assert row_json(row) == row_json(plain) == json.dumps(plain, sort_keys=True)
     assert json.loads(row.to_json()) == plain
@@ -37,7 +38,7 @@ def test_to_json_is_the_standard_librarys_sorted_keys_text(seed: int) -> None:
 
 def test_a_layout_in_another_order_writes_the_same_text() -> None:
     values = _values(3)
-    forward = RowLayout(NAMES).row(values)
+    forward = RowLayout(COLUMN_NAMES, (SOURCE_KEY,)).row(values[:BASE], values[BASE:])
     backward = RowLayout(tuple(reversed(NAMES))).row(tuple(reversed(values)))
     assert forward.to_json() == backward.to_json()
     assert forward == backward
@@ -46,8 +47,11 @@ def test_a_layout_in_another_order_writes_the_same_text() -> None:
 def test_the_row_reads_like_its_dict() -> None:
     values = _values(1)
     plain = dict(zip(NAMES, values, strict=True))
-    row = RowLayout(NAMES).row(values)
+    shared = values[:BASE]
+    row = RowLayout(COLUMN_NAMES, (SOURCE_KEY,)).row(shared, values[BASE:])
     assert row == plain and plain == row
+    assert row["patient_last_name"] == plain["patient_last_name"] and row[SOURCE_KEY] == plain[SOURCE_KEY]
+    assert row.get(SOURCE_KEY) == plain[SOURCE_KEY]
     assert row["charge_id"] == plain["charge_id"]
     assert row.get("charge_id") == plain["charge_id"]
     assert row.get("not_a_column") is None and row.get("not_a_column", "") == ""
@@ -67,5 +71,9 @@ def test_repr_shows_no_value() -> None:
 def test_layouts_refuse_a_repeated_name_and_a_wrong_number_of_values() -> None:
     with pytest.raises(ValueError, match="once"):
         RowLayout(("a", "b", "a"))
-    with pytest.raises(ValueError, match="2 values, not 3"):
+    with pytest.raises(ValueError, match="2 \\+ 0 values, not 3 \\+ 0"):
         RowLayout(("a", "b")).row(("1", "2", "3"))
+    with pytest.raises(ValueError, match="1 \\+ 1 values, not 1 \\+ 2"):
+        RowLayout(("a",), ("b",)).row(("1",), ("2", "3"))
+    with pytest.raises(ValueError, match="once"):
+        RowLayout(("a",), ("a",))
