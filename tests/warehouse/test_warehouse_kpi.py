@@ -15,7 +15,8 @@ from decimal import Decimal
 
 import pytest
 from kpi_data import AS_OF, PHI_VALUES, add_held_encounter, build_kpi_dataset, load_sample_patient_payments
-from sqlalchemy import Engine, event, inspect, literal, select, update
+from sqlalchemy import Engine, event, inspect, literal, select, text, update
+from sqlalchemy.exc import DBAPIError
 from warehouse_databases import empty_warehouse_url
 
 from revcycle.clock import SimulatedClock
@@ -25,6 +26,7 @@ from revcycle.warehouse.actions import ClaimDecision, record_decisions
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.kpi import ar, claims, denials, payments, registry, summary, units, worklists
 from revcycle.warehouse.kpi.common import ALL_TIME, Period
+from revcycle.warehouse.kpi.facts import facts_read_once
 from revcycle.warehouse.kpi.trends import weekly_trends
 from revcycle.warehouse.report import collect_report
 from revcycle.warehouse.schema import claim_action, source_file
@@ -456,3 +458,12 @@ def test_the_report_computes_the_shared_facts_once_with_the_same_figures(
         each = collect_report(conn, AS_OF)
     assert once.denials_by_reason and once.denials_remitted  # figures read from both stored facts
     assert once == each
+
+
+def test_an_error_while_the_report_is_read_is_the_error_raised(kpi: Engine) -> None:
+    # on PostgreSQL a failed statement aborts the transaction: dropping the temporary facts then would fail too,
+    # and that second error would hide the first one
+    with kpi.connect() as conn, pytest.raises(DBAPIError, match="no_such_table"), facts_read_once(conn):
+        conn.execute(text("SELECT * FROM no_such_table"))
+    with kpi.connect() as conn:  # the next report on the pool still works
+        assert collect_report(conn, AS_OF).denials_remitted

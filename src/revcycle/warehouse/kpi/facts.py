@@ -5,7 +5,8 @@ claim's first adjudication (``common.first_adjudications``) are subqueries that 
 100,000-line warehouse 0.18 s and 0.46 s per query, in about fifteen of the report's queries. Inside
 ``facts_read_once(conn)`` they are computed once, each into a temporary table of the connection (indexed on
 its keys), and those functions return a select of the table instead, so the queries are the same SQL over the
-same rows. The tables are dropped on the way out, and again on the way in (a drop is undone when the caller
+same rows. The tables are dropped on the way out (after an error, by the caller's rollback), and again on the
+way in (a drop is undone when the caller
 rolls back its transaction, while SQLite created the table outside it), so a pooled connection holds at most
 the last report's facts until its next report; no other connection sees them (temporary tables belong to
 their connection).
@@ -59,5 +60,7 @@ def facts_read_once(conn: Connection) -> Iterator[None]:
         yield
     finally:
         READ_ONCE.reset(token)
-        for table in reversed(created):
-            table.drop(conn)  # not checkfirst: SQLite's has_table looks in the main schema, not the temporary one
+    # only after the block succeeded: after an error PostgreSQL refuses every statement until the caller rolls
+    # back (which drops the tables), and the error raised must be the one that happened
+    for table in reversed(created):
+        table.drop(conn)  # not checkfirst: SQLite's has_table looks in the main schema, not the temporary one
