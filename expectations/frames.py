@@ -13,8 +13,8 @@ import great_expectations as gx
 import numpy as np
 import pandas as pd
 from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
-from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from expectations.batches import frame_batch
 from expectations.gx_kwargs import kwargs_read_once
 from expectations.runner import ChargeRuleNotEvaluated, RuleSummary
 
@@ -53,11 +53,7 @@ class FrameValidation:
 
 def run_gx(frame: pd.DataFrame, suite: gx.ExpectationSuite, index_columns: list[str]) -> Any:
     """Validate ``frame`` against ``suite`` in an ephemeral context, row results indexed, values excluded."""
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    asset = context.data_sources.add_pandas(suite.name).add_dataframe_asset(suite.name)
-    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
-    with kwargs_read_once():
+    with kwargs_read_once(), frame_batch(suite.name, suite.name, frame) as batch:
         return batch.validate(
             suite,
             result_format={

@@ -30,6 +30,7 @@ from revcycle import exports
 from revcycle.clock import clock_in_force
 from revcycle.holds import open_holds
 from revcycle.intake import ChargeRejection, record_intake
+from revcycle.memory import release_freed_memory
 from revcycle.warehouse.ledger import register_source_file
 from tasks.runtime import retry_on_transient, settings, warehouse
 
@@ -91,6 +92,7 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         export = read_for_intake(source, config_path=config.ehr_config, workdir=config.workdir)
     except UnreadableExport as unreadable:
         return _refuse(source, unreadable.refusal, entry.id, scan.sha256, warehouse_url)
+    release_freed_memory()  # what the reader parsed with, before the gate builds its frames
     for problem in export.problems[:20]:
         logger.warning("export %s: %s", source.name, problem)
     if len(export.problems) > 20:
@@ -106,6 +108,7 @@ def intake_export(path: str, warehouse_url: str, batch_date: date, reject_thresh
         if export.rows
         else ChargeValidation()
     )
+    release_freed_memory()  # the gate's frames, before the claims are built
     create_markdown_artifact(
         key="charge-validation",
         markdown=f"# Charge validation: {source.name} ({export.format})\n\n" + validation_summary_markdown(validation),
