@@ -29,7 +29,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import great_expectations as gx
-import numpy as np
 import pandas as pd
 from great_expectations.expectations.core.expect_column_pair_values_a_to_be_greater_than_b import (
     ExpectColumnPairValuesAToBeGreaterThanB,
@@ -84,14 +83,28 @@ STAGED_COLUMNS: tuple[str, ...] = (
     "staged_frequency_code",
 )
 _JOIN = ["claim_key", "interchange", "line_number"]
+_INTEGER_COLUMNS = frozenset(
+    {
+        "line_number",
+        "read_problems",
+        "written_total_cents",
+        "written_line_cents",
+        "written_diagnosis_count",
+        "pointer_min",
+        "pointer_max",
+        "staged_total_cents",
+        "staged_line_count",
+        "staged_line_cents",
+    }
+)
 
 
-def _pointer_range(pointers: Sequence[str]) -> tuple[float, float]:
-    """(smallest, largest) SV107 pointer as numbers; NaN when absent or not all numbers."""
+def _pointer_range(pointers: Sequence[str]) -> tuple[int | None, int | None]:
+    """(smallest, largest) SV107 pointer as numbers; None when absent or not all numbers."""
     if not pointers or not all(p.isdigit() for p in pointers):
-        return np.nan, np.nan
+        return None, None
     numbers = [int(p) for p in pointers]
-    return float(min(numbers)), float(max(numbers))
+    return min(numbers), max(numbers)
 
 
 def _written_rows(position: int, content: bytes) -> list[tuple[Any, ...]]:
@@ -99,20 +112,20 @@ def _written_rows(position: int, content: bytes) -> list[tuple[Any, ...]]:
     problems = len(received.problems)
     rows: list[tuple[Any, ...]] = []
     for c in received.claims:
-        total = float(to_cents(c.total_charge))
+        total = to_cents(c.total_charge)
         if not c.lines:
-            rows.append((c.claim_key, position, np.nan, problems, total, np.nan, None, c.frequency_code,
-                         len(c.diagnoses), None, np.nan, np.nan))  # fmt: skip
+            rows.append((c.claim_key, position, None, problems, total, None, None, c.frequency_code,
+                         len(c.diagnoses), None, None, None))  # fmt: skip
         for line in c.lines:
             low, high = _pointer_range(line.diagnosis_pointers)
             rows.append(
                 (
                     c.claim_key,
                     position,
-                    float(line.line_number),
+                    line.line_number,
                     problems,
                     total,
-                    float(to_cents(line.charge)),
+                    to_cents(line.charge),
                     line.procedure_code,
                     c.frequency_code,
                     len(c.diagnoses),
@@ -122,7 +135,7 @@ def _written_rows(position: int, content: bytes) -> list[tuple[Any, ...]]:
                 )
             )
     if not rows:  # nothing readable at all: one row so the interchange's problems are judged
-        rows.append((f"{INTERCHANGE_PREFIX}{position}", position, np.nan, max(problems, 1), *([None] * 8)))
+        rows.append((f"{INTERCHANGE_PREFIX}{position}", position, None, max(problems, 1), *([None] * 8)))
     return rows
 
 
@@ -131,10 +144,10 @@ def _staged_rows(position: int, claims: Sequence[StagedClaim]) -> list[tuple[Any
         (
             c.claim_key,
             position,
-            float(line.line_number),
-            float(c.total_charge_cents),
-            float(len(c.lines)),
-            float(line.charge_cents),
+            line.line_number,
+            c.total_charge_cents,
+            len(c.lines),
+            line.charge_cents,
             line.procedure_code,
             c.frequency_code,
         )
@@ -155,8 +168,11 @@ def written_claims_frame(interchanges: Sequence[WrittenInterchange]) -> pd.DataF
     staged = pd.DataFrame(
         [row for n, i in enumerate(interchanges) for row in _staged_rows(n, i.claims)], columns=list(STAGED_COLUMNS)
     )
+    # Integer columns are nullable integers: a line or claim missing on one side is null, and cents stay exact.
     for side in (written, staged):
-        side["line_number"] = side["line_number"].astype("float64")
+        for column in side.columns:
+            if column in _INTEGER_COLUMNS:
+                side[column] = side[column].astype("Int64")
         side["interchange"] = side["interchange"].astype("int64")
     frame = written.merge(staged, how="outer", on=_JOIN, sort=True)
     staged_keys = {(n, c.claim_key) for n, i in enumerate(interchanges) for c in i.claims}

@@ -28,22 +28,31 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_map
 _MULTICOLUMN_DOMAIN = ("batch_id", "table", "column_list", "row_condition", "condition_parser", "ignore_row_if")
 
 
-def _cents(column: pd.Series) -> np.ndarray:
-    return pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64")
+def _cents(column: pd.Series) -> pd.Series:
+    """The column as nullable integer cents: a missing value, text or a fraction of a cent is null."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    if numbers.dtype.kind == "f":
+        numbers = numbers.where(numbers == numbers.round())
+    return numbers.astype("Int64").reset_index(drop=True)
+
+
+def _holds(comparison: pd.Series, index: pd.Index) -> pd.Series:
+    """The comparison as plain booleans on ``index``; a comparison with a null never holds."""
+    return pd.Series(comparison.fillna(False).to_numpy(dtype=bool), index=index)
 
 
 def group_total_equals_parts(frame: pd.DataFrame) -> pd.Series:
     """True where the second column (a group's total) equals the sum of the third over the first's group."""
-    parts = pd.Series(_cents(frame.iloc[:, 2]), index=frame.index)
-    summed = parts.groupby(frame.iloc[:, 0].astype("str").to_numpy()).transform("sum").to_numpy()
-    return pd.Series(summed == _cents(frame.iloc[:, 1]), index=frame.index)
+    parts = _cents(frame.iloc[:, 2])
+    summed = parts.groupby(frame.iloc[:, 0].astype("str").to_numpy()).transform("sum")
+    return _holds(summed == _cents(frame.iloc[:, 1]), frame.index)
 
 
 def group_size_equals(frame: pd.DataFrame) -> pd.Series:
     """True where the number of rows of the first column's group equals the row's second column."""
     keys = frame.iloc[:, 0].astype("str").to_numpy()
-    sizes = pd.Series(np.ones(len(frame), dtype=np.int64)).groupby(keys).transform("size").to_numpy()
-    return pd.Series(sizes == _cents(frame.iloc[:, 1]), index=frame.index)
+    sizes = pd.Series(np.ones(len(frame), dtype=np.int64)).groupby(keys).transform("size")
+    return _holds(sizes == _cents(frame.iloc[:, 1]), frame.index)
 
 
 def amounts_balance(frame: pd.DataFrame) -> pd.Series:
@@ -52,7 +61,7 @@ def amounts_balance(frame: pd.DataFrame) -> pd.Series:
     expected = _cents(frame.iloc[:, 1])
     for position in range(2, frame.shape[1]):
         expected = expected - _cents(frame.iloc[:, position])
-    return pd.Series(result == expected, index=frame.index)
+    return _holds(result == expected, frame.index)
 
 
 def value_count_at_most(column: pd.Series, max_count: int) -> pd.Series:

@@ -230,3 +230,10 @@ def test_the_frame_holds_one_row_per_line_and_the_suite_evaluates_every_rule_in_
     assert len(rules) == len(set(rules)) == 13
     # Every rule reads columns of the frame: no precomputed pass/fail flag column exists.
     assert not [c for c in frame.columns if frame[c].dtype == bool]
+
+
+def test_amounts_counts_and_line_numbers_are_nullable_integers(written: bytes, staged: list[StagedClaim]) -> None:
+    frame = written_claims_frame([WrittenInterchange(written, tuple(staged))])
+    for column in ("written_total_cents", "written_line_cents", "staged_total_cents", "staged_line_cents",
+                   "staged_line_count", "line_number", "pointer_min", "pointer_max"):  # fmt: skip
+        assert str(frame[column].dtype) == "Int64", column

@@ -33,6 +33,8 @@ from expectations.custom_claims import (
     ExpectColumnValueCountsToBeAtMost,
     ExpectGroupSizeToEqual,
     ExpectGroupTotalToEqualSumOfParts,
+    amounts_balance,
+    group_total_equals_parts,
 )
 from expectations.custom_columns import (
     ExpectColumnsValuesToBeInSet,
@@ -230,3 +232,14 @@ def test_one_check_over_several_columns_names_each_failing_cell() -> None:
     cells = failing_cells(ExpectColumnsValuesToBePresentWhen.expectation_type, bills, {"when_in": ["institutional"]})
     assert list(cells.columns) == ["type_of_bill", "statement_date_from"]
     assert cells.to_dict("list") == {"type_of_bill": [True, False, False], "statement_date_from": [False, False, True]}
+
+
+def test_group_totals_and_balances_are_compared_in_exact_integer_cents() -> None:
+    # 2**53 + 1 cents has no float64: as floats the parts 2**53 and 1 sum to 2**53 and would equal a total of
+    # 2**53 that is one cent short. In integer cents the row fails, as it must.
+    big = 2**53
+    frame = pd.DataFrame({"claim": ["A", "A"], "total": [big, big], "line": [big, 1]})
+    assert group_total_equals_parts(frame).tolist() == [False, False]
+    balanced = pd.DataFrame({"result": [1, None], "start": [big + 1, 5], "less": [big, 5]})
+    # big + 1 - big = 1: holds; a missing value never balances
+    assert amounts_balance(balanced).tolist() == [True, False]
