@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 
 from sqlalchemy import Connection, case
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -20,6 +21,7 @@ from revcycle.next_action import Decision
 from revcycle.warehouse.schema import claim_action
 
 _TEXT_LIMIT = 500
+_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -36,20 +38,6 @@ def record_decisions(conn: Connection, decisions: Iterable[ClaimDecision], decid
 
     ``decided_at`` (an aware instant, from the run's clock) is kept when the claim's action did not change.
     """
-    rows = [
-        {
-            "claim_key": d.claim_key,
-            "action": d.decision.action.value,
-            "kind": d.decision.kind.value,
-            "reason": d.decision.reason[:_TEXT_LIMIT],
-            "source": d.decision.source[:_TEXT_LIMIT],
-            "decided_at": decided_at,
-            "due_on": d.due_on,
-        }
-        for d in decisions
-    ]
-    if not rows:
-        return 0
     insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
     statement = insert(claim_action)
     statement = statement.on_conflict_do_update(
@@ -66,6 +54,23 @@ def record_decisions(conn: Connection, decisions: Iterable[ClaimDecision], decid
             ),
         },
     )
-    for start in range(0, len(rows), 1000):
-        conn.execute(statement, rows[start : start + 1000])
-    return len(rows)
+    written = 0
+    remaining = iter(decisions)
+    # Rows are made a batch at a time: a million-line night's half a million decisions as dicts are about
+    # 180 MB held at once.
+    while batch := [_row(d, decided_at) for d in islice(remaining, _BATCH)]:
+        conn.execute(statement, batch)
+        written += len(batch)
+    return written
+
+
+def _row(decision: ClaimDecision, decided_at: datetime) -> dict[str, object]:
+    return {
+        "claim_key": decision.claim_key,
+        "action": decision.decision.action.value,
+        "kind": decision.decision.kind.value,
+        "reason": decision.decision.reason[:_TEXT_LIMIT],
+        "source": decision.decision.source[:_TEXT_LIMIT],
+        "decided_at": decided_at,
+        "due_on": decision.due_on,
+    }
