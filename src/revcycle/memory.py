@@ -35,8 +35,8 @@ def _malloc_trim() -> Callable[[int], int] | None:
 def release_freed_memory() -> bool:
     """Return the free pages of Arrow's pool (when pyarrow is loaded) and of glibc's heap to the system.
 
-    Frees nothing that is in use, and costs a walk of the heap (milliseconds per hundred MB). True when the C
-    library could trim its heap.
+    Frees nothing that is in use. It walks the heap: about 0.14 s when 1 GB was freed in 4 KB pieces, a few
+    milliseconds when little was. True when the C library could trim its heap.
     """
     pyarrow = sys.modules.get("pyarrow")
     if pyarrow is not None:
