@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from delivery_world import AS_OF, CREATED, SENDER, StagedWorld, interchange_states
+from intake_records import record_export
 from sqlalchemy import select, update
 from sshd import OpenSshServer
 from test_openssh_fault_matrix import (
@@ -31,13 +32,12 @@ from test_openssh_fault_matrix import (
 
 from connectors.payers import registered_payers
 from revcycle.eligibility_batch import review_eligibility
-from revcycle.intake import record_intake
 from revcycle.sandbox.payer import SandboxConfig, SandboxPayer
 from revcycle.sandbox.render import ResponseFile
 from revcycle.status_inquiry import stage_status_inquiries
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
-from revcycle.warehouse.ledger import interchanges_to_upload, register_source_file
+from revcycle.warehouse.ledger import interchanges_to_upload
 from revcycle.warehouse.schema import claim, eligibility_check, source_file, status_inquiry
 
 pytestmark = pytest.mark.e2e
@@ -57,9 +57,7 @@ def inquiry_world(root: Path) -> StagedWorld:
     upgrade_warehouse(engine)
     payers = registered_payers()
     rows = list(generate_charge_rows(list(payers.values()), encounters=12, seed=14, as_of=AS_OF))
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name="c.csv", sha256="d" * 64, size=1, origin="export")
-    record_intake(engine, source_file_id=entry.id, rows=rows, rejections=[], payers=payers, batch_date=AS_OF)
+    record_export(engine, rows, batch_date=AS_OF, name="c.csv", payers=payers)
     outbound = root / "outbound"
     review_eligibility(
         engine,

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 from delivery_world import SENDER
+from intake_records import record_export
 from pipeline import PipelineWorld, pipeline_world
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
@@ -34,12 +35,10 @@ from prefect.client.schemas.objects import StateType
 from connectors.payers import registered_payers
 from revcycle.claims import claim_key_for
 from revcycle.clock import SimulatedClock
-from revcycle.intake import record_intake
 from revcycle.sandbox.payer_simulator import respond
 from revcycle.submission import stage_interchanges
 from revcycle.synth import generate_charge_rows, write_charge_export
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.x12.x837 import read_837
 
 pytestmark = pytest.mark.e2e
@@ -63,9 +62,7 @@ def _answers_835(rows: list[dict[str, str]], scratch: Path) -> list[bytes]:
     engine = create_warehouse_engine(f"sqlite:///{scratch / 'warehouse.db'}")
     upgrade_warehouse(engine)
     payers = registered_payers()
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name="x.csv", sha256="9" * 64, size=1, origin="export")
-    record_intake(engine, source_file_id=entry.id, rows=rows, rejections=[], payers=payers, batch_date=NIGHT_1)
+    record_export(engine, rows, batch_date=NIGHT_1, name="x.csv", payers=payers)
     staged = stage_interchanges(
         engine,
         payers=payers,

@@ -11,16 +11,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from intake_records import record_export
 from sqlalchemy import Engine, select, update
 
 from connectors.payers import registered_payers
 from revcycle import submission
 from revcycle.claims import claim_key_for
 from revcycle.holds import ClaimHold, open_holds, record_holds, release_holds
-from revcycle.intake import ChargeRejection, record_intake
+from revcycle.intake import ChargeRejection
 from revcycle.submission import SenderIdentity, WrittenInterchange, stage_claims
 from revcycle.synth import generate_charge_rows
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import charge, claim, claim_event, claim_hold, claim_line
 from revcycle.x12.write837p import Submitter
 from revcycle.x12.x837 import read_837
@@ -40,15 +40,13 @@ def _key(row: Mapping[str, str]) -> str:
 
 
 def _intake(engine: Engine, rows: Sequence[Mapping[str, str]], name: str, **kwargs: object) -> None:
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name=name, sha256=name.ljust(64, "0"), size=1, origin="x")
-    record_intake(
+    record_export(
         engine,
-        source_file_id=entry.id,
-        rows=rows,
-        rejections=kwargs.pop("rejections", []),  # type: ignore[arg-type]
-        payers=registered_payers(),
+        rows,
         batch_date=AS_OF,
+        name=name,
+        origin="x",
+        rejections=kwargs.pop("rejections", []),  # type: ignore[arg-type]
         now=kwargs.pop("now", NOW),  # type: ignore[arg-type]
     )
 

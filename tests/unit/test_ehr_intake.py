@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from intake_records import record_export
 from sqlalchemy import select
 
 from connectors.ehr.base import HOLD_CORRECTION
@@ -32,13 +33,11 @@ from connectors.payers import registered_payers
 from expectations.gate import charge_rejections, payer_charge_rules
 from expectations.runner import validate_charges
 from revcycle.demo_export import CONFIG_FILE, DEFECTS_FILE, write_demo_export
-from revcycle.intake import record_intake
 from revcycle.synth import generate_charge_rows
 from revcycle.synth_ehr import chargemaster_csv, plant_ehr_defects, practice_config_toml
 from revcycle.synth_fhir import write_fhir
 from revcycle.synth_hl7 import write_dft_file
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import charge, charge_rejection
 
 AS_OF = date(2026, 11, 2)
@@ -82,15 +81,15 @@ def test_planted_feed_defects_are_quarantined_in_the_warehouse_naming_their_sour
     rejections = charge_rejections(validation) + held_rejections(export)
     engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
     upgrade_warehouse(engine)
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name=path.name, sha256=export.sha256, size=1, origin="x")
-    record_intake(
+    record_export(
         engine,
-        source_file_id=entry.id,
-        rows=intake_rows(export),
+        intake_rows(export),
+        batch_date=AS_OF,
+        name=path.name,
+        sha256=export.sha256,
+        origin="x",
         rejections=rejections,
         payers=payers,
-        batch_date=AS_OF,
     )
     with engine.connect() as conn:
         quarantined = set(
@@ -141,15 +140,13 @@ def test_a_message_that_cannot_be_parsed_holds_its_whole_encounter(tmp_path: Pat
     assert export.held[0].row == {"encounter_id": first}
     engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
     upgrade_warehouse(engine)
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name=broken.name, sha256="1" * 64, size=1, origin="x")
-    result = record_intake(
+    result = record_export(
         engine,
-        source_file_id=entry.id,
-        rows=intake_rows(export),
-        rejections=held_rejections(export),
-        payers=registered_payers(),
+        intake_rows(export),
         batch_date=AS_OF,
+        name=broken.name,
+        origin="x",
+        rejections=held_rejections(export),
     )
     engine.dispose()
     assert result.claim_keys == [] and result.held_charges == len(lines) - 1 and result.rejected_charges == 1
@@ -273,20 +270,7 @@ def test_a_dft_arriving_after_its_claim_went_out_is_held_for_a_replacement_claim
         write_dft_file(batch, path, sent=SENT)
         export = read_for_intake(path, config_path=config)
         assert export.held == []
-        with engine.begin() as conn:
-            entry = register_source_file(
-                conn, kind="charges", name=path.name, sha256=str(number) * 64, size=1, origin="x"
-            )
-        results.append(
-            record_intake(
-                engine,
-                source_file_id=entry.id,
-                rows=intake_rows(export),
-                rejections=[],
-                payers=registered_payers(),
-                batch_date=AS_OF,
-            )
-        )
+        results.append(record_export(engine, intake_rows(export), batch_date=AS_OF, name=path.name, origin="x"))
     engine.dispose()
     first, second = results
     assert len(first.claim_keys) == 3

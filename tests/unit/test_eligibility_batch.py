@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from intake_records import record_export
 from sqlalchemy import Engine, select, update
 
 from connectors.payers import registered_payers
 from revcycle.eligibility_batch import EligibilityReview, load_271, review_eligibility
-from revcycle.intake import record_intake
 from revcycle.status_inquiry import load_277, stage_status_inquiries
 from revcycle.submission import SenderIdentity, stage_claims
 from revcycle.synth import generate_charge_rows
@@ -39,11 +39,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
     upgrade_warehouse(engine)
     rows = list(generate_charge_rows(list(registered_payers().values()), encounters=6, seed=14, as_of=AS_OF))
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name="c.csv", sha256="c" * 64, size=1, origin="x")
-    record_intake(
-        engine, source_file_id=entry.id, rows=rows, rejections=[], payers=registered_payers(), batch_date=AS_OF, now=NOW
-    )
+    record_export(engine, rows, batch_date=AS_OF, name="c.csv", origin="x", now=NOW)
     yield engine
     engine.dispose()
 

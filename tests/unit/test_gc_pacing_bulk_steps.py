@@ -16,17 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from intake_records import record_export
 from sqlalchemy import Engine, func, select
 
 from connectors.payers import registered_payers
 from revcycle.gc_pacing import BULK_THRESHOLDS
-from revcycle.intake import record_intake
 from revcycle.payers import PayerProfile
 from revcycle.submission import SenderIdentity, WrittenInterchange, stage_claims
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.claim_snapshots import decide_open_claims
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import claim
 from revcycle.x12.write837p import Submitter
 
@@ -81,11 +80,7 @@ class _WatchedPayers(Mapping[str, PayerProfile]):
 def test_intake_staging_and_next_actions_run_under_the_bulk_thresholds(engine: Engine, tmp_path: Path) -> None:
     rows = _WatchedRows(generate_charge_rows(list(registered_payers().values()), encounters=12, seed=5, as_of=AS_OF))
     rows.seen = []
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name="export.csv", sha256="a" * 64, size=1, origin="x")
-    record_intake(
-        engine, source_file_id=entry.id, rows=rows, rejections=[], payers=registered_payers(), batch_date=AS_OF, now=NOW
-    )
+    record_export(engine, rows, batch_date=AS_OF, origin="x", now=NOW)
     assert rows.seen and set(rows.seen) == {BULK_THRESHOLDS}
     assert gc.get_threshold() == DEFAULTS
 

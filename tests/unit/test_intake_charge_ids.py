@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from intake_records import record_export
 from sqlalchemy import Engine, select
 
 from connectors.payers import registered_payers
 from revcycle.claims import claim_key_for
-from revcycle.intake import ChargeRejection, IntakeResult, record_intake
+from revcycle.intake import ChargeRejection, IntakeResult
 from revcycle.synth import generate_charge_rows
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import charge, charge_rejection, claim_hold, claim_line
 
 AS_OF = date(2026, 11, 20)
@@ -28,11 +28,7 @@ def _rows(encounters: int = 6) -> list[dict[str, str]]:
 
 
 def _intake(engine: Engine, rows: Sequence[dict[str, str]], rejections: Sequence[ChargeRejection] = ()) -> IntakeResult:
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name="x.csv", sha256="1" * 64, size=1, origin="export")
-    return record_intake(
-        engine, source_file_id=entry.id, rows=rows, rejections=rejections, payers=registered_payers(), batch_date=AS_OF
-    )
+    return record_export(engine, rows, batch_date=AS_OF, name="x.csv", rejections=rejections)
 
 
 def _first_rows_of_two_encounters(rows: list[dict[str, str]]) -> tuple[dict[str, str], dict[str, str]]:

@@ -12,12 +12,12 @@ import json
 from collections.abc import Sequence
 from datetime import date
 
+from intake_records import record_export
 from sqlalchemy import Engine, select
 
 from connectors.payers import registered_payers
-from revcycle.intake import ChargeRejection, IntakeResult, record_intake
+from revcycle.intake import ChargeRejection, IntakeResult
 from revcycle.synth import generate_charge_rows
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import charge, charge_rejection, charge_revision
 
 AS_OF = date(2026, 11, 20)
@@ -30,11 +30,7 @@ def _rows(seed: int) -> list[dict[str, str]]:
 def _intake(
     engine: Engine, name: str, rows: Sequence[dict[str, str]], rejections: Sequence[ChargeRejection] = ()
 ) -> IntakeResult:
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name=name, sha256=name.ljust(64, "0"), size=1, origin="x")
-    return record_intake(
-        engine, source_file_id=entry.id, rows=rows, rejections=rejections, payers=registered_payers(), batch_date=AS_OF
-    )
+    return record_export(engine, rows, batch_date=AS_OF, name=name, origin="x", rejections=rejections)
 
 
 def _stored(engine: Engine, charge_id: str) -> dict[str, object]:

@@ -10,16 +10,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from intake_records import record_export
 from sqlalchemy import Engine, select
 
 from connectors.payers import registered_payers
 from revcycle import submission
 from revcycle.claims import claim_key_for
-from revcycle.intake import record_intake
 from revcycle.submission import SenderIdentity, WrittenClaimCheck, WrittenInterchange, stage_claims
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import claim, claim_hold, interchange
 from revcycle.x12.write837p import Submitter
 from revcycle.x12.x837 import read_837
@@ -49,17 +48,7 @@ def _key(row: Mapping[str, str]) -> str:
 
 
 def _intake(engine: Engine, rows: Sequence[Mapping[str, str]]) -> None:
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name="export.csv", sha256="e" * 64, size=1, origin="x")
-    record_intake(
-        engine,
-        source_file_id=entry.id,
-        rows=rows,
-        rejections=[],
-        payers=registered_payers(),
-        batch_date=AS_OF,
-        now=NOW,
-    )
+    record_export(engine, rows, batch_date=AS_OF, origin="x", now=NOW)
 
 
 def _files(outbound: Path) -> list[tuple[str, bytes, list[str]]]:

@@ -16,11 +16,11 @@ REF*F8 "payer claim control number" of the claim voided, a void repeating that c
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from intake_records import record_export
 from kpi_data import _277ca, _ack, ingest_on
 from pyx12_check import pyx12_errors, split_segments
 from sandbox_claims import claim_payments
@@ -29,12 +29,11 @@ from sqlalchemy import Engine, func, select
 from connectors.payers import registered_payers
 from revcycle.claim_versions import record_submission
 from revcycle.claims import claim_key_for
-from revcycle.intake import ClaimCheck, IntakeResult, record_intake
+from revcycle.intake import ClaimCheck, IntakeResult
 from revcycle.sandbox.payer import SandboxConfig, SandboxPayer
 from revcycle.submission import SenderIdentity, StagingResult, stage_claims
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.claim_snapshots import decide_open_claims
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import (
     charge,
     claim,
@@ -67,22 +66,8 @@ def _key(row: dict[str, str]) -> str:
     return claim_key_for(row["encounter_id"], row["payer_id"], row["billing_npi"])
 
 
-def _sha(name: str) -> str:
-    return hashlib.sha256(name.encode()).hexdigest()
-
-
 def _take_in(engine: Engine, rows: list[dict[str, str]], name: str, check: ClaimCheck | None = None) -> IntakeResult:
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name=name, sha256=_sha(name), size=1, origin="export")
-    return record_intake(
-        engine,
-        source_file_id=entry.id,
-        rows=rows,
-        rejections=[],
-        payers=registered_payers(),
-        batch_date=NIGHT,
-        claim_check=check,
-    )
+    return record_export(engine, rows, batch_date=NIGHT, name=name, claim_check=check)
 
 
 def _cancel(rows: list[dict[str, str]], key: str) -> list[dict[str, str]]:

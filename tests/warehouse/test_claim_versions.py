@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from intake_records import record_export
 from kpi_data import _277ca, _ack, ingest_on
 from pyx12_check import pyx12_errors, split_segments
 from sqlalchemy import Engine, select
@@ -19,12 +20,11 @@ from warehouse_data import clp, remittance, svc, write_remittances
 from connectors.payers import registered_payers
 from revcycle.claim_versions import record_submission
 from revcycle.claims import claim_key_for
-from revcycle.intake import IntakeResult, record_intake
+from revcycle.intake import IntakeResult
 from revcycle.submission import SenderIdentity, StagingResult, stage_claims
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.claim_snapshots import decide_open_claims
 from revcycle.warehouse.kpi import claims as kpi_claims
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import charge, charge_revision, claim, claim_action, claim_version, interchange
 from revcycle.x12.write837p import Submitter
 
@@ -41,11 +41,7 @@ SENDER = SenderIdentity(
 
 
 def _take_in(engine: Engine, rows: list[dict[str, str]], name: str, sha: str) -> IntakeResult:
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name=name, sha256=sha, size=1, origin="export")
-    return record_intake(
-        engine, source_file_id=entry.id, rows=rows, rejections=[], payers=registered_payers(), batch_date=NIGHT
-    )
+    return record_export(engine, rows, batch_date=NIGHT, name=name, sha256=sha)
 
 
 def _stage(engine: Engine, outbound: Path, now: datetime) -> StagingResult:

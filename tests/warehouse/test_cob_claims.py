@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from cob_balance import cob_balance_problems
+from intake_records import record_export
 from kpi_data import _277ca, _ack, ingest_on
 from pyx12_check import pyx12_errors, split_segments
 from sqlalchemy import Engine, select
@@ -35,14 +36,12 @@ from warehouse_databases import empty_warehouse_url
 from connectors.payers import registered_payers
 from revcycle.claim_versions import record_submission
 from revcycle.claims import claim_key_for
-from revcycle.intake import record_intake
 from revcycle.next_action import KIND, Action, Kind
 from revcycle.sandbox.payer import SandboxConfig, SandboxPayer
 from revcycle.submission import SenderIdentity, StagingResult, stage_claims
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.claim_snapshots import decide_open_claims
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import claim, claim_action, claim_version
 from revcycle.x12.write835 import RemittanceClaim
 from revcycle.x12.write837p import Submitter
@@ -114,11 +113,7 @@ def _primary_sent(
 ) -> tuple[str, str, date]:
     """Take the visit in, stage it, upload it and accept it: (primary key, secondary key, date of service)."""
     rows = _visit(secondary, tertiary)
-    with engine.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name="cob.csv", sha256="c" * 64, size=1, origin="export")
-    record_intake(
-        engine, source_file_id=entry.id, rows=rows, rejections=[], payers=registered_payers(), batch_date=NIGHT
-    )
+    record_export(engine, rows, batch_date=NIGHT, name="cob.csv")
     primary = claim_key_for(rows[0]["encounter_id"], PRIMARY, rows[0]["billing_npi"])
     second = claim_key_for(rows[0]["encounter_id"], secondary, rows[0]["billing_npi"])
     (sent,) = _stage(engine, outbound, T0).interchanges

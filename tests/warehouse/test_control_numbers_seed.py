@@ -10,14 +10,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from intake_records import record_export
 from sqlalchemy import Engine, select
 
 from connectors.payers import registered_payers
 from revcycle.cli import main
-from revcycle.intake import record_intake
 from revcycle.submission import SenderIdentity, stage_claims
 from revcycle.synth import generate_charge_rows
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import interchange
 from revcycle.x12.write837p import Submitter
 
@@ -31,10 +30,7 @@ OLD_HIGHEST = 4711
 def _stage_some_claims(engine: Engine, outbound: Path, seed: int) -> list[bytes]:
     payers = registered_payers()
     rows = list(generate_charge_rows(list(payers.values()), encounters=6, seed=seed, as_of=AS_OF))
-    with engine.begin() as conn:
-        name = f"charges-{seed}.csv"
-        entry = register_source_file(conn, kind="charges", name=name, sha256=name.ljust(64, "0"), size=1, origin="x")
-    record_intake(engine, source_file_id=entry.id, rows=rows, rejections=[], payers=payers, batch_date=AS_OF, now=NOW)
+    record_export(engine, rows, batch_date=AS_OF, name=f"charges-{seed}.csv", origin="x", payers=payers, now=NOW)
     staged = stage_claims(
         engine, payers=payers, sender=SENDER, outbound_dir=outbound, batch_date=AS_OF, created=NOW, now=NOW
     )

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from intake_records import record_export
 from pyx12_check import pyx12_errors, split_segments
 from sqlalchemy import Engine, select
 from warehouse_data import ingest
@@ -144,12 +145,8 @@ def test_outpatient_and_inpatient_visits_go_out_in_an_837i_their_answers_load_an
 ) -> None:
     export = _export()
     payers = registered_payers()
-    with warehouse.begin() as conn:
-        entry = register_source_file(conn, kind="charges", name="charges.csv", sha256="3" * 64, size=1, origin="export")
     rows = [row for visit in export.values() for row in visit]
-    intake = record_intake(
-        warehouse, source_file_id=entry.id, rows=rows, rejections=[], payers=payers, batch_date=NIGHT
-    )
+    intake = record_export(warehouse, rows, batch_date=NIGHT, name="charges.csv", payers=payers)
     out, inp, office, medicare = (_key(export[k]) for k in ("outpatient", "inpatient", "office", "medicare"))
     assert sorted(intake.claim_keys) == sorted([out, inp, office])
 

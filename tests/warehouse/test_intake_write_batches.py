@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from intake_records import record_export
 from sqlalchemy import Engine, event, select
 
 from connectors.payers import registered_payers
 from revcycle import intake
-from revcycle.intake import record_intake
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import charge, claim, claim_event, claim_line
 
 AS_OF = date(2026, 11, 20)
@@ -53,17 +52,7 @@ def _record(engine: Engine, rows: list[dict[str, str]]) -> Counter[str]:
 
     event.listen(engine, "before_cursor_execute", count)
     try:
-        with engine.begin() as conn:
-            entry = register_source_file(conn, kind="charges", name="export.csv", sha256="b" * 64, size=1, origin="x")
-        record_intake(
-            engine,
-            source_file_id=entry.id,
-            rows=rows,
-            rejections=[],
-            payers=registered_payers(),
-            batch_date=AS_OF,
-            now=NOW,
-        )
+        record_export(engine, rows, batch_date=AS_OF, origin="x", now=NOW)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     return inserts

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from intake_records import record_export
 from sqlalchemy import Engine, func, select
 from warehouse_data import add_claim, cas, clp, remittance, svc, write_remittances
 
@@ -20,11 +21,9 @@ from connectors.clearinghouse.delivery import collect_responses, upload_intercha
 from connectors.clearinghouse.memory import MemoryTransport
 from connectors.payers import registered_payers
 from revcycle import progress
-from revcycle.intake import record_intake
 from revcycle.responses import load_response
 from revcycle.submission import SenderIdentity, stage_interchanges
 from revcycle.synth import generate_charge_rows
-from revcycle.warehouse.ledger import register_source_file
 from revcycle.warehouse.schema import claim, interchange, remittance_claim
 from revcycle.x12.write837p import Submitter
 
@@ -57,11 +56,7 @@ def test_intake_staging_and_upload_report_the_claims_built_and_the_files_uploade
     rows = list(generate_charge_rows(list(registered_payers().values()), encounters=12, seed=5, as_of=AS_OF))
     recorder = Recorder()
     with progress.listening(recorder):
-        with warehouse.begin() as conn:
-            entry = register_source_file(conn, kind="charges", name="c.csv", sha256="a" * 64, size=1, origin="x")
-        record_intake(
-            warehouse, source_file_id=entry.id, rows=rows, rejections=[], payers=registered_payers(), batch_date=AS_OF
-        )
+        record_export(warehouse, rows, batch_date=AS_OF, name="c.csv", origin="x")
         stage_interchanges(
             warehouse,
             payers=registered_payers(),
