@@ -15,16 +15,19 @@ PD     P1    06-01   06-02  277CA 06-03 accepted; 835 06-20 paid 80, CO-45 20 pa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from kpi_data import ingest_on, local_10am
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 from warehouse_data import add_claim, cas, clp, envelope, remittance, svc, write_remittances
 
 from revcycle.clock import SimulatedClock, running_on
 from revcycle.next_action import Action, PayerPolicy
+from revcycle.warehouse import actions, claim_snapshots
 from revcycle.warehouse.claim_snapshots import decide_open_claims
 from revcycle.warehouse.kpi.worklists import all_worklists, denials, rejections, silent_claims
 from revcycle.warehouse.schema import claim_action, interchange
@@ -235,3 +238,36 @@ def test_a_final_claim_is_not_decided_again_until_something_happens_to_it(decide
         )
     decide_open_claims(decided, POLICIES, date(2026, 7, 10), local_10am(date(2026, 7, 10)))
     assert _actions(decided)["PD"][0] == Action.INQUIRE.value
+
+
+def test_open_claims_are_read_decided_and_written_a_chunk_at_a_time(
+    warehouse: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 15 (memory): a million-line night has about half a million open claims; read whole, their snapshots
+    # set the night's peak. In chunks of two claims, with the decisions written two at a time, each chunk is
+    # read only after the decisions of the chunks before it went in, and the actions are those of the module
+    # docstring. Claims in key order: DN PD RJ277 | RJ999 SL WT, so chunks of 2, 2 and 2.
+    with running_on(SimulatedClock(datetime(2026, 6, 21, 15, 0, tzinfo=UTC))):
+        build(warehouse)
+    monkeypatch.setattr(claim_snapshots, "SNAPSHOT_CHUNK_CLAIMS", 2)
+    monkeypatch.setattr(actions, "_BATCH", 2)
+    read = claim_snapshots._snapshots_of
+    written_when_read: list[tuple[list[str], int]] = []
+
+    def spy(conn: Connection, rows: Sequence[Any], *args: Any) -> Any:
+        written = conn.execute(select(func.count()).select_from(claim_action)).scalar_one()
+        written_when_read.append(([r.claim_key for r in rows], written))
+        return read(conn, rows, *args)
+
+    monkeypatch.setattr(claim_snapshots, "_snapshots_of", spy)
+    counts = decide_open_claims(warehouse, POLICIES, TODAY, NOW)
+    assert written_when_read == [(["DN", "PD"], 0), (["RJ277", "RJ999"], 2), (["SL", "WT"], 4)]
+    assert counts == {"await_response": 1, "correct_rejection": 2, "inquire": 1, "paid_in_full": 1, "work_denial": 1}
+    assert _actions(warehouse) == {
+        "DN": ("work_denial", "person", date(2026, 10, 8)),
+        "PD": ("paid_in_full", "final", None),
+        "RJ277": ("correct_rejection", "person", date(2026, 8, 30)),
+        "RJ999": ("correct_rejection", "person", date(2027, 6, 10)),
+        "SL": ("inquire", "pipeline", date(2026, 6, 1)),
+        "WT": ("await_response", "wait", date(2026, 7, 20)),
+    }
