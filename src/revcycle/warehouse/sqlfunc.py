@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import Date, Integer
+from sqlalchemy import Date, Integer, String, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -103,3 +104,34 @@ def _week_start_sqlite(element: week_start, compiler: SQLCompiler, **kw: Any) ->
 def _week_start_postgresql(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
     (day,) = _arguments(element, compiler, **kw)
     return f"(CAST({day} AS DATE) - CAST(EXTRACT(ISODOW FROM CAST({day} AS DATE)) AS INTEGER) + 1)"
+
+
+class json_field(FunctionElement[Any]):
+    """One top-level field of a JSON object held as text: ``json_field(column, "payer_id")``; NULL when absent.
+
+    The database takes the field out, so the rest of the object (a charge row's JSON is about 1 KB of PHI) never
+    reaches Python. The field's name is a bound parameter (a JSON path on SQLite, a key on PostgreSQL).
+    """
+
+    inherit_cache = True
+    name = "json_field"
+
+    def __init__(self, column: Any, field: str) -> None:
+        if not _FIELD_NAME.fullmatch(field):  # a path on SQLite: no quoting of other characters here
+            raise ValueError(f"not a field name json_field takes: {field!r}")
+        super().__init__(column, literal(field, String()))
+
+
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+@compiles(json_field, "sqlite")
+def _json_field_sqlite(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
+    column, field = _arguments(element, compiler, **kw)
+    return f"json_extract({column}, '$.' || {field})"
+
+
+@compiles(json_field, "postgresql")
+def _json_field_postgresql(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
+    column, field = _arguments(element, compiler, **kw)
+    return f"(CAST({column} AS JSON) ->> {field})"
