@@ -298,7 +298,15 @@ def changed_claims(conn: Connection) -> set[str]:
 def read_with_rebuilds(
     conn: Connection, payers: Mapping[str, PayerProfile] | None = None, only: Collection[str] | None = None
 ) -> tuple[list[tuple[str, ClaimSnapshot]], dict[str, Claim]]:
-    """``read_snapshots`` (of the claims ``only`` names, when given), and the claims it rebuilt, by key."""
+    """(payer id, snapshot) of every claim not in a final state (of those ``only`` names, when given), as the
+    warehouse has it today, and the claims it rebuilt, by key.
+
+    A claim's versions are its ``claim_version`` rows (see the module docstring). Its filing clock starts on
+    the first date of service; its latest version's submission date is the practice-timezone date of its
+    latest submission event. With the payer files (``payers``), a claim rejected at the front end, or whose
+    charges changed since its latest version, is rebuilt from its current charges and payer file: that
+    rebuild is what the EHR says now (``ehr_digest``).
+    """
     snapshots: list[tuple[str, ClaimSnapshot]] = []
     rebuilt: dict[str, Claim] = {}
     for chunk_snapshots, chunk_rebuilt in snapshots_in_chunks(conn, payers, only):
@@ -414,20 +422,6 @@ def _filing_clock_start(r: _ClaimRow, prior_postings: Mapping[str, Any]) -> date
     prior = prior_postings.get(r.prior_claim_key) if r.prior_claim_key else None
     paid_on = _as_date(prior.posted_on) if prior is not None else None
     return paid_on or r.first_service_date
-
-
-def read_snapshots(
-    conn: Connection, payers: Mapping[str, PayerProfile] | None = None
-) -> list[tuple[str, ClaimSnapshot]]:
-    """(payer id, snapshot) of every claim not in a final state, as the warehouse has it today.
-
-    A claim's versions are its ``claim_version`` rows (see the module docstring). Its filing clock starts on
-    the first date of service; its latest version's submission date is the practice-timezone date of its
-    latest submission event. With the payer files (``payers``), a claim rejected at the front end, or whose
-    charges changed since its latest version, is rebuilt from its current charges and payer file: that
-    rebuild is what the EHR says now (``ehr_digest``).
-    """
-    return read_with_rebuilds(conn, payers)[0]
 
 
 def _as_utc_or_min(version: StoredVersion) -> datetime:
