@@ -199,13 +199,14 @@ def child(lines: int, workdir: Path, profile: str | None, *, export_only: bool =
 
         profiler = cProfile.Profile()
         profiler.enable()
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _tree_cpu_seconds()
     try:
         result = run_result(
             nightly_revenue_cycle(export_dir=str(workdir / "exports"), workdir=str(workdir), return_state=True)
         )
     finally:
         flow_seconds = time.perf_counter() - started
+        flow_cpu = _tree_cpu_seconds()
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(str(profile))
@@ -224,7 +225,21 @@ def child(lines: int, workdir: Path, profile: str | None, *, export_only: bool =
         "peak_mb_before_flow": peak_before_flow,
         "peak_mb_after": dict(timers.peak_after),
         "cpu_seconds": time.process_time(),
+        "flow_cpu_seconds": {name: flow_cpu[name] - cpu_before[name] for name in flow_cpu},
+        "cores": os.cpu_count() or 1,
     }
+
+
+def _tree_cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) so far of this process (every thread: the flow, the sandbox's SFTP threads,
+    Prefect's) and of its child processes (Prefect's API server)."""
+    me = psutil.Process()
+    children = 0.0
+    for member in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            times = member.cpu_times()
+            children += times.user + times.system
+    return {"flow process": time.process_time(), "Prefect server": children}
 
 
 def _run_child(lines: int, profile: str | None) -> dict[str, Any]:
@@ -305,7 +320,25 @@ def report(figures: dict[str, Any]) -> str:
         f"process tree {figures['tree_peak_mb']:,.0f} MB; set-up not in the flow time: export "
         f"{figures['export_seconds']:.1f} s, sandbox + Prefect start {figures['setup_seconds']:.1f} s"
     )
-    return f"{lines:,} charge lines\n{table}\n{memory}"
+    return f"{lines:,} charge lines\n{table}\n{memory}\n{cpu_bound(figures)}"
+
+
+def cpu_bound(figures: dict[str, Any]) -> str:
+    """The CPU the flow took and the shortest flow time that CPU allows on this machine's cores.
+
+    No schedule of the same work runs faster than its CPU seconds divided by the cores, so this says how much
+    of a time goal parallelism alone could reach and how much must come from doing less work."""
+    spent = figures.get("flow_cpu_seconds")
+    if not spent:
+        return "CPU: not measured"
+    total = sum(spent.values())
+    cores = int(figures.get("cores", 1))
+    parts = ", ".join(f"{name} {seconds:.1f}" for name, seconds in spent.items())
+    per_line = 1e3 * total / figures["lines_written"]
+    return (
+        f"CPU during the flow: {total:.1f} s ({parts}), {per_line:.2f} ms per line; "
+        f"on {cores} cores no schedule of this work takes under {total / cores:.1f} s"
+    )
 
 
 def run(scale: float, lines: int | None = None, profile: str | None = None) -> list[Measurement]:
@@ -316,6 +349,7 @@ def run(scale: float, lines: int | None = None, profile: str | None = None) -> l
     notes = {f"stage {k}": f"{v:.1f}" for k, v in figures["stages"].items()}
     notes |= {f"detail {k}": f"{v:.1f}" for k, v in figures["details"].items()}
     notes |= {"tree_peak_mb": f"{figures['tree_peak_mb']:.0f}", "cpu_seconds": f"{figures['cpu_seconds']:.0f}"}
+    notes |= {f"flow cpu {k}": f"{v:.1f}" for k, v in figures.get("flow_cpu_seconds", {}).items()}
     lines_written = figures["lines_written"]
     return [
         Measurement(
