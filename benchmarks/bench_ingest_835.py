@@ -115,6 +115,12 @@ def _server_cpu(url: str, process: subprocess.Popen[str]) -> float | None:
     return sum(seen.values()) if seen else None
 
 
+def cpu_bound_rate(work: float, cpu_seconds: float, cores: int) -> float:
+    """The fastest rate at which ``work`` that took ``cpu_seconds`` of CPU could be done on ``cores`` cores:
+    however the work is split, the cores cannot give it more than ``cores`` CPU seconds a second."""
+    return work * cores / cpu_seconds
+
+
 def run(scale: float) -> list[Measurement]:
     """Ingest a synthetic 835 of ``1 GB x scale`` into SQLite and into PostgreSQL; one figure each."""
     size_mb = max(1, round(FULL_SIZE_MB * scale))
@@ -141,9 +147,8 @@ def run(scale: float) -> list[Measurement]:
             if "server_cpu" in result:
                 notes["server_cpu_seconds"] = f"{result['server_cpu']:.1f}"
             if cpu == cpu and cpu and (dialect == "sqlite" or "server_cpu" in result):
-                # the fastest any schedule of this CPU could go on this machine (see the module docstring)
-                spent = cpu + result.get("server_cpu", 0.0)
-                notes["cpu_bound_mb_per_s"] = f"{actual_mb * (os.cpu_count() or 1) / spent:.1f}"
+                bound = cpu_bound_rate(actual_mb, cpu + result.get("server_cpu", 0.0), os.cpu_count() or 1)
+                notes["cpu_bound_mb_per_s"] = f"{bound:.1f}"
             if "error" in result:
                 notes["error"] = str(result["error"])[:200]
             out.append(
