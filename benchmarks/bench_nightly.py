@@ -24,6 +24,10 @@ Memory: the child's own peak RSS (``ru_maxrss``, the flow, the in-process sandbo
 (so the stage that raised it shows), and the peak of the whole process tree (the child plus Prefect's server
 subprocess) sampled every 0.2 s with psutil by the parent.
 
+CPU: the CPU seconds of the child (every thread) and of its child processes (Prefect's server) while the flow
+runs, and the shortest flow time that CPU allows on the machine's cores (CPU seconds over cores): how much of
+a time goal running work side by side could reach at best.
+
 Goals (issue 13, done-when 2): 1M lines under 5 minutes end to end and under 6 GB peak memory.
 """
 
