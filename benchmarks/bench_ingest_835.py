@@ -14,7 +14,7 @@ Each figure also gives the fastest rate that CPU allows on this machine's cores 
 by the cores): no schedule of the same work, however parallel, beats it, so it says how much of the goal
 parallelism alone could reach.
 
-Goals (issue 13): peak memory under 300 MB and at least 8 MB/s for a 1 GB 835.
+Goals (issue 15, done-when 1): peak memory under 300 MB and at least 8 MB/s for a 1 GB 835.
 """
 
 from __future__ import annotations

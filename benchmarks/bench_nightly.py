@@ -28,7 +28,7 @@ CPU: the CPU seconds of the child (every thread) and of its child processes (Pre
 runs, and the shortest flow time that CPU allows on the machine's cores (CPU seconds over cores): how much of
 a time goal running work side by side could reach at best.
 
-Goals (issue 13, done-when 2): 1M lines under 5 minutes end to end and under 6 GB peak memory.
+Goals (issue 15, done-when 2): 1M lines under 5 minutes end to end and under 6 GB peak memory.
 """
 
 from __future__ import annotations
