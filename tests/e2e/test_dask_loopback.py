@@ -1,4 +1,4 @@
-"""The local Dask cluster of the nightly's Dask task runner listens on loopback only (issue 13, done when 4).
+"""The local Dask cluster of the nightly's Dask task runner listens on loopback only (issue 15, done when 4).
 
 Every listening socket that the cluster opens, in this process (scheduler, dashboard) and in the worker
 processes it starts (nannies, workers, worker dashboards), is found through the operating system and must be

@@ -1,4 +1,4 @@
-"""The nightly with REVCYCLE_TASK_RUNNER=dask (issue 13, done when 3): each export's intake runs as a task on a
+"""The nightly with REVCYCLE_TASK_RUNNER=dask (issue 15, done when 3): each export's intake runs as a task on a
 Dask cluster of two worker processes, bound to loopback, and the warehouse ends as under the default runner.
 
 Both runs take the same three exports (fixed seeds) on the same batch date, each into its own workdir and

@@ -1,4 +1,4 @@
-"""Prefect's own database on PostgreSQL (issue 13, done when 3): a real ``prefect server start`` whose database
+"""Prefect's own database on PostgreSQL (issue 15, done when 3): a real ``prefect server start`` whose database
 is a PostgreSQL database of its own, the nightly deployed from prefect.yaml and run by a process worker.
 
 The run's flow run, its subflow runs and its task runs, with their final states, are read back from the

@@ -1,6 +1,6 @@
 """The remittances suite run in batches while an 835 streams counts what one validation of the whole file counts.
 
-The collect task validates an 835 as the loader reads it (``StreamedRemittanceChecks``, issue 13), in several
+The collect task validates an 835 as the loader reads it (``StreamedRemittanceChecks``, issue 15), in several
 GX calls; its failing counts and shares per rule must be those of ``validate_remittances`` over the file
 read whole, which is the reference here.
 """

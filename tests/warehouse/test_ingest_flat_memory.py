@@ -1,5 +1,5 @@
 """``revcycle ingest`` of an 835 keeps its memory flat: a file 10x larger, one transaction set each, costs less
-than 20% more peak memory (issue 13).
+than 20% more peak memory (issue 15).
 
 Each ingest runs in a fresh interpreter of its own and reports its own peak resident memory (``ru_maxrss``),
 so what is measured is that run alone: imports, migrations, parsing and posting included. A loader that holds
@@ -25,7 +25,7 @@ from revcycle.warehouse.schema import remittance_claim
 MB = 1024 * 1024
 SMALL_MB = 3
 LARGE_MB = 10 * SMALL_MB
-# "peak memory grows less than 20% when the file grows 10x" (issue 13, what to build)
+# "peak memory grows less than 20% when the file grows 10x" (issue 15, what to build)
 ALLOWED_GROWTH = 1.20
 
 _RUN = """

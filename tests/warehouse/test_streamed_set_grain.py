@@ -1,4 +1,4 @@
-"""The streaming 835 loader keeps the set grain when a set spans several batches (issue 13).
+"""The streaming 835 loader keeps the set grain when a set spans several batches (issue 15).
 
 A set is posted in batches of claims inside its own savepoint. With batches of two claims, a five-claim set
 spans three batches: a problem found in its last batch, or in its group's GE after it was posted whole, must
