@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 
 from benchmarks import Measurement
 from benchmarks.bench_x12_835 import make_835
@@ -93,9 +93,10 @@ def _ingest(path: Path, url: str, workdir: Path) -> dict[str, Any]:
 
 def _server_cpu(url: str, process: subprocess.Popen[str]) -> float | None:
     """CPU seconds of the PostgreSQL server processes serving ``process`` (found by the URL's application name),
-    sampled until it exits; None when none of them could be read (a server on another machine)."""
+    sampled until it exits; None when none of them could be read (a server on another machine: its pids may
+    name unrelated local processes, so only local processes named postgres are counted)."""
     application = url.split("application_name=", 1)[1].split("&", 1)[0]
-    admin: Engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     seen: dict[int, float] = {}
     try:
         while process.poll() is None:
@@ -105,7 +106,10 @@ def _server_cpu(url: str, process: subprocess.Popen[str]) -> float | None:
                 ).scalars()
                 for pid in pids:
                     try:
-                        times = psutil.Process(int(pid)).cpu_times()
+                        server = psutil.Process(int(pid))
+                        if "postgres" not in server.name():
+                            continue
+                        times = server.cpu_times()
                     except psutil.Error:
                         continue
                     seen[int(pid)] = times.user + times.system
