@@ -11,7 +11,7 @@ PostgreSQL) do beside a thread that runs Python all the time, standing in for th
 
 Parsing in a second thread pays only if ``beside`` stays near ``alone`` and the busy thread keeps most of its
 rate. SQLite's driver gives the GIL away and takes it back around every row, and each take-back from a busy
-thread waits for the switch interval (5 ms by default); PostgreSQL's gives it away for each round trip.
+thread can wait up to the switch interval (5 ms by default); PostgreSQL's gives it away for each round trip.
 docs/scale.md ("Eighth pass") has the figures and the measured loader.
 """
 
