@@ -21,11 +21,12 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
+from sqlalchemy import create_engine
 
 from benchmarks import Measurement, peak_rss_mb
 from benchmarks.bench_ingest_835 import POSTGRES_URL
@@ -71,8 +72,9 @@ def _with_busy_thread(work: Callable[[], None]) -> tuple[int, float]:
     return counted[0], seconds
 
 
-def _sqlite_writer(folder: Path, rows: list[Row]) -> Callable[[], None]:
-    connection = sqlite3.connect(folder / "bench.db", check_same_thread=False)
+@contextmanager
+def _sqlite_writer(folder: Path, rows: list[Row]) -> Iterator[Callable[[], None]]:
+    connection = sqlite3.connect(folder / "bench.db")
     connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c INTEGER, d TEXT)")
     connection.execute("CREATE INDEX t_a ON t (a)")
     connection.execute("CREATE INDEX t_b ON t (b)")
@@ -82,11 +84,17 @@ def _sqlite_writer(folder: Path, rows: list[Row]) -> Callable[[], None]:
         connection.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
         connection.commit()
 
-    return write
+    with closing(connection):
+        yield write
 
 
-def _postgres_writer(rows: list[Row]) -> Callable[[], None]:
-    connection: Any = psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+@contextmanager
+def _postgres_writer(rows: list[Row]) -> Iterator[Callable[[], None]]:
+    # The psycopg connection under SQLAlchemy's, as ``insert_new_rows`` writes through it.
+    engine = create_engine(POSTGRES_URL)
+    pooled = engine.raw_connection()
+    connection: Any = pooled.driver_connection
+    connection.autocommit = True
     connection.execute("CREATE TEMP TABLE t (id int8 PRIMARY KEY, a int8, b text, c int8, d text)")
     connection.execute("CREATE INDEX ON t (a)")
     connection.execute("CREATE INDEX ON t (b)")
@@ -100,7 +108,11 @@ def _postgres_writer(rows: list[Row]) -> Callable[[], None]:
                     for row in rows[start : start + COPY_BATCH]:
                         copy.write_row(row)
 
-    return write
+    try:
+        yield write
+    finally:
+        pooled.close()
+        engine.dispose()
 
 
 def _measure(name: str, write: Callable[[], None], count: int) -> Measurement:
@@ -130,9 +142,11 @@ def run(scale: float) -> list[Measurement]:
     results = []
     with tempfile.TemporaryDirectory() as folder:
         rows = _rows(counts["sqlite"])
-        results.append(_measure("sqlite", _sqlite_writer(Path(folder), rows), len(rows)))
+        with _sqlite_writer(Path(folder), rows) as write:
+            results.append(_measure("sqlite", write, len(rows)))
     rows = _rows(counts["postgresql"])
-    results.append(_measure("postgresql", _postgres_writer(rows), len(rows)))
+    with _postgres_writer(rows) as write:
+        results.append(_measure("postgresql", write, len(rows)))
     for result in results:
         print(f"  {result.name}: {', '.join(f'{k} {v}' for k, v in result.notes.items())}", flush=True)
     return results
