@@ -27,8 +27,12 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "revcycle needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@# Bytecode is compiled once here, not by every process at start-up: where PYTHONDONTWRITEBYTECODE is set
+	@# (container images and CI runners often set it) Python never caches it, and each process would compile
+	@# prefect, GX and the rest again, about 5 CPU seconds each (README, "Development").
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q src flows tasks connectors expectations
 	@touch $@
 
 demo: $(STAMP)
