@@ -1,4 +1,4 @@
-"""Bulk inserts at driver speed: executemany on SQLite, COPY on PostgreSQL, in the caller's transaction.
+"""Bulk inserts at driver speed: many rows per INSERT on SQLite, COPY on PostgreSQL, in the caller's transaction.
 
 ``insert_once`` claims a natural key (the idempotency point of a load); ``insert_new_rows`` writes the rows
 that hang below a freshly claimed key straight into their table; ``insert_ignoring_duplicates`` goes through
@@ -8,6 +8,7 @@ a staging table and ``ON CONFLICT DO NOTHING`` for rows that may already be ther
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, Integer, Table, func, select, text
@@ -19,6 +20,11 @@ Row = tuple[Any, ...]
 
 # Sorting and the transition tables of the reference triggers spill to disk beyond work_mem (4 MB by default).
 BULK_WORK_MEM = "64MB"
+# SQLite takes many rows in one INSERT statement: one step and one reset per statement instead of per row,
+# about a third less CPU for the inserts of an 835 (docs/scale.md, "Ninth pass"). SQLite before 3.32 binds at
+# most 999 parameters to a statement, so a statement holds at most that many values.
+SQLITE_ROWS_PER_STATEMENT = 50
+SQLITE_MAX_PARAMETERS = 999
 
 
 def _quote(conn: Connection, name: str) -> str:
@@ -83,11 +89,10 @@ def insert_ignoring_duplicates(conn: Connection, table: Table, columns: Sequence
         _copy_insert(conn, table, columns, rows)
         return
     names = ", ".join(_quote(conn, c) for c in columns)
-    marks = ", ".join("?" for _ in columns)
-    statement = f"INSERT INTO {_quote(conn, table.name)} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING"
     cursor = conn.connection.cursor()
     try:
-        cursor.executemany(statement, rows)
+        head = f"INSERT INTO {_quote(conn, table.name)} ({names})"
+        _sqlite_insert(cursor, head, len(columns), rows, " ON CONFLICT DO NOTHING")
     finally:
         cursor.close()
 
@@ -143,10 +148,22 @@ def insert_new_rows(conn: Connection, table: Table, columns: Sequence[str], rows
                 for row in rows:
                     copy.write_row(row)
         else:
-            marks = ", ".join("?" for _ in columns)
-            cursor.executemany(f"INSERT INTO {target} ({names}) VALUES ({marks})", rows)
+            _sqlite_insert(cursor, f"INSERT INTO {target} ({names})", len(columns), rows)
     finally:
         cursor.close()
+
+
+def _sqlite_insert(cursor: Any, head: str, width: int, rows: Sequence[Row], tail: str = "") -> None:
+    """Run ``head VALUES (...), (...) tail`` over ``rows`` of ``width`` values each, many rows per statement."""
+    one_row = "(" + ", ".join("?" * width) + ")"
+    per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_PARAMETERS // width))
+    whole = len(rows) - len(rows) % per_statement
+    if whole:
+        statement = f"{head} VALUES {', '.join([one_row] * per_statement)}{tail}"
+        chunks = range(0, whole, per_statement)
+        cursor.executemany(statement, (list(chain.from_iterable(rows[i : i + per_statement])) for i in chunks))
+    if whole < len(rows):
+        cursor.executemany(f"{head} VALUES {one_row}{tail}", rows[whole:])
 
 
 def _copy_type(table: Table, column: str) -> str:
