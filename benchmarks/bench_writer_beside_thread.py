@@ -2,17 +2,19 @@
 
 A loader could parse the next claims in a second thread while its own thread writes the last ones, if the
 writes gave the GIL away long enough for the parsing to run. This measures what the writes of the loader
-(``warehouse.bulk.insert_new_rows``: ``executemany`` on SQLite, a binary COPY per batch of 2,000 rows on
-PostgreSQL) do beside a thread that runs Python all the time, standing in for the parser:
+(``warehouse.bulk.insert_new_rows``: INSERTs of 50 rows through ``executemany`` on SQLite, a binary COPY per
+batch of 2,000 rows on PostgreSQL) do beside a thread that runs Python all the time, standing in for the parser.
+SQLite is measured with one row per INSERT too, as the loader wrote until the ninth pass:
 
 - ``alone``: the rows written with nothing else running in the process;
 - ``beside``: the same rows written while the busy thread runs;
 - ``busy thread kept``: how much of its own rate (counted alone, over the same time) the busy thread kept.
 
 Parsing in a second thread pays only if ``beside`` stays near ``alone`` and the busy thread keeps most of its
-rate. SQLite's driver gives the GIL away and takes it back around every row, and each take-back from a busy
-thread can wait up to the switch interval (5 ms by default); PostgreSQL's gives it away for each round trip.
-docs/scale.md ("Eighth pass") has the figures and the measured loader.
+rate. SQLite's driver gives the GIL away and takes it back around every statement it runs (every row, at one
+row per INSERT), and each take-back from a busy thread can wait up to the switch interval (5 ms by default);
+PostgreSQL's gives it away for each round trip.
+docs/scale.md ("Eighth pass", "Ninth pass") has the figures and the measured loader.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy import create_engine
 
 from benchmarks import Measurement, peak_rss_mb
 from benchmarks.bench_ingest_835 import POSTGRES_URL
+from revcycle.warehouse.bulk import sqlite_insert_rows
 
 # SQLite beside a busy thread writes a few hundred rows a second: it gets a tenth of the rows.
 ROWS = {"sqlite": 10_000, "postgresql": 100_000}
@@ -73,15 +76,19 @@ def _with_busy_thread(work: Callable[[], None]) -> tuple[int, float]:
 
 
 @contextmanager
-def _sqlite_writer(folder: Path, rows: list[Row]) -> Iterator[Callable[[], None]]:
-    connection = sqlite3.connect(folder / "bench.db")
+def _sqlite_writer(folder: Path, rows: list[Row], many: bool) -> Iterator[Callable[[], None]]:
+    """One row per INSERT, or (``many``) the loader's statements of many rows."""
+    connection = sqlite3.connect(folder / f"bench-{many}.db")
     connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c INTEGER, d TEXT)")
     connection.execute("CREATE INDEX t_a ON t (a)")
     connection.execute("CREATE INDEX t_b ON t (b)")
 
     def write() -> None:
         connection.execute("DELETE FROM t")
-        connection.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
+        if many:
+            sqlite_insert_rows(connection.cursor(), "INSERT INTO t", len(rows[0]), rows)
+        else:
+            connection.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
         connection.commit()
 
     with closing(connection):
@@ -142,8 +149,10 @@ def run(scale: float) -> list[Measurement]:
     results = []
     with tempfile.TemporaryDirectory() as folder:
         rows = _rows(counts["sqlite"])
-        with _sqlite_writer(Path(folder), rows) as write:
-            results.append(_measure("sqlite", write, len(rows)))
+        with _sqlite_writer(Path(folder), rows, many=False) as write:
+            results.append(_measure("sqlite, one row per INSERT", write, len(rows)))
+        with _sqlite_writer(Path(folder), rows, many=True) as write:
+            results.append(_measure("sqlite, 50 rows per INSERT", write, len(rows)))
     rows = _rows(counts["postgresql"])
     with _postgres_writer(rows) as write:
         results.append(_measure("postgresql", write, len(rows)))

@@ -20,8 +20,8 @@ Row = tuple[Any, ...]
 
 # Sorting and the transition tables of the reference triggers spill to disk beyond work_mem (4 MB by default).
 BULK_WORK_MEM = "64MB"
-# SQLite takes many rows in one INSERT statement: one step and one reset per statement instead of per row,
-# about a third less CPU for the inserts of an 835 (docs/scale.md, "Ninth pass"). SQLite before 3.32 binds at
+# SQLite takes many rows in one INSERT statement: one start, step and reset per statement instead of per row,
+# a third less CPU for the same rows measured alone (docs/scale.md, "Ninth pass"). SQLite before 3.32 binds at
 # most 999 parameters to a statement, so a statement holds at most that many values.
 SQLITE_ROWS_PER_STATEMENT = 50
 SQLITE_MAX_PARAMETERS = 999
@@ -92,7 +92,7 @@ def insert_ignoring_duplicates(conn: Connection, table: Table, columns: Sequence
     cursor = conn.connection.cursor()
     try:
         head = f"INSERT INTO {_quote(conn, table.name)} ({names})"
-        _sqlite_insert(cursor, head, len(columns), rows, " ON CONFLICT DO NOTHING")
+        sqlite_insert_rows(cursor, head, len(columns), rows, " ON CONFLICT DO NOTHING")
     finally:
         cursor.close()
 
@@ -148,13 +148,17 @@ def insert_new_rows(conn: Connection, table: Table, columns: Sequence[str], rows
                 for row in rows:
                     copy.write_row(row)
         else:
-            _sqlite_insert(cursor, f"INSERT INTO {target} ({names})", len(columns), rows)
+            sqlite_insert_rows(cursor, f"INSERT INTO {target} ({names})", len(columns), rows)
     finally:
         cursor.close()
 
 
-def _sqlite_insert(cursor: Any, head: str, width: int, rows: Sequence[Row], tail: str = "") -> None:
-    """Run ``head VALUES (...), (...) tail`` over ``rows`` of ``width`` values each, many rows per statement."""
+def sqlite_insert_rows(cursor: Any, head: str, width: int, rows: Sequence[Row], tail: str = "") -> None:
+    """Run ``head VALUES (...), (...) tail`` on a SQLite ``cursor`` over ``rows`` of ``width`` values each.
+
+    Up to ``SQLITE_ROWS_PER_STATEMENT`` rows go in one statement, never more than ``SQLITE_MAX_PARAMETERS``
+    values; the rows left over go one per statement. ``head`` is ``INSERT INTO table (columns)``.
+    """
     one_row = "(" + ", ".join("?" * width) + ")"
     per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_PARAMETERS // width))
     whole = len(rows) - len(rows) % per_statement
