@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import time
@@ -76,15 +77,25 @@ class _ConsoleFormatter(logging.Formatter):
         return ""
 
 
-class _NoLibraryChatter(logging.Filter):
-    """Keep paramiko's own records off the console (they stay in the run log).
+# Prefect's queue services (the workers that send a run's logs and events to its API) log from this module,
+# each under a logger named after its class.
+_PREFECT_SERVICES = os.sep + str(Path("prefect", "_internal", "concurrency", "services.py"))
 
-    Its transport thread logs a failed connection at ERROR with one record per traceback line; our transport
-    reports the same failure in its own one-line message, after its retries.
+
+class _NoLibraryChatter(logging.Filter):
+    """Keep paramiko's own records, and Prefect's services' warnings about their backlog, off the console
+    (both stay in the run log).
+
+    paramiko's transport thread logs a failed connection at ERROR with one record per traceback line; our
+    transport reports the same failure in its own one-line message, after its retries. Prefect's services warn
+    "Still processing items" while they deliver the last logs and events at exit, on a busy machine: after
+    the summary or the one line saying what went wrong, which must stay the last thing printed.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name == "paramiko" or record.name.startswith("paramiko."))
+        if record.name == "paramiko" or record.name.startswith("paramiko."):
+            return False
+        return record.levelno >= logging.ERROR or not record.pathname.endswith(_PREFECT_SERVICES)
 
 
 def _progress_to_console() -> logging.Handler:

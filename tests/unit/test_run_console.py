@@ -8,6 +8,7 @@ breaks the "no traceback" promise of `revcycle run`; they stay in the run log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
+from prefect._internal.concurrency.services import QueueService
 
 from revcycle.cli_run import _progress_to_console
 
@@ -53,6 +55,50 @@ def test_a_failed_ssh_handshake_leaves_no_paramiko_traceback_on_the_console(
     # Our own warning is shown, as one line; paramiko's banner error and its traceback lines are not.
     assert [line for line in shown if "clearinghouse: could not connect" in line] != []
     assert [line for line in shown if "Traceback" in line or "protocol banner" in line or "File " in line] == []
+
+
+class _SlowService(QueueService[int]):
+    """A Prefect queue service, as the ones that send a run's logs and events, slow to work its queue."""
+
+    async def _handle(self, item: int) -> None:
+        await asyncio.sleep(0.05)
+
+
+class _Kept(logging.Handler):
+    """Stands for the run log: keeps every record it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_prefect_services_backlog_warnings_stay_in_the_log_not_on_the_console(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # On a busy machine the run's last logs and events are still queued when the command ends; the services
+    # then warn "Still processing items" after our one-line error or summary, which must stay the last line.
+    console = _progress_to_console()  # bound to the captured stderr
+    kept = _Kept()
+    root = logging.getLogger()
+    root.addHandler(kept)
+    try:
+        service = _SlowService.instance()
+        for item in range(20):
+            service.send(item)
+        # Stopping it with 20 items of 50 ms queued: it warns about what is left as it works through them.
+        assert service.drain() is True
+        logging.getLogger("revcycle.cli").warning("clearinghouse: could not connect")
+    finally:
+        root.removeHandler(console)
+        root.removeHandler(kept)
+    backlog = [r for r in kept.records if r.getMessage().startswith("Still processing items")]
+    assert backlog != [], "the service did not warn: the test no longer shows what the console must hide"
+    shown = capsys.readouterr().err
+    assert "Still processing items" not in shown
+    assert "clearinghouse: could not connect" in shown
 
 
 def test_a_run_that_found_the_lease_held_says_to_wait_not_to_fix_and_rerun(tmp_path: Path) -> None:
