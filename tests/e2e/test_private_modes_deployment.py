@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from log_records import RecordList
 
 import revcycle.settings as settings_module
 from connectors.clearinghouse.sandbox import EmbeddedClearinghouse
@@ -23,17 +24,6 @@ from connectors.payers import registered_payers
 from revcycle.synth import generate_charge_rows, write_charge_export
 
 pytestmark = pytest.mark.e2e
-
-
-class RecordList(logging.Handler):
-    """Keeps every record it is handed."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 @pytest.fixture

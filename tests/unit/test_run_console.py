@@ -16,6 +16,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
+from log_records import RecordList
 from prefect._internal.concurrency.services import QueueService
 
 from revcycle.cli_run import _progress_to_console
@@ -64,24 +65,13 @@ class _SlowService(QueueService[int]):
         await asyncio.sleep(0.05)
 
 
-class _Kept(logging.Handler):
-    """Stands for the run log: keeps every record it is given."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 def test_prefect_services_backlog_warnings_stay_in_the_log_not_on_the_console(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # On a busy machine the run's last logs and events are still queued when the command ends; the services
     # then warn "Still processing items" after our one-line error or summary, which must stay the last line.
     console = _progress_to_console()  # bound to the captured stderr
-    kept = _Kept()
+    kept = RecordList()  # stands for the run log
     root = logging.getLogger()
     root.addHandler(kept)
     try:
