@@ -42,7 +42,8 @@ def judge_distinct(values: pd.Series, judge: Callable[[pd.Series], np.ndarray]) 
     codes, uniques = pd.factorize(values)
     verdicts = np.append(np.asarray(judge(pd.Series(uniques).astype("str")), dtype=bool), False)
     # factorize codes a null as -1: the appended False.
-    return verdicts[codes]
+    spread: np.ndarray = verdicts[codes]
+    return spread
 
 
 def _npi_valid(values: pd.Series) -> np.ndarray:
@@ -69,7 +70,8 @@ def npi_check_digit_valid(values: pd.Series) -> pd.Series:
 def _iso_date_valid(values: pd.Series) -> np.ndarray:
     shaped = values.str.fullmatch(_ISO_DATE).fillna(False).astype(bool)
     parsed = pd.to_datetime(values.where(shaped), format="%Y-%m-%d", errors="coerce")
-    return (shaped & parsed.notna()).to_numpy(dtype=bool)
+    valid: np.ndarray = (shaped & parsed.notna()).to_numpy(dtype=bool)
+    return valid
 
 
 def iso_date_valid(values: pd.Series) -> pd.Series:

@@ -49,7 +49,8 @@ def _judge_distinct(values: pd.Series, judge: Callable[[pd.Series], np.ndarray])
     """``judge`` applied to the distinct values of ``values`` (no nulls), spread back over every row."""
     codes, uniques = pd.factorize(values)
     verdicts = np.asarray(judge(pd.Series(uniques).astype(str)), dtype=bool)
-    return verdicts[codes]
+    spread: np.ndarray = verdicts[codes]
+    return spread
 
 
 def missing_cells(frame: pd.DataFrame) -> pd.DataFrame:
@@ -95,7 +96,8 @@ def x12_text_fits(values: pd.Series, min_length: int, max_length: int) -> pd.Ser
         lengths = text.str.len().to_numpy(dtype=np.int64, copy=True)
         for position in np.flatnonzero(~plain):
             lengths[position] = len(clean_value(str(text.iat[position])))
-        return (lengths >= min_length) & (lengths <= max_length)
+        within: np.ndarray = (lengths >= min_length) & (lengths <= max_length)
+        return within
 
     ok = np.ones(len(values), dtype=bool)
     present = values.notna().to_numpy(dtype=bool)
@@ -136,7 +138,8 @@ def identifier_misfit_cells(frame: pd.DataFrame, min_lengths: list[int], max_len
             def judge(text: pd.Series, low: int = low, high: int = high) -> np.ndarray:
                 shaped = text.str.fullmatch(X12_IDENTIFIER).fillna(False).to_numpy(dtype=bool)
                 lengths = text.str.len().to_numpy(dtype=np.int64)
-                return shaped & (lengths >= low) & (lengths <= high)
+                valid: np.ndarray = shaped & (lengths >= low) & (lengths <= high)
+                return valid
 
             out[present] = ~_judge_distinct(values[present], judge)
         failing[column] = out
@@ -163,7 +166,8 @@ def _billable_or_unshaped(codes: pd.Series, release: np.ndarray) -> np.ndarray:
     table = np.array([[code in r.codes for code in normalised] for r in releases], dtype=bool).reshape(
         len(releases), len(normalised)
     )
-    return ~shaped[codes_index] | table[release, codes_index]
+    valid: np.ndarray = ~shaped[codes_index] | table[release, codes_index]
+    return valid
 
 
 def icd10cm_billable_on(codes: pd.Series, service_dates: pd.Series) -> pd.Series:

@@ -20,7 +20,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
 
-from great_expectations.exceptions import InvalidExpectationKwargsError
+from great_expectations.exceptions.exceptions import InvalidExpectationKwargsError
 from great_expectations.expectations.expectation import Expectation
 
 _gx_logger = logging.getLogger("great_expectations.expectations.expectation")  # where GX's own method logs
