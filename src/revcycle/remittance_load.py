@@ -60,7 +60,8 @@ from revcycle.response_posting import (
     record_refusals,
     refused_set,
 )
-from revcycle.warehouse.bulk import insert_new_rows, lock_for_writing, reserve_ids
+from revcycle.warehouse.background_copy import NewRows
+from revcycle.warehouse.bulk import lock_for_writing, reserve_ids
 from revcycle.warehouse.ledger import utcnow
 from revcycle.warehouse.schema import (
     adjustment,
@@ -119,8 +120,16 @@ def _stored_time(conn: Connection, moment: datetime) -> object:
 class _SetLoader:
     """Posts one 835 transaction set in batches inside a savepoint of its own, or reads it without writing."""
 
-    def __init__(self, conn: Connection, source_file_id: int, remit: Remittance835, envelope: TransactionSetEnvelope):
+    def __init__(
+        self,
+        conn: Connection,
+        new_rows: NewRows,
+        source_file_id: int,
+        remit: Remittance835,
+        envelope: TransactionSetEnvelope,
+    ):
         self.conn = conn
+        self.new_rows = new_rows
         self.source_file_id = source_file_id
         self.remit = remit
         self.envelope = envelope
@@ -171,18 +180,20 @@ class _SetLoader:
         for payment in batch:
             self.sequence += 1
             build_claim_rows(posting, remittance_id, payment, self.sequence, ids, known)
-        insert_new_rows(conn, remittance_claim, CLAIM_COLUMNS, posting.claims)
-        insert_new_rows(conn, remittance_service, SERVICE_COLUMNS, posting.services)
-        insert_new_rows(conn, adjustment, ADJUSTMENT_COLUMNS, posting.adjustments)
-        insert_new_rows(conn, remark, REMARK_COLUMNS, posting.remarks)
+        new_rows = self.new_rows
+        new_rows.add(remittance_claim, CLAIM_COLUMNS, posting.claims)
+        new_rows.add(remittance_service, SERVICE_COLUMNS, posting.services)
+        new_rows.add(adjustment, ADJUSTMENT_COLUMNS, posting.adjustments)
+        new_rows.add(remark, REMARK_COLUMNS, posting.remarks)
         if posting.suspense:
             now = _stored_time(conn, utcnow())
-            insert_new_rows(
-                conn,
+            new_rows.add(
                 remittance_suspense,
                 SUSPENSE_COLUMNS,
                 [(claim_id, UNMATCHED_REASON, now) for claim_id in posting.suspense],
             )
+        # The statements below touch claims and their events, not the rows above: they run before those rows are
+        # sent, so that on PostgreSQL the server writes them while the next batch is read (background_copy).
         if posting.payer_claim_numbers:
             conn.execute(
                 update(claim)
@@ -196,6 +207,7 @@ class _SetLoader:
         self.counts.unmatched += len(posting.suspense)
         voided = void_events(conn, [key for _id, key, _paid, _charge in posting.reversals])
         self.counts.events += add_events(conn, posting.events + voided, self.source_file_id)
+        new_rows.send()
 
     def end(self, end: RemittanceEnd) -> _Outcome:
         """Finish the set: post its trailer and keep it, or roll it back; what became of it."""
@@ -298,6 +310,7 @@ class _FileLoader:
     """Follows the events of one 835 file: scopes, the set being read, its batch, and what the file did."""
 
     conn: Connection
+    new_rows: NewRows
     source_file_id: int
     name: str
     observer: RemittanceObserver | None
@@ -330,7 +343,7 @@ class _FileLoader:
         envelope = self._envelope(remit)
         if self.scopes.enter(envelope):
             self._settle(before=envelope.ordinal)
-        self.current = _SetLoader(self.conn, self.source_file_id, remit, envelope)
+        self.current = _SetLoader(self.conn, self.new_rows, self.source_file_id, remit, envelope)
 
     def claim(self, payment: ClaimPayment) -> None:
         """Take the next claim of the set being read."""
@@ -414,16 +427,17 @@ def load_835(
     # SQLite: make sure the caller's transaction has begun before the first savepoint.
     lock_for_writing(conn, remittance)
     found: list[Problem] = []
-    loader = _FileLoader(conn, source_file_id, name, observer)
-    progress.begin(progress.REMITTANCES_POSTED)
-    for event in iter_835(source, found, loader.sets):
-        if isinstance(event, ClaimPayment):
-            loader.claim(event)
-        elif isinstance(event, RemittanceEnd):
-            loader.end(event)
-        else:
-            loader.start(event)
-    loader.finish()
+    with NewRows(conn) as new_rows:
+        loader = _FileLoader(conn, new_rows, source_file_id, name, observer)
+        progress.begin(progress.REMITTANCES_POSTED)
+        for event in iter_835(source, found, loader.sets):
+            if isinstance(event, ClaimPayment):
+                loader.claim(event)
+            elif isinstance(event, RemittanceEnd):
+                loader.end(event)
+            else:
+                loader.start(event)
+        loader.finish()
     progress.end(progress.REMITTANCES_POSTED)
     totals = loader.totals
     return LoadSummary(

@@ -66,7 +66,7 @@ def _draw_from_sequence(conn: Connection, table: Table, count: int) -> list[int]
     if int(high) - int(low) + 1 == count:
         return list(range(int(low), int(high) + 1))
     # Interleaved with another session: these values stay unused (a gap); draw again keeping every run.
-    _bulk_memory(conn)
+    bulk_memory(conn)
     runs = conn.execute(
         text(
             "SELECT min(v), max(v) FROM (SELECT v, v - row_number() OVER (ORDER BY v) AS run "
@@ -77,7 +77,8 @@ def _draw_from_sequence(conn: Connection, table: Table, count: int) -> list[int]
     return [value for run_low, run_high in runs for value in range(int(run_low), int(run_high) + 1)]
 
 
-def _bulk_memory(conn: Connection) -> None:
+def bulk_memory(conn: Connection) -> None:
+    """Give this transaction's sorts room for a bulk write (PostgreSQL; the statement runs on SQLite too)."""
     conn.execute(text(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'"))
 
 
@@ -137,20 +138,30 @@ def insert_new_rows(conn: Connection, table: Table, columns: Sequence[str], rows
     """
     if not rows:
         return
-    names = ", ".join(_quote(conn, c) for c in columns)
-    target = _quote(conn, table.name)
     cursor: Any = conn.connection.cursor()
     try:
         if conn.dialect.name == "postgresql":
-            _bulk_memory(conn)
-            with cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types([_copy_type(table, c) for c in columns])
+            bulk_memory(conn)
+            with cursor.copy(copy_statement(conn, table, columns)) as copy:
+                copy.set_types(copy_types(table, columns))
                 for row in rows:
                     copy.write_row(row)
         else:
-            sqlite_insert_rows(cursor, f"INSERT INTO {target} ({names})", len(columns), rows)
+            names = ", ".join(_quote(conn, c) for c in columns)
+            sqlite_insert_rows(cursor, f"INSERT INTO {_quote(conn, table.name)} ({names})", len(columns), rows)
     finally:
         cursor.close()
+
+
+def copy_statement(conn: Connection, table: Table, columns: Sequence[str]) -> str:
+    """The binary ``COPY ... FROM STDIN`` of ``columns`` of ``table`` (PostgreSQL)."""
+    names = ", ".join(_quote(conn, c) for c in columns)
+    return f"COPY {_quote(conn, table.name)} ({names}) FROM STDIN (FORMAT BINARY)"
+
+
+def copy_types(table: Table, columns: Sequence[str]) -> list[str]:
+    """The PostgreSQL type names of ``columns`` of ``table``, as a binary COPY needs them."""
+    return [_copy_type(table, c) for c in columns]
 
 
 def sqlite_insert_rows(cursor: Any, head: str, width: int, rows: Sequence[Row], tail: str = "") -> None:
