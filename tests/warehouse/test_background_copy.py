@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -33,28 +34,30 @@ ROWS = [(n, f"C{n}", 10 * n) for n in range(1, 1001)]
 ROWS_SUM = 5_005_000
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+@contextmanager
+def _probe_engine(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """An empty database holding the probe table, through the warehouse's own engine settings."""
-    with empty_warehouse_url(request.param, tmp_path_factory) as url:
+    with empty_warehouse_url(dialect, tmp_path_factory) as url:
         made = create_warehouse_engine(url)
         _metadata.create_all(made)
         try:
             yield made
         finally:
             made.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The probe database on each dialect."""
+    with _probe_engine(request.param, tmp_path_factory) as made:
+        yield made
 
 
 @pytest.fixture
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """The same on PostgreSQL only, for what only its background writes do."""
-    with empty_warehouse_url("postgresql", tmp_path_factory) as url:
-        made = create_warehouse_engine(url)
-        _metadata.create_all(made)
-        try:
-            yield made
-        finally:
-            made.dispose()
+    """The probe database on PostgreSQL only, for what only its background writes do."""
+    with _probe_engine("postgresql", tmp_path_factory) as made:
+        yield made
 
 
 def _count_and_sum(engine: Engine) -> tuple[int, int]:
@@ -89,16 +92,10 @@ def test_a_savepoint_rolled_back_takes_back_the_rows_sent_inside_it(engine: Engi
 
 
 def test_on_sqlite_rows_are_inserted_as_they_are_added(tmp_path_factory: pytest.TempPathFactory) -> None:
-    with empty_warehouse_url("sqlite", tmp_path_factory) as url:
-        made = create_warehouse_engine(url)
-        _metadata.create_all(made)
-        try:
-            with made.begin() as conn, NewRows(conn) as new_rows:
-                new_rows.add(probe, COLUMNS, ROWS[:3])
-                # Before any send: ids 1..3, 10 + 20 + 30 = 60.
-                assert conn.execute(select(func.count(), func.sum(probe.c.amount_cents))).one() == (3, 60)
-        finally:
-            made.dispose()
+    with _probe_engine("sqlite", tmp_path_factory) as made, made.begin() as conn, NewRows(conn) as new_rows:
+        new_rows.add(probe, COLUMNS, ROWS[:3])
+        # Before any send: ids 1..3, 10 + 20 + 30 = 60.
+        assert conn.execute(select(func.count(), func.sum(probe.c.amount_cents))).one() == (3, 60)
 
 
 def test_a_failed_copy_is_raised_by_the_next_statement_as_the_copy_s_own_error(postgres: Engine) -> None:

@@ -78,7 +78,7 @@ def _draw_from_sequence(conn: Connection, table: Table, count: int) -> list[int]
 
 
 def bulk_memory(conn: Connection) -> None:
-    """Give this transaction's sorts room for a bulk write (PostgreSQL; the statement runs on SQLite too)."""
+    """Give this transaction's sorts and triggers room for a bulk write (PostgreSQL only)."""
     conn.execute(text(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'"))
 
 
