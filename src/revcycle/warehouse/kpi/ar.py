@@ -21,10 +21,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, case, exists, func, literal, null, select
 from sqlalchemy.sql import Subquery
 
+from revcycle.domain import ClaimStatus
 from revcycle.next_action import Action
 from revcycle.warehouse.kpi.common import DateArg, as_date, cents, integer, posting_facts, rate, reference_day, total
-from revcycle.warehouse.kpi.units import claim_accounts, first_submitted_by, primary_claims
-from revcycle.warehouse.schema import claim, claim_action, patient_payment, source_file
+from revcycle.warehouse.kpi.units import claim_accounts, primary_claims
+from revcycle.warehouse.schema import claim, claim_action, claim_event, patient_payment, source_file
 from revcycle.warehouse.sqlfunc import days_between, local_date
 
 AGING_BUCKETS = ("0-30", "31-60", "61-90", "91-120", "over 120")
@@ -85,7 +86,12 @@ def account_balances(as_of: DateArg) -> Subquery:
     Columns: ``claim_key`` (the primary claim), ``payer_id``, ``first_service_date``, ``age_days`` (from the
     date of service), ``balance_cents`` (negative: a credit balance), ``insurance_cents``, ``patient_cents``.
     Built as one ledger of money movements per account (the charges, every posting, every patient payment)
-    summed in a single pass, so its cost grows with the rows, not with their square.
+    summed in a single pass, so its cost grows with the rows, not with their square. An account counts once its
+    primary claim was first submitted: the ledger holds a row per ``submitted`` event of a claim by ``as_of``,
+    under the claim's own key, which is its account's key when it is a primary claim (a secondary's rows make
+    a group of their own, without charges, left out). Not a lookup of each claim's events: PostgreSQL cannot
+    estimate the practice-date condition of one, and compared every claim with every event (docs/scale.md,
+    "The report on PostgreSQL").
     """
     day = reference_day(as_of)
     accounts = claim_accounts()
@@ -97,15 +103,19 @@ def account_balances(as_of: DateArg) -> Subquery:
         accounts.c.payer_id,
         accounts.c.first_service_date,
         accounts.c.charge_cents.label("charged"),
+        zero.label("sent"),
         zero.label("paid"),
         zero.label("adjusted"),
         zero.label("patient"),
         zero.label("denied"),
         zero.label("patient_paid"),
-    ).where(accounts.c.primary == 1, first_submitted_by(accounts.c.claim_key, day))
-    postings = posting_moves(accounts, posting, nothing, nothing, zero).where(posting.c.posted_on <= day)
-    patients = patient_payment_moves(nothing, nothing, zero).where(patient_payment.c.payment_date <= day)
-    ledger = charges.union_all(postings, patients).subquery("account_ledger")
+    ).where(accounts.c.primary == 1)
+    submitted = select(claim_event.c.claim_key, nothing, nothing, zero, literal(1), zero, zero, zero, zero, zero).where(
+        claim_event.c.status == ClaimStatus.SUBMITTED.value, local_date(claim_event.c.occurred_at) <= day
+    )
+    postings = posting_moves(accounts, posting, nothing, nothing, zero, zero).where(posting.c.posted_on <= day)
+    patients = patient_payment_moves(nothing, nothing, zero, zero).where(patient_payment.c.payment_date <= day)
+    ledger = charges.union_all(submitted, postings, patients).subquery("account_ledger")
     account_key = ledger.c.account_key
     decided = local_date(claim_action.c.decided_at) <= day
     closed = exists(
@@ -139,7 +149,8 @@ def account_balances(as_of: DateArg) -> Subquery:
             case((closed, literal(0)), else_=total(ledger.c.patient) - patient_paid).label("owed_by_patient_cents"),
         )
         .group_by(account_key)
-        .having(func.max(ledger.c.first_service_date).is_not(None))  # the primary claim was sent by then
+        # the primary claim was sent by then, and the group is an account's (it has the primary's charges)
+        .having(func.max(ledger.c.sent) == 1, func.max(ledger.c.first_service_date).is_not(None))
         .subquery("account")
     )
     open_cents = case((accounts_open.c.balance_cents > 0, accounts_open.c.balance_cents), else_=0)

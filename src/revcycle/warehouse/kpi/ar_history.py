@@ -36,7 +36,7 @@ Ints = NDArray[np.int64]
 
 
 def _first_sent() -> Subquery:
-    """Per claim: the practice date of its first ``submitted`` event (``ar.first_submitted_by`` on or before)."""
+    """Per claim: the practice date of its first ``submitted`` event (``ar.account_balances`` counts it by then)."""
     return (
         select(claim_event.c.claim_key, func.min(local_date(claim_event.c.occurred_at)).label("sent_on"))
         .where(claim_event.c.status == ClaimStatus.SUBMITTED.value)

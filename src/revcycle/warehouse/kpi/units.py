@@ -78,22 +78,6 @@ def first_submissions() -> Subquery:
     )
 
 
-def first_submitted_by(claim_key: ColumnElement[Any], day: ColumnElement[Any]) -> ColumnElement[bool]:
-    """SQL: the claim's first submission happened on or before ``day`` (practice timezone).
-
-    Equivalent to ``first_submissions().submitted_on <= day`` (the first submission is the earliest), as an
-    indexed lookup for queries that would otherwise join another subquery.
-    """
-    sent = claim_event.alias("sent_by")
-    return exists(
-        select(sent.c.id).where(
-            sent.c.claim_key == claim_key,
-            sent.c.status == ClaimStatus.SUBMITTED.value,
-            local_date(sent.c.occurred_at) <= day,
-        )
-    )
-
-
 def _answered_first(first: Subquery, status: ClaimStatus) -> ColumnElement[bool]:
     """An event of ``status`` answers the first submission: it came after it and before the second one."""
     answer = claim_event.alias(f"first_{status.value}")
