@@ -53,7 +53,7 @@ print(json.dumps({"exit": code, "seconds": time.perf_counter() - started, "cpu":
 
 
 @contextmanager
-def _warehouse(dialect: str, folder: Path) -> Iterator[str]:
+def empty_warehouse(dialect: str, folder: Path) -> Iterator[str]:
     """An empty warehouse: a SQLite file, or a PostgreSQL schema of its own, dropped afterwards."""
     if dialect == "sqlite":
         yield f"sqlite:///{folder / 'warehouse.db'}"
@@ -63,7 +63,7 @@ def _warehouse(dialect: str, folder: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        # The application name lets the benchmark find the ingest's server process (see _server_cpu).
+        # The application name lets the benchmark find the ingest's server process (see server_cpu_seconds).
         yield f"{POSTGRES_URL}?application_name={schema}&options=-csearch_path%3D{schema}"
     finally:
         with admin.connect() as conn:
@@ -73,10 +73,10 @@ def _warehouse(dialect: str, folder: Path) -> Iterator[str]:
 
 def _ingest(path: Path, url: str, workdir: Path) -> dict[str, Any]:
     env = dict(os.environ, DO_NOT_TRACK="1", REVCYCLE_WAREHOUSE_URL=url, REVCYCLE_WORKDIR=str(workdir))
-    # Output goes to files, not pipes: the loop in _server_cpu reads nothing until the ingest exits.
+    # Output goes to files, not pipes: the loop in server_cpu_seconds reads nothing until the ingest exits.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen([sys.executable, "-c", _RUN, str(path)], stdout=out, stderr=err, text=True, env=env)
-        server_cpu = _server_cpu(url, process) if url.startswith("postgresql") else None
+        server_cpu = server_cpu_seconds(url, process) if url.startswith("postgresql") else None
         process.wait()
         out.seek(0)
         err.seek(0)
@@ -91,7 +91,7 @@ def _ingest(path: Path, url: str, workdir: Path) -> dict[str, Any]:
     return result
 
 
-def _server_cpu(url: str, process: subprocess.Popen[str]) -> float | None:
+def server_cpu_seconds(url: str, process: subprocess.Popen[str]) -> float | None:
     """CPU seconds of the PostgreSQL server processes serving ``process`` (found by the URL's application name),
     sampled until it exits; None when none of them could be read (a server on another machine: its pids may
     name unrelated local processes, so only local processes named postgres are counted)."""
@@ -138,7 +138,7 @@ def run(scale: float) -> list[Measurement]:
         for dialect in dialects:
             work = root / f"work-{dialect}"
             work.mkdir()
-            with _warehouse(dialect, work) as url:
+            with empty_warehouse(dialect, work) as url:
                 result = _ingest(path, url, work)
             cpu = result["cpu"]
             notes = dict(

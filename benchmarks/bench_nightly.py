@@ -1,7 +1,10 @@
 """The nightly flow end to end on N synthetic charge lines: flow time split per stage, and peak memory.
 
 ``python -m benchmarks nightly --lines N`` runs N lines (``--scale S``: 1,000,000 x S lines);
-``python -m benchmarks.bench_nightly --lines N [--profile FILE]`` also saves a cProfile of the flow.
+``python -m benchmarks.bench_nightly --lines N [--profile FILE]`` also saves a cProfile of the flow;
+``python -m benchmarks.bench_nightly --lines N --postgres`` runs it into a PostgreSQL warehouse, a schema of its
+own in the database of ``REVCYCLE_BENCH_POSTGRES_URL`` (dropped afterwards), as production runs, and reports
+the CPU of its server processes during the run (set-up included) beside the flow's.
 
 Each night runs in a fresh interpreter (this module with ``--child``), as ``revcycle demo --claims`` does: a
 synthetic CSV export (written beforehand by another interpreter, so its memory is not in the figures), the embedded
@@ -45,13 +48,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from benchmarks import Measurement
+from benchmarks.bench_ingest_835 import empty_warehouse, server_cpu_seconds
 from revcycle.tables import render_table
 
 FULL_LINES = 1_000_000
@@ -246,9 +250,23 @@ def _tree_cpu_seconds() -> dict[str, float]:
     return {"flow process": time.process_time(), "Prefect server": children}
 
 
-def _run_child(lines: int, profile: str | None) -> dict[str, Any]:
+@contextlib.contextmanager
+def _warehouse_url(postgres: bool, folder: Path) -> Iterator[str | None]:
+    """A fresh PostgreSQL warehouse's URL, or None: the child's own SQLite file in its workdir."""
+    if not postgres:
+        yield None
+        return
+    with empty_warehouse("postgresql", folder) as url:
+        yield url
+
+
+def _run_child(lines: int, profile: str | None, postgres: bool = False) -> dict[str, Any]:
     """Run ``child`` in a fresh interpreter, sampling the peak RSS of its whole process tree."""
-    with tempfile.TemporaryDirectory(prefix="bench-nightly-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-nightly-") as folder,
+        _warehouse_url(postgres, Path(folder)) as url,
+    ):
+        env = dict(os.environ, REVCYCLE_WAREHOUSE_URL=url) if url else None
         command = [sys.executable, "-m", "benchmarks.bench_nightly", "--child", "--lines", str(lines)]
         command += ["--workdir", str(Path(folder) / "night")]
         written = subprocess.run([*command, "--export-only"], capture_output=True, text=True, check=False)
@@ -257,7 +275,11 @@ def _run_child(lines: int, profile: str | None) -> dict[str, Any]:
             raise RuntimeError(f"writing the synthetic export failed (exit {written.returncode}): {tail[:300]}")
         export = json.loads(written.stdout.strip().splitlines()[-1])
         command += ["--profile", profile] if profile else []
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        server_cpu: list[float | None] = [None]
+        if url:
+            reader = threading.Thread(target=lambda: server_cpu.__setitem__(0, server_cpu_seconds(url, process)))
+            reader.start()
         tree_peak = [0.0]
         done = threading.Event()
 
@@ -279,12 +301,16 @@ def _run_child(lines: int, profile: str | None) -> dict[str, Any]:
         stdout, stderr = process.communicate()
         done.set()
         sampler.join()
+        if url:
+            reader.join()
     lines_out = stdout.strip().splitlines()
     if process.returncode not in (0,) or not lines_out or not lines_out[-1].startswith("{"):
         tail = (stderr.strip().splitlines() or ["?"])[-1]
         raise RuntimeError(f"the nightly child failed (exit {process.returncode}): {tail[:300]}")
     figures: dict[str, Any] = json.loads(lines_out[-1])
     figures["tree_peak_mb"] = tree_peak[0]
+    if server_cpu[0] is not None:
+        figures["server_cpu_seconds"] = server_cpu[0]
     figures.update(export)
     return figures
 
@@ -345,15 +371,23 @@ def cpu_bound(figures: dict[str, Any]) -> str:
     )
 
 
-def run(scale: float, lines: int | None = None, profile: str | None = None) -> list[Measurement]:
+def run(
+    scale: float, lines: int | None = None, profile: str | None = None, postgres: bool = False
+) -> list[Measurement]:
     """One nightly on ``1,000,000 x scale`` charge lines (or ``lines``); one figure, stages in its notes."""
-    figures = _run_child(lines or max(100, round(FULL_LINES * scale)), profile)
+    figures = _run_child(lines or max(100, round(FULL_LINES * scale)), profile, postgres)
     print(report(figures), flush=True)
+    if "server_cpu_seconds" in figures:
+        print(
+            f"PostgreSQL server CPU during the run (set-up included): {figures['server_cpu_seconds']:.1f} s", flush=True
+        )
     print(json.dumps(figures), flush=True)
     notes = {f"stage {k}": f"{v:.1f}" for k, v in figures["stages"].items()}
     notes |= {f"detail {k}": f"{v:.1f}" for k, v in figures["details"].items()}
     notes |= {"tree_peak_mb": f"{figures['tree_peak_mb']:.0f}", "cpu_seconds": f"{figures['cpu_seconds']:.0f}"}
     notes |= {f"flow cpu {k}": f"{v:.1f}" for k, v in figures.get("flow_cpu_seconds", {}).items()}
+    if "server_cpu_seconds" in figures:
+        notes["postgresql server cpu (run)"] = f"{figures['server_cpu_seconds']:.1f}"
     lines_written = figures["lines_written"]
     return [
         Measurement(
@@ -372,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_nightly")
     parser.add_argument("--lines", type=int, default=FULL_LINES)
     parser.add_argument("--profile", help="save a cProfile of the flow (its main thread) to this file")
+    parser.add_argument("--postgres", action="store_true", help="a PostgreSQL warehouse (REVCYCLE_BENCH_POSTGRES_URL)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--export-only", action="store_true", help=argparse.SUPPRESS)
@@ -379,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(child(args.lines, Path(args.workdir), args.profile, export_only=args.export_only)), flush=True)
         return 0
-    run(1.0, lines=args.lines, profile=args.profile)
+    run(1.0, lines=args.lines, profile=args.profile, postgres=args.postgres)
     return 0
 
 
