@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
+
 POSTGRES_URL = os.environ.get("REVCYCLE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -48,3 +50,21 @@ def empty_warehouse_url(dialect: str, tmp_path_factory: pytest.TempPathFactory) 
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def migrated(url: str) -> Iterator[Engine]:
+    """An engine on the warehouse at ``url``, migrated to the latest revision; disposed after."""
+    engine = create_warehouse_engine(url)
+    upgrade_warehouse(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def migrated_warehouse(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """An empty warehouse (``empty_warehouse_url``) migrated to the latest revision."""
+    with empty_warehouse_url(dialect, tmp_path_factory) as url, migrated(url) as engine:
+        yield engine

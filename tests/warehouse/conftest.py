@@ -6,9 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
-from warehouse_databases import empty_warehouse_url
-
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
+from warehouse_databases import empty_warehouse_url, migrated
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -21,9 +19,5 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 @pytest.fixture
 def warehouse(warehouse_url: str) -> Iterator[Engine]:
     """An engine on the warehouse, migrated to the latest revision."""
-    engine = create_warehouse_engine(warehouse_url)
-    upgrade_warehouse(engine)
-    try:
+    with migrated(warehouse_url) as engine:
         yield engine
-    finally:
-        engine.dispose()

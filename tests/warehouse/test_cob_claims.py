@@ -31,7 +31,7 @@ from kpi_data import _277ca, _ack, ingest_on
 from pyx12_check import pyx12_errors, split_segments
 from sqlalchemy import Engine, select
 from warehouse_data import cas, clp, remittance, svc, write_remittances
-from warehouse_databases import empty_warehouse_url
+from warehouse_databases import migrated_warehouse
 
 from connectors.payers import registered_payers
 from revcycle.claim_versions import record_submission
@@ -41,7 +41,6 @@ from revcycle.sandbox.payer import SandboxConfig, SandboxPayer
 from revcycle.submission import SenderIdentity, StagingResult, stage_claims
 from revcycle.synth import generate_charge_rows
 from revcycle.warehouse.claim_snapshots import decide_open_claims
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.schema import claim, claim_action, claim_version
 from revcycle.x12.write835 import RemittanceClaim
 from revcycle.x12.write837p import Submitter
@@ -62,13 +61,8 @@ SENDER = SenderIdentity(
 @pytest.fixture
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A migrated SQLite warehouse (the COB rules read no dialect-specific SQL beyond the snapshot's)."""
-    with empty_warehouse_url("sqlite", tmp_path_factory) as url:
-        engine = create_warehouse_engine(url)
-        upgrade_warehouse(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+    with migrated_warehouse("sqlite", tmp_path_factory) as engine:
+        yield engine
 
 
 def _visit(secondary: str = SECONDARY, tertiary: str | None = None) -> list[dict[str, str]]:

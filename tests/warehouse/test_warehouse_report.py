@@ -15,9 +15,9 @@ from cdp import open_page
 from kpi_data import AS_OF, PHI_VALUES, build_kpi_dataset
 from sqlalchemy import Engine, func, insert, select
 from warehouse_data import add_claim, cas, clp, remittance, svc, write_remittances
+from warehouse_databases import migrated
 
 from revcycle.cli import main
-from revcycle.warehouse.db import create_warehouse_engine, upgrade_warehouse
 from revcycle.warehouse.kpi.worklists import WORKLIST_NAMES
 from revcycle.warehouse.report import CHART_IDS, TREND_IDS, WORKLIST_ROWS
 from revcycle.warehouse.schema import charge, claim, remittance_claim, source_file
@@ -36,12 +36,8 @@ def sqlite_cli_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     whose figures test_the_same_figures_on_sqlite_and_postgresql shows equal on both databases."""
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     monkeypatch.setenv("REVCYCLE_WAREHOUSE_URL", url)
-    engine = create_warehouse_engine(url)
-    upgrade_warehouse(engine)
-    try:
+    with migrated(url) as engine:
         yield engine
-    finally:
-        engine.dispose()
 
 
 def _table_rows(out: str) -> set[tuple[str, ...]]:
