@@ -14,6 +14,7 @@ from connectors.clearinghouse.delivery import collect_responses
 from connectors.clearinghouse.factory import clearinghouse_endpoint, operator_guidance
 from revcycle.clock import clock_in_force
 from revcycle.responses import LoadSummary, load_response
+from revcycle.warehouse.ingest import refresh_response_statistics
 from revcycle.warehouse.lease import CLEARINGHOUSE_LEASE, lease_guard
 from revcycle.warehouse.ledger import overdue_interchanges
 from tasks.runtime import retry_on_transient, settings, warehouse
@@ -67,6 +68,8 @@ def collect(
                 load=load_and_check,
                 guard=guard,
             )
+    if report.loaded:  # the next actions are decided from these rows next (warehouse/statistics.py)
+        refresh_response_statistics(engine)
     logger = get_run_logger()
     logger.info(
         "collected %d files (%d already loaded before), archived %d",

@@ -42,7 +42,19 @@ from revcycle.holds import ClaimHold, record_holds, release_holds
 from revcycle.money import to_cents
 from revcycle.payers import PayerProfile
 from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
-from revcycle.warehouse.schema import charge, charge_rejection, charge_revision, claim, claim_event, claim_line
+from revcycle.warehouse.schema import (
+    charge,
+    charge_rejection,
+    charge_revision,
+    claim,
+    claim_event,
+    claim_hold,
+    claim_line,
+)
+from revcycle.warehouse.statistics import refresh_statistics
+
+# The tables an intake writes: their planner statistics are refreshed before it commits.
+INTAKE_TABLES = (charge, charge_rejection, charge_revision, claim, claim_line, claim_event, claim_hold)
 
 ClaimCheck = Callable[[Sequence[Claim]], Mapping[str, Sequence[str]]]
 """A check over built claims (e.g. the GX claims suite): claim key -> reasons to hold it (no PHI)."""
@@ -578,4 +590,6 @@ def record_intake(
         }
         release_holds(conn, [*result.claim_keys, *cancelled], stamp)
         mark_source_file_loaded(conn, source_file_id, rows=len(rows), problems=len(rejected_ids))
+        if rows:  # the staging of the same night reads these tables next (warehouse/statistics.py)
+            refresh_statistics(conn, INTAKE_TABLES)
     return result

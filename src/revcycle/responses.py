@@ -39,7 +39,22 @@ from revcycle.response_posting import (
 )
 from revcycle.status_inquiry import load_277
 from revcycle.warehouse.ledger import mark_source_file_loaded, utcnow
-from revcycle.warehouse.schema import acknowledgment, claim, claim_status, interchange
+from revcycle.warehouse.schema import (
+    acknowledgment,
+    adjustment,
+    claim,
+    claim_event,
+    claim_status,
+    interchange,
+    provider_adjustment,
+    refused_transaction_set,
+    remark,
+    remittance,
+    remittance_claim,
+    remittance_service,
+    remittance_suspense,
+    source_file,
+)
 from revcycle.x12.reader import TransactionSetEnvelope, read_segments
 from revcycle.x12.x277ca import Ack277CA, read_277ca
 from revcycle.x12.x999 import Ack999, read_999
@@ -49,6 +64,24 @@ __all__ = ["LoadSummary", "RefusedSet", "detect_kind", "load_response"]
 log = logging.getLogger(__name__)
 
 DUPLICATE_INTERCHANGE_NOTE = "025"
+# The tables loading responses writes: refresh their planner statistics once a pickup's files are loaded
+# (warehouse/statistics.py), before the night decides the next actions from them.
+RESPONSE_TABLES = (
+    source_file,
+    acknowledgment,
+    interchange,
+    claim,
+    claim_event,
+    claim_status,
+    refused_transaction_set,
+    remittance,
+    remittance_claim,
+    remittance_service,
+    adjustment,
+    remark,
+    remittance_suspense,
+    provider_adjustment,
+)
 
 
 T = TypeVar("T")

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from revcycle.next_action import Decision
 from revcycle.warehouse.schema import claim_action
+from revcycle.warehouse.statistics import refresh_statistics
 
 _TEXT_LIMIT = 500
 _BATCH = 1000
@@ -61,6 +62,8 @@ def record_decisions(conn: Connection, decisions: Iterable[ClaimDecision], decid
     while batch := [_row(d, decided_at) for d in islice(remaining, _BATCH)]:
         conn.execute(statement, batch)
         written += len(batch)
+    # The worklists read these rows next, the same night: PostgreSQL must plan them from their true number.
+    refresh_statistics(conn, [claim_action])
     return written
 
 

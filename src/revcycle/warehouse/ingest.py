@@ -19,8 +19,9 @@ from sqlalchemy import Engine
 
 from revcycle.file_sniff import describe_unloadable
 from revcycle.remittance_load import RemittanceObserver
-from revcycle.responses import LoadSummary, RefusedSet, detect_kind, load_response
+from revcycle.responses import RESPONSE_TABLES, LoadSummary, RefusedSet, detect_kind, load_response
 from revcycle.warehouse.ledger import register_source_file
+from revcycle.warehouse.statistics import refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -95,4 +96,16 @@ def ingest_files(engine: Engine, paths: Iterable[Path], *, origin: str = "manual
         except (OSError, ValueError) as problem:
             log.warning("could not ingest %s: %s", path.name, type(problem).__name__)
             outcomes.append(IngestOutcome(path.name, "failed", "unknown", reason=type(problem).__name__))
+    if any(item.outcome == "loaded" for item in outcomes):
+        refresh_response_statistics(engine)
     return outcomes
+
+
+def refresh_response_statistics(engine: Engine) -> None:
+    """Refresh the planner statistics of the tables loading responses writes, once a batch of files is loaded.
+
+    Once per batch (``revcycle ingest``'s files, a pickup's), not per file: each refresh reads a sample of every
+    such table, whatever was loaded.
+    """
+    with engine.begin() as conn:
+        refresh_statistics(conn, RESPONSE_TABLES)
