@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, null, or_, select
+from sqlalchemy import and_, case, exists, func, literal, null, or_, select
 from sqlalchemy.sql import Subquery
 
 from revcycle.domain import ClaimStatus
@@ -78,26 +78,32 @@ def first_submissions() -> Subquery:
     )
 
 
-def _answered_first(first: Subquery, status: ClaimStatus) -> ColumnElement[bool]:
-    """An event of ``status`` answers the first submission: it came after it and before the second one."""
-    answer = claim_event.alias(f"first_{status.value}")
-    return exists(
-        select(answer.c.id).where(
-            answer.c.claim_key == first.c.claim_key,
-            answer.c.status == status.value,
-            answer.c.id > first.c.event_id,
-            or_(first.c.next_event_id.is_(None), answer.c.id < first.c.next_event_id),
-        )
-    )
-
-
 def first_pass_outcomes() -> Subquery:
-    """Per submitted claim: its first submission and whether the 999/TA1/277CA accepted or rejected it."""
+    """Per submitted claim: its first submission and whether the 999/TA1/277CA accepted or rejected it.
+
+    An answer to the first submission is an ``accepted`` or ``rejected`` event after it and before the second
+    one; a rejection among them wins. The answers are joined and grouped once per claim, so the outcome is a
+    column computed once: as correlated ``EXISTS`` lookups it was evaluated again at every use of the outcome in
+    a query (PostgreSQL planned the first-pass query with 14 lookups per claim: docs/scale.md, "The report's
+    first-pass queries").
+    """
     first = first_submissions()
-    rejected = _answered_first(first, ClaimStatus.REJECTED)
-    accepted = _answered_first(first, ClaimStatus.ACCEPTED)
-    outcome = case((rejected, literal(REJECTED)), (accepted, literal(ACCEPTED)), else_=literal(PENDING))
-    return select(first, outcome.label("outcome")).subquery("first_pass")
+    answer = claim_event.alias("first_answer")
+    answers_first = and_(
+        answer.c.claim_key == first.c.claim_key,
+        answer.c.status.in_([ClaimStatus.REJECTED.value, ClaimStatus.ACCEPTED.value]),
+        answer.c.id > first.c.event_id,
+        or_(first.c.next_event_id.is_(None), answer.c.id < first.c.next_event_id),
+    )
+    rejected = func.max(flag(answer.c.status == ClaimStatus.REJECTED.value))
+    accepted = func.max(flag(answer.c.status == ClaimStatus.ACCEPTED.value))
+    outcome = case((rejected == 1, literal(REJECTED)), (accepted == 1, literal(ACCEPTED)), else_=literal(PENDING))
+    return (
+        select(first, outcome.label("outcome"))
+        .select_from(first.outerjoin(answer, answers_first))
+        .group_by(*first.c)
+        .subquery("first_pass")
+    )
 
 
 def edited_claims() -> Any:
