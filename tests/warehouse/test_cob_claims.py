@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +30,6 @@ from kpi_data import _277ca, _ack, ingest_on
 from pyx12_check import pyx12_errors, split_segments
 from sqlalchemy import Engine, select
 from warehouse_data import cas, clp, remittance, svc, write_remittances
-from warehouse_databases import migrated_warehouse
 
 from connectors.payers import registered_payers
 from revcycle.claim_versions import record_submission
@@ -56,13 +54,6 @@ SENDER = SenderIdentity(
     usage_indicator="T",
     submitter=Submitter(name="REVCYCLE BILLING", id="REVCYCLE01", contact_name="BILLING OFFICE", phone="5555550100"),
 )
-
-
-@pytest.fixture
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A migrated SQLite warehouse (the COB rules read no dialect-specific SQL beyond the snapshot's)."""
-    with migrated_warehouse("sqlite", tmp_path_factory) as engine:
-        yield engine
 
 
 def _visit(secondary: str = SECONDARY, tertiary: str | None = None) -> list[dict[str, str]]:

@@ -33,7 +33,7 @@ from revcycle.warehouse.schema import (
     remittance_service,
     source_file,
 )
-from revcycle.warehouse.sqlfunc import json_field
+from revcycle.warehouse.sqlfunc import json_fields
 from revcycle.x12.cob import Coverage, secondary_claim
 from revcycle.x12.x835 import Adjustment, ClaimPayment, ServicePayment
 
@@ -82,8 +82,9 @@ def _coverage_payers(conn: Connection, roots: Sequence[str]) -> dict[str, tuple[
             .where(charge.c.claim_key.in_(chunk), charge.c.status.in_(LINE_STATUSES))
             .group_by(charge.c.claim_key)
         )
-        query = select(charge.c.claim_key, *(json_field(charge.c.row_json, name) for name in _COVERAGE_FIELDS))
-        for claim_key, *values in conn.execute(query.where(charge.c.charge_id.in_(first))):
+        rows, fields = json_fields(conn.dialect.name, charge, charge.c.row_json, _COVERAGE_FIELDS)
+        query = select(charge.c.claim_key, *fields).select_from(rows).where(charge.c.charge_id.in_(first))
+        for claim_key, *values in conn.execute(query):
             found[str(claim_key)] = coverage_payers(dict(zip(_COVERAGE_FIELDS, values, strict=True)))
     return found
 

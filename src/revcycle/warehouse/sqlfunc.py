@@ -1,11 +1,11 @@
-"""Date arithmetic the same on SQLite and PostgreSQL: days between dates, a date plus days, local dates, weeks."""
+"""SQL the same on SQLite and PostgreSQL: days between dates, a date plus days, local dates, weeks, JSON fields."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, literal
+from sqlalchemy import JSON, ColumnElement, Date, FromClause, Integer, String, Text, cast, column, func, literal, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -135,3 +135,25 @@ def _json_field_sqlite(element: json_field, compiler: SQLCompiler, **kw: Any) ->
 def _json_field_postgresql(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
     column, field = _arguments(element, compiler, **kw)
     return f"(CAST({column} AS JSON) ->> {field})"
+
+
+def json_fields(
+    dialect: str, table: FromClause, column_: ColumnElement[Any], names: tuple[str, ...]
+) -> tuple[FromClause, list[ColumnElement[Any]]]:
+    """Several top-level fields of ``column_`` (a JSON object held as text): the FROM clause to select from
+    (``table``, joined on PostgreSQL with the record the fields come from) and one column per name, as text.
+
+    On PostgreSQL each ``->>`` parses the whole text again: ``json_to_record`` parses it once for all the names
+    (about half the time for three fields of a 3 KB charge row). On SQLite each field is a ``json_field``.
+    """
+    if dialect != "postgresql":
+        return table, [json_field(column_, name) for name in names]
+    for name in names:
+        if not _FIELD_NAME.fullmatch(name):  # a column name of the record: no quoting of other characters here
+            raise ValueError(f"not a field name json_fields takes: {name!r}")
+    record = (
+        func.json_to_record(cast(column_, JSON))
+        .table_valued(*(column(name, Text) for name in names))
+        .render_derived(name="json_record", with_types=True)
+    )
+    return table.join(record, true()), [record.c[name] for name in names]
