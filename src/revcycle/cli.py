@@ -33,6 +33,7 @@ QUIET_ENVIRONMENT = {
 # take longer than that to start. An operator's own value wins.
 EPHEMERAL_STARTUP_VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 EPHEMERAL_STARTUP_SECONDS = 300
+TRIGGERS_VARIABLE = "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"
 # Our loggers, logged at INFO into the run log; other libraries' lines go there from WARNING up.
 RUN_LOGGERS = ("revcycle", "connectors", "tasks", "flows", "expectations")
 RUN_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(run_name)s%(message)s"
@@ -119,6 +120,10 @@ def _start_prefect_api() -> None:
     if os.environ.get("PREFECT_API_URL"):
         return
     seconds = _ephemeral_startup_seconds()
+    # No automation lives on a server that ends with the command, so its triggers service has nothing to evaluate;
+    # on a busy machine its periodic evaluation can meet SQLite's lock and print an ERROR with a traceback
+    # (PrefectHQ/prefect#15170, #19771), which a clean run must not. An operator's own value wins.
+    os.environ.setdefault(TRIGGERS_VARIABLE, "false")
     from prefect.server.api.server import SubprocessASGIServer
 
     server = SubprocessASGIServer()

@@ -118,3 +118,36 @@ def test_a_prefect_api_too_slow_to_start_is_one_line_saying_what_to_set(tmp_path
     problem = completed.stderr.strip().splitlines()[-1]
     assert problem.startswith("revcycle: Prefect's temporary API server did not start within 1 s")
     assert "set PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS higher" in problem
+
+
+_SERVICES_OF_THE_TEMPORARY_SERVER = """
+import json, sys, urllib.request
+from prefect.server.api.server import SubprocessASGIServer
+from revcycle import cli
+cli._start_prefect_api()
+server = SubprocessASGIServer()  # the one the command started (Prefect keeps one per process)
+try:
+    with urllib.request.urlopen(server.api_url + "/admin/settings", timeout=300) as answer:
+        services = json.load(answer)["server"]["services"]
+    print(json.dumps({name: services[name]["enabled"] for name in ("triggers", "scheduler")}))
+finally:
+    server.stop()
+"""
+
+
+def test_the_temporary_prefect_server_evaluates_no_automations(tmp_path: Path) -> None:
+    # On a busy machine the triggers service of Prefect's temporary server met SQLite's lock once and printed an
+    # ERROR with a traceback in the sixty-night demo's output. No automation lives on a server that ends with the
+    # command: the server revcycle starts runs without that service, and with the others (the scheduler here).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REVCYCLE_"))}
+    env.update(DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_HOME=str(tmp_path / "prefect"))
+    completed = subprocess.run(
+        [sys.executable, "-c", _SERVICES_OF_THE_TEMPORARY_SERVER],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip().splitlines()[-1] == '{"triggers": false, "scheduler": true}'
